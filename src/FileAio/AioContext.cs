@@ -1,0 +1,391 @@
+using System.Diagnostics;
+using FileAio.Engines;
+using Microsoft.Win32.SafeHandles;
+
+namespace FileAio;
+
+/// <summary>
+/// A completion context (IPRT's <c>RTFILEAIOCTX</c>): requests are submitted to it in batches and their completions
+/// collected with <see cref="Wait"/>.
+/// </summary>
+/// <remarks>
+/// <para>Threading: <see cref="Submit"/>, <see cref="Wakeup"/> and <see cref="AioRequest.Cancel"/> may be called from
+/// any number of threads; one thread at a time may be in <see cref="Wait"/>, concurrently with them.
+/// <see cref="Dispose"/> may be called from any thread: it interrupts a running Wait, lets the calls in progress
+/// finish, then cancels and reaps what is outstanding. Calls made after Dispose began throw
+/// <see cref="ObjectDisposedException"/>.</para>
+/// <para>Ownership: this class owns request state and accounting (<see cref="Outstanding"/>); the engine behind it
+/// (see <see cref="Engine"/>) only moves operations to and from the kernel.</para>
+/// </remarks>
+public sealed class AioContext : IDisposable
+{
+    /// <summary>Pass as capacity to get the engine's real maximum (IPRT's <c>RTFILEAIO_UNLIMITED_REQS</c>); any
+    /// capacity above the maximum is lowered to it, never rejected.</summary>
+    public const int UnlimitedCapacity = int.MaxValue;
+
+    private static readonly AioContextOptions s_defaultOptions = new();
+
+    private readonly IAioEngine _engine;
+    private readonly bool _waitWithoutPendingRequests;
+    private readonly Lock _submitLock = new();   // one Submit at a time reaches the engine (SPEC §2: any thread may call it)
+    private int _outstanding;                    // Submitted requests of this context: accepted, not yet reaped or cancelled
+    private int _waiterActive;                   // 1 while a thread is inside Wait
+    private LifetimeGuard _lifetime;
+
+    private AioContext(IAioEngine engine, int capacity, bool waitWithoutPendingRequests)
+    {
+        _engine = engine;
+        Capacity = capacity;
+        _waitWithoutPendingRequests = waitWithoutPendingRequests;
+    }
+
+    /// <summary>
+    /// Creates a context able to hold <paramref name="capacity"/> outstanding requests (lowered to the engine's
+    /// maximum; <see cref="UnlimitedCapacity"/> asks for exactly that).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is 0 or negative.</exception>
+    /// <exception cref="NotSupportedException">The engine named in <paramref name="options"/> cannot run here; the
+    /// message says why.</exception>
+    public static AioContext Create(int capacity, AioContextOptions? options = null)
+    {
+        if (capacity <= 0)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(capacity), capacity,
+                "A context needs room for at least one request; use AioContext.UnlimitedCapacity for the engine's maximum.");
+        }
+        options ??= s_defaultOptions;
+        AioLimits limits = EngineFactory.GetLimits(options.Engine);
+        if (!limits.IsSupported)
+        {
+            throw new NotSupportedException($"The {limits.Engine} engine cannot run here: {limits.UnsupportedReason}");
+        }
+        int effectiveCapacity = Math.Min(capacity, limits.MaxOutstanding);
+        IAioEngine engine = EngineFactory.Create(limits.Engine, effectiveCapacity);
+        return new AioContext(engine, effectiveCapacity, options.WaitWithoutPendingRequests);
+    }
+
+    /// <summary>What <paramref name="engine"/> can do on this machine (IPRT's <c>RTFileAioGetLimits</c>). For
+    /// <see cref="AioEngineKind.Auto"/>, the limits of the engine Auto picks.</summary>
+    public static AioLimits GetLimits(AioEngineKind engine = AioEngineKind.Auto) => EngineFactory.GetLimits(engine);
+
+    /// <summary>The engine that really runs this context (never <see cref="AioEngineKind.Auto"/>).</summary>
+    public AioEngineKind Engine => _engine.Kind;
+
+    /// <summary>The most requests this context holds outstanding at once.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Requests submitted and not yet reported by <see cref="Wait"/> or cancelled. Safe from any thread.</summary>
+    public int Outstanding => Volatile.Read(ref _outstanding);
+
+    /// <summary>Tells the context that <paramref name="file"/> will be used with it. Accepted by every engine; a no-op
+    /// where the engine does not need it (IPRT's <c>RTFileAioCtxAssociateWithFile</c>).</summary>
+    public void AssociateWithFile(SafeFileHandle file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (file.IsClosed || file.IsInvalid)
+        {
+            ThrowHelper.ThrowArgumentException("The file handle is closed or invalid.", nameof(file));
+        }
+        Enter();
+        try
+        {
+            _engine.AssociateWithFile(file);
+        }
+        finally
+        {
+            _lifetime.Exit();
+        }
+    }
+
+    /// <summary>
+    /// Hands Prepared requests to the kernel, in order, and returns how many were accepted.
+    /// </summary>
+    /// <remarks>
+    /// <para>Every element is checked before any is submitted: if one is null, disposed, not Prepared, or appears twice,
+    /// this throws and every request keeps its state.</para>
+    /// <para>When the context is full (or the host's queue is), the requests that fit are accepted and the rest stay
+    /// Prepared, ready to be submitted again: the return value says how many went. A request the host refuses outright
+    /// at submit time becomes Completed with that error and is not counted; those after it stay Prepared. Either way
+    /// each request's <see cref="AioRequest.State"/> tells what happened to it.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="requests"/> is empty, or an element is null.</exception>
+    /// <exception cref="ObjectDisposedException">A request or the context was disposed.</exception>
+    /// <exception cref="InvalidOperationException">A request is not Prepared, or appears twice.</exception>
+    public int Submit(ReadOnlySpan<AioRequest> requests)
+    {
+        if (requests.IsEmpty)
+        {
+            ThrowHelper.ThrowArgumentException("Submit needs at least one request.", nameof(requests));
+        }
+        Enter();
+        try
+        {
+            ValidateBatch(requests);
+            lock (_submitLock)
+            {
+                return SubmitLocked(requests);
+            }
+        }
+        finally
+        {
+            _lifetime.Exit();
+        }
+    }
+
+    /// <summary>
+    /// Collects finished requests into <paramref name="completed"/>: returns once at least
+    /// <paramref name="minCompletions"/> (0 means 1) are collected, the timeout expires, or <see cref="Wakeup"/> is
+    /// called. Every reason may come with completions; each collected request is now Completed and is reported by
+    /// exactly one Wait.
+    /// </summary>
+    /// <param name="minCompletions">How many completions to wait for; 0 is taken as 1.</param>
+    /// <param name="timeout"><see cref="Timeout.InfiniteTimeSpan"/> waits for ever; <see cref="TimeSpan.Zero"/> polls.</param>
+    /// <param name="completed">Receives the finished requests; any length.</param>
+    /// <returns>How many entries of <paramref name="completed"/> were filled, and why the call returned.
+    /// <see cref="AioWaitReason.NoRequests"/> at once when nothing is outstanding (unless the context was created with
+    /// <see cref="AioContextOptions.WaitWithoutPendingRequests"/>); a pending wakeup wins over it.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="completed"/> is empty, <paramref name="minCompletions"/>
+    /// is negative or larger than it, or the timeout is negative (other than infinite).</exception>
+    /// <exception cref="InvalidOperationException">Another thread is in Wait on this context.</exception>
+    public AioWaitResult Wait(int minCompletions, TimeSpan timeout, Span<AioRequest> completed)
+    {
+        if (completed.IsEmpty)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(completed), 0, "Wait needs room for at least one completion.");
+        }
+        if (minCompletions < 0 || minCompletions > completed.Length)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(minCompletions), minCompletions,
+                $"minCompletions must be between 0 and the length of the completion span ({completed.Length}).");
+        }
+        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(timeout), timeout, "The timeout must be zero, positive, or Timeout.InfiniteTimeSpan.");
+        }
+
+        Enter();
+        try
+        {
+            if (Interlocked.CompareExchange(ref _waiterActive, 1, 0) != 0)
+            {
+                ThrowHelper.ThrowInvalidOperation("Another thread is already in Wait on this context; only one may wait at a time.");
+            }
+            try
+            {
+                if (!_waitWithoutPendingRequests && Volatile.Read(ref _outstanding) == 0)
+                {
+                    return new AioWaitResult(0, _engine.TryConsumeWakeup() ? AioWaitReason.Interrupted : AioWaitReason.NoRequests);
+                }
+
+                int count = _engine.Reap(Math.Max(1, minCompletions), Deadline.After(timeout), completed, out AioWaitReason reason);
+                for (int i = 0; i < count; i++)
+                {
+                    Finish(completed[i], completed[i].EngineResult);
+                }
+                AssertInvariants();
+                return new AioWaitResult(count, reason);
+            }
+            finally
+            {
+                Volatile.Write(ref _waiterActive, 0);
+            }
+        }
+        finally
+        {
+            _lifetime.Exit();
+        }
+    }
+
+    /// <summary>Makes the current <see cref="Wait"/> — or the next one, if none is running — return
+    /// <see cref="AioWaitReason.Interrupted"/>. Safe from any thread. Each wakeup is consumed by exactly one Wait;
+    /// several before any Wait may coalesce into one.</summary>
+    public void Wakeup()
+    {
+        Enter();
+        try
+        {
+            _engine.Wakeup();
+        }
+        finally
+        {
+            _lifetime.Exit();
+        }
+    }
+
+    /// <summary>Disposes the context only when nothing is outstanding (IPRT's <c>RTFileAioCtxDestroy</c>, which answers
+    /// BUSY). Returns false, and changes nothing, when requests are outstanding.</summary>
+    public bool TryClose()
+    {
+        if (Volatile.Read(ref _outstanding) > 0)
+        {
+            return false;
+        }
+        Dispose();
+        return true;
+    }
+
+    /// <summary>
+    /// Tears the context down without losing anything: interrupts a running Wait, cancels every outstanding request it
+    /// can (they become Completed with status Canceled), waits until the kernel owes nothing (the others become Completed
+    /// with their real result), then releases the engine. Never throws; idempotent.
+    /// </summary>
+    public void Dispose()
+    {
+        if (!_lifetime.TryBeginDispose())
+        {
+            return;
+        }
+        _engine.Wakeup();                  // a Wait blocked in the engine returns and leaves
+        _lifetime.WaitForCallsToLeave();   // no Submit, Wait or Cancel runs from here on
+
+        var canceled = new List<AioRequest>();
+        var completed = new List<AioRequest>();
+        _engine.CancelAllAndDrain(canceled, completed);
+        foreach (AioRequest request in canceled)
+        {
+            Finish(request, EngineResult.Canceled);
+        }
+        foreach (AioRequest request in completed)
+        {
+            Finish(request, request.EngineResult);
+        }
+        Debug.Assert(Volatile.Read(ref _outstanding) == 0, "Every outstanding request was cancelled or reaped.");
+        _engine.Dispose();
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// <summary>Called by <see cref="AioRequest.Cancel"/> for a request Submitted to this context.</summary>
+    internal AioCancelResult Cancel(AioRequest request)
+    {
+        Enter();
+        try
+        {
+            switch (_engine.Cancel(request))
+            {
+                case EngineCancelResult.Canceled:
+                    Finish(request, EngineResult.Canceled);
+                    AssertInvariants();
+                    return AioCancelResult.Canceled;
+                case EngineCancelResult.AlreadyCompleted:
+                    return AioCancelResult.AlreadyCompleted;
+                case EngineCancelResult.InProgress:
+                    return AioCancelResult.InProgress;
+                default:
+                    return AioCancelResult.NotSubmitted; // another caller cancelled it first
+            }
+        }
+        finally
+        {
+            _lifetime.Exit();
+        }
+    }
+
+    private void Enter()
+    {
+        if (!_lifetime.TryEnter())
+        {
+            ThrowHelper.ThrowObjectDisposed(this);
+        }
+    }
+
+    /// <summary>Throws, before anything changes, if any element cannot be submitted.</summary>
+    private static void ValidateBatch(ReadOnlySpan<AioRequest> requests)
+    {
+        for (int i = 0; i < requests.Length; i++)
+        {
+            AioRequest request = requests[i];
+            if (request is null)
+            {
+                throw new ArgumentNullException(nameof(requests), $"requests[{i}] is null; nothing was submitted.");
+            }
+            if (request.IsDisposed)
+            {
+                throw new ObjectDisposedException(nameof(AioRequest), $"requests[{i}] was disposed; nothing was submitted.");
+            }
+            if (request.State != AioRequestState.Prepared)
+            {
+                ThrowHelper.ThrowInvalidOperation(
+                    $"requests[{i}] is {request.State}; only Prepared requests can be submitted. Nothing was submitted.");
+            }
+        }
+    }
+
+    private int SubmitLocked(ReadOnlySpan<AioRequest> requests)
+    {
+        // 1. Claim every element (Prepared → Submitted) and pin what fits. Claiming all of them catches a request that
+        //    appears twice or is being submitted by another thread; any failure undoes everything.
+        int fits = Math.Min(requests.Length, Capacity - Volatile.Read(ref _outstanding));
+        int claimed = 0, pinned = 0;
+        try
+        {
+            for (; claimed < requests.Length; claimed++)
+            {
+                if (!requests[claimed].TryClaim())
+                {
+                    ThrowHelper.ThrowInvalidOperation(
+                        $"requests[{claimed}] appears twice in the batch or is being submitted by another thread. Nothing was submitted.");
+                }
+            }
+            for (; pinned < fits; pinned++)
+            {
+                requests[pinned].Pin();
+            }
+        }
+        catch
+        {
+            for (int i = 0; i < claimed; i++)
+            {
+                if (i < pinned)
+                {
+                    requests[i].Unpin();
+                }
+                requests[i].Unclaim();
+            }
+            throw;
+        }
+
+        // 2. Count the requests before the engine sees them: a worker may finish one, and Wait reap it, at once.
+        for (int i = 0; i < fits; i++)
+        {
+            requests[i].Owner = this;
+        }
+        Interlocked.Add(ref _outstanding, fits);
+
+        int refusedErrno = 0;
+        int accepted = fits == 0 ? 0 : _engine.Start(requests[..fits], out refusedErrno);
+
+        // 3. What the engine did not take goes back: the refused one is Completed with its error, the rest Prepared.
+        for (int i = accepted; i < requests.Length; i++)
+        {
+            AioRequest request = requests[i];
+            if (i < fits)
+            {
+                Interlocked.Decrement(ref _outstanding);
+                if (i == accepted && refusedErrno != 0)
+                {
+                    request.Complete(EngineResult.FromErrno(refusedErrno));
+                    continue;
+                }
+                request.Unpin();
+            }
+            request.Unclaim();
+        }
+        AssertInvariants();
+        return accepted;
+    }
+
+    /// <summary>Ends a request that left the engine: no longer outstanding, then Completed with its result.</summary>
+    private void Finish(AioRequest request, long engineResult)
+    {
+        Interlocked.Decrement(ref _outstanding);
+        request.Complete(engineResult);
+    }
+
+    [Conditional("DEBUG")]
+    private void AssertInvariants()
+    {
+        int outstanding = Volatile.Read(ref _outstanding);
+        Debug.Assert(outstanding >= 0 && outstanding <= Capacity, $"Outstanding {outstanding} must stay within 0..{Capacity}.");
+    }
+}

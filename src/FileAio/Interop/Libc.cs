@@ -1,0 +1,42 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace FileAio.Interop;
+
+/// <summary>
+/// libc entry points used by the engines and the file helpers. Declarations only: no policy lives here.
+/// Every call sets the last P/Invoke error so callers read errno with <see cref="Marshal.GetLastPInvokeError"/>.
+/// </summary>
+internal static unsafe partial class Libc
+{
+    private const string LibraryName = "libc";
+
+    [LibraryImport(LibraryName, EntryPoint = "pread", SetLastError = true)]
+    internal static partial nint PRead(SafeFileHandle fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport(LibraryName, EntryPoint = "pwrite", SetLastError = true)]
+    internal static partial nint PWrite(SafeFileHandle fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport(LibraryName, EntryPoint = "preadv", SetLastError = true)]
+    internal static partial nint PReadV(SafeFileHandle fd, IoVec* iov, int iovcnt, long offset);
+
+    [LibraryImport(LibraryName, EntryPoint = "pwritev", SetLastError = true)]
+    internal static partial nint PWriteV(SafeFileHandle fd, IoVec* iov, int iovcnt, long offset);
+
+    [LibraryImport(LibraryName, EntryPoint = "fsync", SetLastError = true)]
+    internal static partial int FSync(SafeFileHandle fd);
+
+    [LibraryImport(LibraryName, EntryPoint = "fdatasync", SetLastError = true)]
+    internal static partial int FDataSync(SafeFileHandle fd);
+
+    /// <summary><c>fcntl(fd, cmd, long arg)</c>: the variadic third argument is passed as a long, which is how the
+    /// System V x86-64 and AAPCS64 ABIs pass an <c>int</c> argument in a register.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "fcntl", SetLastError = true)]
+    internal static partial int FCntl(SafeFileHandle fd, int cmd, long arg);
+
+    [LibraryImport(LibraryName, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Statx(SafeFileHandle dirfd, string path, int flags, uint mask, Statx* buffer);
+
+    [LibraryImport(LibraryName, EntryPoint = "getpid")]
+    internal static partial int GetPid();
+}

@@ -1,0 +1,26 @@
+using System.Runtime.InteropServices;
+
+namespace FileAio.Interop;
+
+/// <summary>Linux flag and request values (from the kernel's uapi headers).</summary>
+internal static class LinuxConstants
+{
+    public const int F_GETFL = 3;
+    public const int F_SETFL = 4;
+
+    /// <summary><c>O_DIRECT</c> differs by architecture: 0x4000 on x86/x64, 0x10000 on arm/arm64.</summary>
+    public static int O_DIRECT => RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm
+        ? 0x10000
+        : 0x4000;
+
+    public const int AT_EMPTY_PATH = 0x1000;
+    public const uint STATX_BASIC_STATS = 0x7ff;
+    public const uint STATX_DIOALIGN = 0x2000;
+
+    public const int S_IFMT = 0xf000;
+    public const int S_IFREG = 0x8000;
+    public const int S_IFBLK = 0x6000;
+
+    /// <summary>Largest number of buffers one vectored call takes (<c>IOV_MAX</c> / <c>UIO_MAXIOV</c>).</summary>
+    public const int IOV_MAX = 1024;
+}
