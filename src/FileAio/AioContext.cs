@@ -31,6 +31,7 @@ public sealed class AioContext : IDisposable
     private int _outstanding;                    // Submitted requests of this context: accepted, not yet reaped or cancelled
     private int _waiterActive;                   // 1 while a thread is inside Wait
     private LifetimeGuard _lifetime;
+    private readonly ManualResetEventSlim _teardownDone = new();  // set when the first Dispose has finished
 
     private AioContext(IAioEngine engine, int capacity, bool waitWithoutPendingRequests)
     {
@@ -123,6 +124,10 @@ public sealed class AioContext : IDisposable
             ValidateBatch(requests);
             lock (_submitLock)
             {
+                if (_lifetime.IsDisposing)
+                {
+                    ThrowHelper.ThrowObjectDisposed(this); // TryClose won the submit lock first
+                }
                 return SubmitLocked(requests);
             }
         }
@@ -216,25 +221,43 @@ public sealed class AioContext : IDisposable
     /// BUSY). Returns false, and changes nothing, when requests are outstanding.</summary>
     public bool TryClose()
     {
-        if (Volatile.Read(ref _outstanding) > 0)
+        // Decided under the submit lock, which Submit also holds while it checks for teardown and hands requests over:
+        // either a concurrent Submit comes first (and TryClose answers busy) or it comes after (and throws
+        // ObjectDisposedException). Nothing submitted is torn down behind a "true".
+        lock (_submitLock)
         {
-            return false;
+            if (Volatile.Read(ref _outstanding) > 0)
+            {
+                return false;
+            }
+            if (!_lifetime.TryBeginDispose())
+            {
+                _teardownDone.Wait();
+                return true;
+            }
         }
-        Dispose();
+        TearDown();
         return true;
     }
 
     /// <summary>
     /// Tears the context down without losing anything: interrupts a running Wait, cancels every outstanding request it
     /// can (they become Completed with status Canceled), waits until the kernel owes nothing (the others become Completed
-    /// with their real result), then releases the engine. Never throws; idempotent.
+    /// with their real result), then releases the engine. Never throws; idempotent. A second caller returns only once
+    /// the first has finished, so after any Dispose returns no buffer of this context is in the kernel's hands.
     /// </summary>
     public void Dispose()
     {
         if (!_lifetime.TryBeginDispose())
         {
+            _teardownDone.Wait();
             return;
         }
+        TearDown();
+    }
+
+    private void TearDown()
+    {
         _engine.Wakeup();                  // a Wait blocked in the engine returns and leaves
         _lifetime.WaitForCallsToLeave();   // no Submit, Wait or Cancel runs from here on
 
@@ -251,6 +274,7 @@ public sealed class AioContext : IDisposable
         }
         Debug.Assert(Volatile.Read(ref _outstanding) == 0, "Every outstanding request was cancelled or reaped.");
         _engine.Dispose();
+        _teardownDone.Set();
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -258,9 +282,23 @@ public sealed class AioContext : IDisposable
     /// <summary>Called by <see cref="AioRequest.Cancel"/> for a request Submitted to this context.</summary>
     internal AioCancelResult Cancel(AioRequest request)
     {
-        Enter();
+        if (!_lifetime.TryEnter())
+        {
+            // Dispose is finishing every request of this context: the caller must treat the buffer as busy until the
+            // request reads Completed, exactly as for a running operation.
+            return AioCancelResult.InProgress;
+        }
         try
         {
+            // A Submit publishes Owner before its engine has taken the request; passing through the submit lock waits
+            // for that Submit to finish, so the engine is asked only about requests it has really been given.
+            lock (_submitLock)
+            {
+            }
+            if (!ReferenceEquals(Volatile.Read(ref request.Owner), this))
+            {
+                return AioCancelResult.NotSubmitted; // finished (and perhaps resubmitted elsewhere) meanwhile
+            }
             switch (_engine.Cancel(request))
             {
                 case EngineCancelResult.Canceled:
@@ -272,7 +310,7 @@ public sealed class AioContext : IDisposable
                 case EngineCancelResult.InProgress:
                     return AioCancelResult.InProgress;
                 default:
-                    return AioCancelResult.NotSubmitted; // another caller cancelled it first
+                    return AioCancelResult.NotSubmitted; // another caller cancelled it first, or it moved on
             }
         }
         finally

@@ -12,6 +12,8 @@ namespace FileAio.Buffers;
 /// The memory is freed once the buffer is disposed <em>and</em> every pin taken on it (a Submitted request holds one)
 /// has been released: disposing a buffer the kernel is still writing into cannot free it under the kernel's feet.
 /// Pinning a disposed buffer throws <see cref="ObjectDisposedException"/>. Thread-safe.
+/// There is deliberately no finalizer (CA2015): a <see cref="Span{T}"/> over the memory does not keep the buffer
+/// reachable, so a finalizer could free memory still in use. Dispose every buffer.
 /// </remarks>
 public sealed unsafe class AlignedBuffer : MemoryManager<byte>
 {

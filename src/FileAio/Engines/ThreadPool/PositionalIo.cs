@@ -144,5 +144,13 @@ internal static unsafe class PositionalIo
         {
             return EngineResult.FromErrno(5); // ERROR_ACCESS_DENIED
         }
+        catch (NotSupportedException)
+        {
+            return EngineResult.FromErrno(1); // ERROR_INVALID_FUNCTION: the handle cannot seek (pipe, console)
+        }
+        catch (ArgumentException)
+        {
+            return EngineResult.FromErrno(6); // ERROR_INVALID_HANDLE
+        }
     }
 }

@@ -10,8 +10,10 @@ namespace FileAio.Engines.ThreadPool;
 /// workers and flush barriers wait on its monitor. <c>_doneLock</c> guards the finished queue and the wakeup flag;
 /// the one reaper (and teardown) waits on its monitor. No code holds both at once.</para>
 /// <para>2. Request states (<see cref="AioRequest.EngineState"/>): Queued → Running → Done → Reaped, or
-/// Queued → Canceled. Queued→Running and Queued→Canceled happen under <c>_queueLock</c>, so a request is either run
-/// or cancelled, never both. Running→Done and Done→Reaped happen under <c>_doneLock</c>.</para>
+/// Queued → Canceled. The state word carries this engine's identity in its upper bits, and Queued→Running and
+/// Queued→Canceled are compare-and-swaps on it: a request is either run or cancelled, never both, and a stale Cancel
+/// aimed at an engine the request has left (it was reaped and submitted elsewhere) finds a word it does not own.
+/// Running→Done and Done→Reaped happen under <c>_doneLock</c>.</para>
 /// <para>3. A cancelled request stays in the pending queue until a worker skips it. Each queue entry carries the
 /// sequence number the request had when it was queued; a request that was cancelled, re-prepared and submitted again
 /// has a new number, so its stale entry is skipped rather than run twice.</para>
@@ -36,6 +38,9 @@ internal sealed class ThreadPoolEngine : IAioEngine
     private const int StateCanceled = 2;
     private const int StateRunning = 3;
     private const int StateDone = 4;
+    private const int StateBits = 8;
+
+    private static int s_lastEngineId;
 
     /// <summary>Sequence numbers are unique across every engine in the process, so a stale queue entry can never
     /// match a request that moved to another context (see remark 3).</summary>
@@ -59,10 +64,22 @@ internal sealed class ThreadPoolEngine : IAioEngine
     /// under _doneLock; teardown reads it under _doneLock after shutdown stops new increments.</summary>
     private int _running;
 
+    /// <summary>This engine's identity in the upper bits of every state word it writes (remark 2).</summary>
+    private readonly int _id;
+
     public ThreadPoolEngine(int capacity)
     {
         Debug.Assert(capacity is > 0 and <= MaxOutstanding);
+        // Wraps after 2^23 engines; a clash needs a stale Cancel to meet the one engine 8 million creations later.
+        _id = Interlocked.Increment(ref s_lastEngineId) & 0x7FFFFF;
     }
+
+    private int Tag(int state) => _id << StateBits | state;
+
+    private void SetState(AioRequest request, int state) => Volatile.Write(ref request.EngineState, Tag(state));
+
+    private bool TryMoveState(AioRequest request, int from, int to) =>
+        Interlocked.CompareExchange(ref request.EngineState, Tag(to), Tag(from)) == Tag(from);
 
     public AioEngineKind Kind => AioEngineKind.ThreadPool;
 
@@ -80,7 +97,7 @@ internal sealed class ThreadPoolEngine : IAioEngine
             {
                 long sequence = Interlocked.Increment(ref s_sequence);
                 request.EngineSequence = sequence;
-                Volatile.Write(ref request.EngineState, StateQueued);
+                SetState(request, StateQueued);
                 _pending.Enqueue((request, sequence));
             }
 
@@ -116,7 +133,7 @@ internal sealed class ThreadPoolEngine : IAioEngine
             {
                 while (count < completed.Length && _done.TryDequeue(out AioRequest? request))
                 {
-                    Volatile.Write(ref request.EngineState, StateReaped);
+                    SetState(request, StateReaped);
                     completed[count++] = request;
                 }
                 if (count >= minCompletions)
@@ -144,16 +161,17 @@ internal sealed class ThreadPoolEngine : IAioEngine
 
     public EngineCancelResult Cancel(AioRequest request)
     {
-        lock (_queueLock)
+        // Not yet taken by a worker (taking is the same compare-and-swap), so it never will be: the entry is skipped.
+        if (TryMoveState(request, StateQueued, StateCanceled))
         {
-            if (Volatile.Read(ref request.EngineState) == StateQueued)
-            {
-                // Not taken by a worker (that takes _queueLock too), so it never will be: the entry is skipped.
-                Volatile.Write(ref request.EngineState, StateCanceled);
-                return EngineCancelResult.Canceled;
-            }
+            return EngineCancelResult.Canceled;
         }
-        return Volatile.Read(ref request.EngineState) switch
+        int word = Volatile.Read(ref request.EngineState);
+        if (word >> StateBits != _id)
+        {
+            return EngineCancelResult.NotHeld; // the request has moved to another engine
+        }
+        return (word & ((1 << StateBits) - 1)) switch
         {
             StateRunning => EngineCancelResult.InProgress,
             StateCanceled => EngineCancelResult.NotHeld,
@@ -187,9 +205,8 @@ internal sealed class ThreadPoolEngine : IAioEngine
             _shutdown = true;
             while (_pending.TryDequeue(out var entry))
             {
-                if (IsLive(entry))
+                if (entry.Request.EngineSequence == entry.Sequence && TryMoveState(entry.Request, StateQueued, StateCanceled))
                 {
-                    Volatile.Write(ref entry.Request.EngineState, StateCanceled);
                     canceled.Add(entry.Request);
                 }
             }
@@ -202,7 +219,7 @@ internal sealed class ThreadPoolEngine : IAioEngine
             {
                 while (_done.TryDequeue(out AioRequest? request))
                 {
-                    Volatile.Write(ref request.EngineState, StateReaped);
+                    SetState(request, StateReaped);
                     completed.Add(request);
                 }
                 if (Volatile.Read(ref _running) == 0)
@@ -234,9 +251,6 @@ internal sealed class ThreadPoolEngine : IAioEngine
     }
 
     // ------------------------------------------------------------------------------------------------------------
-
-    private static bool IsLive((AioRequest Request, long Sequence) entry) =>
-        entry.Request.EngineSequence == entry.Sequence && Volatile.Read(ref entry.Request.EngineState) == StateQueued;
 
     private void StartWorkerUnsynchronized()
     {
@@ -283,7 +297,7 @@ internal sealed class ThreadPoolEngine : IAioEngine
 
                 lock (_doneLock)
                 {
-                    Volatile.Write(ref request.EngineState, StateDone);
+                    SetState(request, StateDone);
                     _done.Enqueue(request);
                     Interlocked.Decrement(ref _running);
                     Monitor.PulseAll(_doneLock);
@@ -315,12 +329,11 @@ internal sealed class ThreadPoolEngine : IAioEngine
             }
 
             var entry = _pending.Dequeue();
-            if (!IsLive(entry))
-            {
-                continue; // cancelled while queued (remark 3)
-            }
             AioRequest request = entry.Request;
-            Volatile.Write(ref request.EngineState, StateRunning);
+            if (request.EngineSequence != entry.Sequence || !TryMoveState(request, StateQueued, StateRunning))
+            {
+                continue; // a stale entry (remark 3), or cancelled while queued
+            }
             Interlocked.Increment(ref _running);
 
             if (request.Kind == AioOperationKind.Write)

@@ -1,0 +1,154 @@
+using System.Collections.Concurrent;
+using FileAio.Tests.Infrastructure;
+using Microsoft.Win32.SafeHandles;
+
+namespace FileAio.Tests.Conformance;
+
+// SPEC §3: cancel — never both cancelled and reported, never neither; Canceled means the buffer is free.
+public abstract partial class ConformanceTests
+{
+    [Fact]
+    public void Cancel_RequestNotSubmitted_ReturnsNotSubmitted()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(4096);
+        using var request = new AioRequest();
+        Assert.Equal(AioCancelResult.NotSubmitted, request.Cancel());       // new
+        request.PrepareRead(file, 0, new byte[16]);
+        Assert.Equal(AioCancelResult.NotSubmitted, request.Cancel());       // prepared
+        Assert.Equal(AioRequestState.Prepared, request.State);
+        context.Submit([request]);
+        WaitForAll(context, 1);
+        Assert.Equal(AioCancelResult.NotSubmitted, request.Cancel());       // completed
+        Assert.Equal(AioStatus.Success, request.Status);
+    }
+
+    [Fact]
+    public void Cancel_WhileTheKernelIsBusy_EveryRequestEndsExactlyOnce_AndCanceledBuffersStayUntouched()
+    {
+        const int Stuck = 32, Behind = 64;
+        AioContext context = NewContext(capacity: Stuck + Behind);
+        SafeFileHandle file = OpenPatternFile(Behind * 512);
+        UserfaultStall stall = NewStall(Stuck * 4096);
+
+        // Requests stuck in the kernel occupy the engine; the ones behind them are the ones to cancel.
+        AioRequest[] stuck = NewRequests(Stuck);
+        for (int i = 0; i < Stuck; i++)
+        {
+            stuck[i].PrepareRead(file, 0, stall.Memory.Slice(i * 4096, 512));
+        }
+        SubmitAll(context, stuck);
+
+        AioRequest[] behind = NewRequests(Behind);
+        var buffers = new byte[Behind][];
+        for (int i = 0; i < Behind; i++)
+        {
+            buffers[i] = Enumerable.Repeat((byte)0xEE, 512).ToArray();
+            behind[i].PrepareRead(file, i * 512, buffers[i], i);
+        }
+        SubmitAll(context, behind);
+
+        var canceled = new HashSet<AioRequest>();
+        foreach (AioRequest request in behind)
+        {
+            AioCancelResult result = request.Cancel();
+            Assert.NotEqual(AioCancelResult.NotSubmitted, result);
+            if (result == AioCancelResult.Canceled)
+            {
+                canceled.Add(request);
+                Assert.Equal(AioRequestState.Completed, request.State);
+                Assert.Equal(AioStatus.Canceled, request.Status);
+                Assert.Equal(AioCancelResult.NotSubmitted, request.Cancel()); // a second cancel finds nothing
+            }
+        }
+        Assert.Equal(Stuck + Behind - canceled.Count, context.Outstanding);
+
+        stall.Release();
+        List<AioRequest> reported = WaitForAll(context, Stuck + Behind - canceled.Count);
+        Assert.Equal(reported.Count, reported.Distinct().Count());
+        Assert.Empty(reported.Intersect(canceled));
+        Assert.Equal(0, context.Outstanding);
+        Assert.Equal(AioWaitReason.NoRequests, context.Wait(1, TimeSpan.Zero, new AioRequest[1]).Reason);
+
+        for (int i = 0; i < Behind; i++)
+        {
+            if (canceled.Contains(behind[i]))
+            {
+                Assert.All(buffers[i], b => Assert.Equal(0xEE, b)); // never written by a cancelled read
+            }
+            else
+            {
+                AssertPattern(buffers[i], i * 512);
+            }
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "Stress")]
+    public void Cancel_RacingCompletion_NeverBothCanceledAndReported_NeverNeither()
+    {
+        const int Total = 20_000, Batch = 50;
+        AioContext context = NewContext(capacity: 512);
+        SafeFileHandle file = OpenPatternFile(256 * 512);
+        var reported = new ConcurrentDictionary<AioRequest, byte>(ReferenceEqualityComparer.Instance);
+        var canceled = new ConcurrentDictionary<AioRequest, byte>(ReferenceEqualityComparer.Instance);
+        var inFlight = new BlockingCollection<AioRequest>();
+        int submitted = 0;
+        using var done = new CancellationTokenSource();
+
+        var canceller = Task.Factory.StartNew(() =>
+        {
+            foreach (AioRequest request in inFlight.GetConsumingEnumerable())
+            {
+                if (request.Cancel() == AioCancelResult.Canceled)
+                {
+                    Assert.True(canceled.TryAdd(request, 0), "Cancel answered Canceled twice for one request.");
+                    Assert.Equal(AioStatus.Canceled, request.Status);
+                }
+            }
+        }, TaskCreationOptions.LongRunning);
+
+        var waiter = Task.Factory.StartNew(() =>
+        {
+            var output = new AioRequest[64];
+            while (!done.IsCancellationRequested || context.Outstanding > 0)
+            {
+                AioWaitResult result = context.Wait(1, TimeSpan.FromMilliseconds(20), output);
+                for (int i = 0; i < result.Count; i++)
+                {
+                    Assert.True(reported.TryAdd(output[i], 0), "Wait reported a request twice.");
+                    Assert.NotEqual(AioStatus.Canceled, output[i].Status);
+                }
+            }
+        }, TaskCreationOptions.LongRunning);
+
+        var random = new Random(7);
+        while (submitted < Total)
+        {
+            var batch = new AioRequest[Batch];
+            for (int i = 0; i < Batch; i++)
+            {
+                batch[i] = new AioRequest();
+                batch[i].PrepareRead(file, random.Next(256) * 512L, new byte[512]);
+            }
+            SubmitAll(context, batch);
+            submitted += Batch;
+            foreach (AioRequest request in batch)
+            {
+                if (random.Next(2) == 0)
+                {
+                    inFlight.Add(request);
+                }
+            }
+            SpinWait.SpinUntil(() => context.Outstanding < 400);
+        }
+        inFlight.CompleteAdding();
+        canceller.Wait(LongTimeout);
+        done.Cancel();
+        Assert.True(waiter.Wait(LongTimeout));
+
+        Assert.Empty(reported.Keys.Intersect(canceled.Keys));
+        Assert.Equal(Total, reported.Count + canceled.Count);
+        Assert.Equal(0, context.Outstanding);
+    }
+}

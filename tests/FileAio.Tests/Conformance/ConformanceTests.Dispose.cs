@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using FileAio.Tests.Infrastructure;
+using Microsoft.Win32.SafeHandles;
+
+namespace FileAio.Tests.Conformance;
+
+// SPEC §1 and §7: Dispose cancels, reaps everything the kernel owes, and loses nothing; TryClose reports busy.
+public abstract partial class ConformanceTests
+{
+    [Fact]
+    public void Dispose_WithWorkOutstanding_CompletesEveryRequest_AndNoBufferIsWrittenAfterItReturns()
+    {
+        const int Count = 256;
+        var context = AioContext.Create(Count, new AioContextOptions { Engine = EngineKind });
+        SafeFileHandle file = OpenPatternFile(Count * 4096L);
+        AioRequest[] requests = NewRequests(Count);
+        var buffers = new byte[Count][];
+        for (int i = 0; i < Count; i++)
+        {
+            buffers[i] = Enumerable.Repeat((byte)0xEE, 4096).ToArray();
+            requests[i].PrepareRead(file, i * 4096L, buffers[i], i);
+        }
+        SubmitAll(context, requests);
+
+        context.Dispose();
+
+        byte[][] snapshot = buffers.Select(b => (byte[])b.Clone()).ToArray();
+        Assert.All(requests, r => Assert.Equal(AioRequestState.Completed, r.State));
+        for (int i = 0; i < Count; i++)
+        {
+            if (requests[i].Status == AioStatus.Canceled)
+            {
+                Assert.All(buffers[i], b => Assert.Equal(0xEE, b));
+            }
+            else
+            {
+                Assert.Equal(AioStatus.Success, requests[i].Status);
+                AssertPattern(buffers[i], i * 4096L);
+            }
+        }
+        Thread.Sleep(100);
+        for (int i = 0; i < Count; i++)
+        {
+            Assert.Equal(snapshot[i], buffers[i]); // nothing wrote into a buffer after Dispose returned
+        }
+
+        // Requests are free again and work on another context.
+        using AioContext next = NewContext(Count);
+        foreach (AioRequest request in requests)
+        {
+            request.PrepareRead(file, 0, new byte[16]);
+        }
+        SubmitAll(next, requests);
+        Assert.Equal(Count, WaitForAll(next, Count).Count);
+    }
+
+    [Fact]
+    public void Dispose_WithAnOperationStuckInTheKernel_WaitsForItBeforeReturning()
+    {
+        var context = AioContext.Create(4, new AioContextOptions { Engine = EngineKind });
+        SafeFileHandle file = OpenPatternFile(4096);
+        UserfaultStall stall = NewStall();
+        using var request = new AioRequest();
+        request.PrepareRead(file, 0, stall.Memory[..4096]);
+        context.Submit([request]);
+
+        var disposer = Task.Factory.StartNew(context.Dispose, TaskCreationOptions.LongRunning);
+        Thread.Sleep(200);
+        // Cancellation cannot stop a copy the kernel is in the middle of: Dispose must still be waiting, not return
+        // while the kernel may write the buffer.
+        Assert.False(disposer.IsCompleted);
+        Assert.Equal(AioRequestState.Submitted, request.State);
+
+        stall.Release();
+        Assert.True(disposer.Wait(LongTimeout));
+        Assert.Equal(AioRequestState.Completed, request.State);
+        Assert.True(request.Status is AioStatus.Success or AioStatus.Canceled);
+    }
+
+    [Fact]
+    public void Dispose_WhileAnotherThreadWaits_InterruptsItAndLaterCallsThrow()
+    {
+        var context = AioContext.Create(4, new AioContextOptions { Engine = EngineKind, WaitWithoutPendingRequests = true });
+        var waiter = Task.Factory.StartNew(() => context.Wait(1, LongTimeout, new AioRequest[1]), TaskCreationOptions.LongRunning);
+        Thread.Sleep(50);
+
+        context.Dispose();
+        Assert.Equal(AioWaitReason.Interrupted, waiter.Result.Reason);
+
+        context.Dispose(); // idempotent
+        SafeFileHandle file = OpenPatternFile(4096);
+        using var request = new AioRequest();
+        request.PrepareRead(file, 0, new byte[1]);
+        Assert.Throws<ObjectDisposedException>(() => context.Submit([request]));
+        Assert.Throws<ObjectDisposedException>(() => context.Wait(1, TimeSpan.Zero, new AioRequest[1]));
+        Assert.Throws<ObjectDisposedException>(context.Wakeup);
+        Assert.Equal(AioRequestState.Prepared, request.State);
+    }
+
+    [Fact]
+    public void TryClose_WhileBusy_ReturnsFalseAndKeepsWorking_ThenClosesWhenIdle()
+    {
+        var context = AioContext.Create(4, new AioContextOptions { Engine = EngineKind });
+        SafeFileHandle file = OpenPatternFile(4096);
+        UserfaultStall stall = NewStall();
+        using var request = new AioRequest();
+        request.PrepareRead(file, 0, stall.Memory[..4096]);
+        context.Submit([request]);
+
+        Assert.False(context.TryClose());
+        Assert.Equal(1, context.Outstanding);
+
+        stall.Release();
+        WaitForAll(context, 1);
+        Assert.True(context.TryClose());
+        Assert.Throws<ObjectDisposedException>(context.Wakeup);
+    }
+
+    [Fact]
+    public void CreateAndDispose_1000Times_LeavesNoThreadAndNoDescriptor()
+    {
+        Require.Linux();
+        SafeFileHandle file = OpenPatternFile(4096);
+        int descriptorsBefore = Directory_CountDescriptors();
+        using var request = new AioRequest();
+        for (int i = 0; i < 1000; i++)
+        {
+            using var context = AioContext.Create(8, new AioContextOptions { Engine = EngineKind });
+            if (i % 10 == 0)
+            {
+                request.PrepareRead(file, 0, new byte[16]);
+                context.Submit([request]);
+                WaitForAll(context, 1);
+            }
+        }
+
+        // Threads are joined by Dispose; give the OS a moment to remove the last one from /proc.
+        var clock = Stopwatch.StartNew();
+        while (CountFileAioThreads() > 0 && clock.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            Thread.Sleep(10);
+        }
+        Assert.True(CountFileAioThreads() == 0, "Threads left: " + string.Join(", ", DescribeThreads()));
+        Assert.InRange(Directory_CountDescriptors(), 0, descriptorsBefore + 2); // the runtime may open a few of its own
+    }
+
+    private static int Directory_CountDescriptors() => System.IO.Directory.GetFileSystemEntries("/proc/self/fd").Length;
+
+    private static IEnumerable<string> DescribeThreads() =>
+        System.IO.Directory.GetDirectories("/proc/self/task").Select(t => Path.GetFileName(t) + ":" + File.ReadAllText(Path.Combine(t, "comm")).Trim());
+
+    private static int CountFileAioThreads()
+    {
+        int count = 0;
+        foreach (string task in System.IO.Directory.GetDirectories("/proc/self/task"))
+        {
+            try
+            {
+                if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith("FileAio pool", StringComparison.Ordinal))
+                {
+                    count++;
+                }
+            }
+            catch (IOException)
+            {
+                // The thread exited while we looked.
+            }
+        }
+        return count;
+    }
+}

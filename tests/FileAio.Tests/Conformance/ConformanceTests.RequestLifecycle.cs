@@ -1,0 +1,179 @@
+using FileAio.Tests.Infrastructure;
+using Microsoft.Win32.SafeHandles;
+
+namespace FileAio.Tests.Conformance;
+
+// SPEC §1: request states, results, user state, disposal.
+public abstract partial class ConformanceTests
+{
+    [Fact]
+    public void NewRequest_IsCompletedWithSuccessZeroBytesAndNoUserState()
+    {
+        using var request = new AioRequest();
+        Assert.Equal(AioRequestState.Completed, request.State);
+        Assert.Equal(AioStatus.Success, request.Status);
+        Assert.Equal(0, request.BytesTransferred);
+        Assert.Equal(0, request.ErrorCode);
+        Assert.Null(request.ErrorMessage);
+        Assert.Null(request.UserState);
+    }
+
+    [Fact]
+    public void Prepare_FromCompletedOrPrepared_GivesPreparedAndNotSubmitted()
+    {
+        SafeFileHandle file = OpenPatternFile(8192);
+        using var request = new AioRequest();
+
+        request.PrepareRead(file, 0, new byte[512], "first");
+        Assert.Equal(AioRequestState.Prepared, request.State);
+        Assert.Equal(AioStatus.NotSubmitted, request.Status);
+        Assert.Equal(0, request.BytesTransferred);
+
+        request.PrepareWrite(file, 512, new byte[512], "second");
+        Assert.Equal(AioRequestState.Prepared, request.State);
+        Assert.Equal("second", request.UserState);
+
+        request.PrepareFlush(file, dataOnly: true, "third");
+        Assert.Equal(AioRequestState.Prepared, request.State);
+        Assert.Equal("third", request.UserState);
+    }
+
+    [Fact]
+    public void Submit_ThenWait_MovesThroughSubmittedToCompletedWithTheResult()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(8192);
+        UserfaultStall stall = NewStall();
+        using var request = new AioRequest();
+        var state = new object();
+        request.PrepareRead(file, 4096, stall.Memory[..4096], state);
+
+        Assert.Equal(1, context.Submit([request]));
+        Assert.Equal(AioRequestState.Submitted, request.State);
+        Assert.Equal(AioStatus.InProgress, request.Status);
+        Assert.Equal(0, request.BytesTransferred);
+        Assert.Same(state, request.UserState);
+        Assert.Equal(1, context.Outstanding);
+
+        stall.Release();
+        List<AioRequest> reported = WaitForAll(context, 1);
+        Assert.Same(request, reported[0]);
+        Assert.Equal(AioRequestState.Completed, request.State);
+        Assert.Equal(AioStatus.Success, request.Status);
+        Assert.Equal(4096, request.BytesTransferred);
+        Assert.Same(state, request.UserState);
+        Assert.Equal(0, context.Outstanding);
+        AssertPattern(stall.Memory.Span[..4096], 4096);
+    }
+
+    [Fact]
+    public void Prepare_WhileSubmitted_ThrowsInvalidOperationAndKeepsTheRequest()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(4096);
+        UserfaultStall stall = NewStall();
+        using var request = new AioRequest();
+        request.PrepareRead(file, 0, stall.Memory[..4096]);
+        context.Submit([request]);
+
+        var e = Assert.Throws<InvalidOperationException>(() => request.PrepareRead(file, 0, new byte[10]));
+        Assert.Contains("Submitted", e.Message);
+        Assert.Throws<InvalidOperationException>(() => request.PrepareFlush(file));
+        Assert.Equal(AioRequestState.Submitted, request.State);
+
+        stall.Release();
+        WaitForAll(context, 1);
+        Assert.Equal(4096, request.BytesTransferred);
+    }
+
+    [Fact]
+    public void Dispose_WhileSubmitted_IsRefused_AndAllowedOtherwise()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(4096);
+        UserfaultStall stall = NewStall();
+        var request = new AioRequest();
+        request.PrepareRead(file, 0, stall.Memory[..4096]);
+        context.Submit([request]);
+
+        Assert.Throws<InvalidOperationException>(request.Dispose);
+        Assert.Equal(AioRequestState.Submitted, request.State);
+
+        stall.Release();
+        WaitForAll(context, 1);
+        request.Dispose();
+        request.Dispose(); // idempotent
+
+        var prepared = new AioRequest();
+        prepared.PrepareRead(file, 0, new byte[16]);
+        prepared.Dispose(); // a Prepared request may be disposed
+    }
+
+    [Fact]
+    public void DisposedRequest_CannotBePreparedOrSubmitted()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(4096);
+        var request = new AioRequest();
+        request.PrepareRead(file, 0, new byte[16]);
+        request.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => request.PrepareRead(file, 0, new byte[16]));
+        Assert.Throws<ObjectDisposedException>(() => context.Submit([request]));
+    }
+
+    [Fact]
+    public void Request_IsReusableForManyCycles()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(64 * 1024);
+        using var request = new AioRequest();
+        var buffer = new byte[1024];
+        for (int i = 0; i < 200; i++)
+        {
+            long offset = i % 64 * 1024;
+            request.PrepareRead(file, offset, buffer, i);
+            Assert.Equal(1, context.Submit([request]));
+            Assert.Same(request, WaitForAll(context, 1)[0]);
+            Assert.Equal(1024, request.BytesTransferred);
+            Assert.Equal(i, request.UserState);
+            AssertPattern(buffer, offset);
+        }
+    }
+
+    [Fact]
+    public void FailedPrepare_KeepsThePreviousPreparation()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(4096);
+        using var request = new AioRequest();
+        var buffer = new byte[100];
+        request.PrepareRead(file, 100, buffer, "kept");
+
+        Assert.Throws<ArgumentException>(() => request.PrepareRead(file, 0, Array.Empty<byte>(), "lost"));
+        Assert.Throws<ArgumentException>(() => request.PrepareRead(file, 0, new Memory<byte>[] { new byte[8], Memory<byte>.Empty }, "lost"));
+        Assert.Equal(AioRequestState.Prepared, request.State);
+        Assert.Equal("kept", request.UserState);
+
+        context.Submit([request]);
+        WaitForAll(context, 1);
+        Assert.Equal(100, request.BytesTransferred);
+        AssertPattern(buffer, 100);
+    }
+
+    [Fact]
+    public void Result_IsFailedWithErrnoAndMessage_WhenTheKernelRefusesTheOperation()
+    {
+        // A write through a read-only descriptor: the kernel answers EBADF.
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(4096, access: FileAccess.Read);
+        using var request = new AioRequest();
+        request.PrepareWrite(file, 0, new byte[16]);
+        context.Submit([request]);
+        WaitForAll(context, 1);
+
+        Assert.Equal(AioStatus.Failed, request.Status);
+        Assert.Equal(9, request.ErrorCode); // EBADF
+        Assert.False(string.IsNullOrWhiteSpace(request.ErrorMessage));
+        Assert.Equal(0, request.BytesTransferred);
+    }
+}

@@ -1,0 +1,245 @@
+using FileAio.Tests.Infrastructure;
+using Microsoft.Win32.SafeHandles;
+
+namespace FileAio.Tests.Conformance;
+
+// SPEC §3: Wait for at least N completions with a timeout; completions come with every reason; any span size.
+public abstract partial class ConformanceTests
+{
+    [Fact]
+    public void Wait_InvalidArguments_ThrowArgumentOutOfRange()
+    {
+        AioContext context = NewContext();
+        var output = new AioRequest[4];
+        Assert.Throws<ArgumentOutOfRangeException>(() => context.Wait(1, TimeSpan.Zero, Span<AioRequest>.Empty));
+        Assert.Throws<ArgumentOutOfRangeException>(() => context.Wait(5, TimeSpan.Zero, output));
+        Assert.Throws<ArgumentOutOfRangeException>(() => context.Wait(-1, TimeSpan.Zero, output));
+        Assert.Throws<ArgumentOutOfRangeException>(() => context.Wait(1, TimeSpan.FromMilliseconds(-2), output));
+    }
+
+    [Fact]
+    public void Wait_NothingOutstanding_ReturnsNoRequestsAtOnce()
+    {
+        AioContext context = NewContext();
+        AioWaitResult result = context.Wait(1, Timeout.InfiniteTimeSpan, new AioRequest[1]);
+        Assert.Equal(new AioWaitResult(0, AioWaitReason.NoRequests), result);
+    }
+
+    [Fact]
+    public void Wait_NothingOutstandingWithTheFlag_BlocksUntilTheTimeout()
+    {
+        AioContext context = NewContext(waitWithoutPendingRequests: true);
+        AioWaitResult result = context.Wait(1, TimeSpan.FromMilliseconds(50), new AioRequest[1]);
+        Assert.Equal(new AioWaitResult(0, AioWaitReason.TimedOut), result);
+    }
+
+    [Fact]
+    public void Wait_WithTheFlag_ReturnsARequestSubmittedWhileItBlocks()
+    {
+        AioContext context = NewContext(waitWithoutPendingRequests: true);
+        SafeFileHandle file = OpenPatternFile(4096);
+        using var request = new AioRequest();
+        request.PrepareRead(file, 0, new byte[100]);
+        var output = new AioRequest[1];
+
+        using var entered = new ManualResetEventSlim();
+        var waiter = Task.Factory.StartNew(() =>
+        {
+            entered.Set();
+            return context.Wait(1, LongTimeout, output);
+        }, TaskCreationOptions.LongRunning);
+        entered.Wait();
+        Thread.Sleep(20); // let the waiter block (the result is the same if it has not yet)
+        context.Submit([request]);
+
+        Assert.Equal(new AioWaitResult(1, AioWaitReason.Completed), waiter.Result);
+        Assert.Same(request, output[0]);
+    }
+
+    [Fact]
+    public void Wait_MinGreaterThanOne_CollectsAtLeastThatMany()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(64 * 512);
+        AioRequest[] batch = PreparedReads(file, 8);
+        SubmitAll(context, batch);
+
+        var output = new AioRequest[8];
+        int total = 0;
+        while (total < 8)
+        {
+            int min = Math.Min(3, 8 - total);
+            AioWaitResult result = context.Wait(min, LongTimeout, output.AsSpan(total));
+            Assert.Equal(AioWaitReason.Completed, result.Reason);
+            Assert.True(result.Count >= min);
+            total += result.Count;
+        }
+        Assert.Equal(batch.ToHashSet(), output.ToHashSet());
+    }
+
+    [Fact]
+    public void Wait_MinZero_MeansOne()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(4096);
+        AioRequest[] batch = PreparedReads(file, 1);
+        context.Submit(batch);
+        AioWaitResult result = context.Wait(0, LongTimeout, new AioRequest[4]);
+        Assert.Equal(new AioWaitResult(1, AioWaitReason.Completed), result);
+    }
+
+    [Fact]
+    public void Wait_ZeroTimeout_PollsWithoutBlocking()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(4096);
+        UserfaultStall stall = NewStall();
+        using var request = new AioRequest();
+        request.PrepareRead(file, 0, stall.Memory[..4096]);
+        context.Submit([request]);
+
+        AioWaitResult result = context.Wait(1, TimeSpan.Zero, new AioRequest[1]);
+        Assert.Equal(new AioWaitResult(0, AioWaitReason.TimedOut), result);
+        Assert.Equal(AioRequestState.Submitted, request.State);
+
+        stall.Release();
+        WaitForAll(context, 1);
+    }
+
+    [Fact]
+    public void Wait_TimeoutReached_ReturnsTheCompletionsItHas()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(64 * 512);
+        UserfaultStall stall = NewStall();
+        AioRequest[] batch = PreparedReads(file, 3);
+        batch[2].PrepareRead(file, 0, stall.Memory[..512], "stuck");
+        SubmitAll(context, batch);
+
+        var output = new AioRequest[3];
+        AioWaitResult result = context.Wait(3, TimeSpan.FromMilliseconds(300), output);
+        Assert.Equal(AioWaitReason.TimedOut, result.Reason);
+        Assert.Equal(2, result.Count);
+        Assert.Equal(new HashSet<AioRequest> { batch[0], batch[1] }, output[..2].ToHashSet());
+        Assert.All(output[..2], r => Assert.Equal(AioRequestState.Completed, r.State));
+        Assert.Equal(1, context.Outstanding);
+
+        stall.Release();
+        Assert.Same(batch[2], WaitForAll(context, 1)[0]);
+    }
+
+    [Fact]
+    public void Wait_BatchFarAbove64_CollectsEverythingInOneSpan()
+    {
+        const int Count = 1000;
+        AioContext context = NewContext(capacity: Count);
+        SafeFileHandle file = OpenPatternFile(Count * 512);
+        AioRequest[] batch = PreparedReads(file, Count);
+        Assert.Equal(Count, context.Submit(batch));
+
+        var output = new AioRequest[Count];
+        int total = 0;
+        while (total < Count)
+        {
+            AioWaitResult result = context.Wait(1, LongTimeout, output.AsSpan(total));
+            total += result.Count;
+        }
+        Assert.Equal(Count, output.Distinct().Count());
+        foreach (AioRequest request in output)
+        {
+            Assert.Equal(512, request.BytesTransferred);
+        }
+    }
+
+    [Fact]
+    public void Wait_WithASmallSpan_LosesNothing()
+    {
+        AioContext context = NewContext(capacity: 200);
+        SafeFileHandle file = OpenPatternFile(200 * 512);
+        AioRequest[] batch = PreparedReads(file, 200);
+        SubmitAll(context, batch);
+        Thread.Sleep(50); // let many finish, so each Wait finds more than fits
+
+        List<AioRequest> reported = WaitForAll(context, 200, spanLength: 3);
+        Assert.Equal(200, reported.Distinct().Count());
+        Assert.Equal(0, context.Outstanding);
+        Assert.Equal(new AioWaitResult(0, AioWaitReason.NoRequests), context.Wait(1, TimeSpan.Zero, new AioRequest[3]));
+    }
+
+    [Fact]
+    public void Wait_TwoThreadsAtOnce_TheSecondThrows()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(4096);
+        UserfaultStall stall = NewStall();
+        using var request = new AioRequest();
+        request.PrepareRead(file, 0, stall.Memory[..4096]);
+        context.Submit([request]);
+
+        var first = Task.Factory.StartNew(() => context.Wait(1, LongTimeout, new AioRequest[1]), TaskCreationOptions.LongRunning);
+        SpinWait.SpinUntil(() => first.Status == TaskStatus.Running);
+        Thread.Sleep(50); // the first is now blocked inside Wait
+
+        var e = Assert.Throws<InvalidOperationException>(() => context.Wait(1, TimeSpan.Zero, new AioRequest[1]));
+        Assert.Contains("Another thread", e.Message);
+
+        stall.Release();
+        Assert.Equal(new AioWaitResult(1, AioWaitReason.Completed), first.Result);
+    }
+
+    [Fact]
+    public void Read_PastEndOfFile_IsSuccessWithZeroBytes()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(1000);
+        using var request = new AioRequest();
+        request.PrepareRead(file, 5000, new byte[512]);
+        context.Submit([request]);
+        WaitForAll(context, 1);
+        Assert.Equal(AioStatus.Success, request.Status);
+        Assert.Equal(0, request.BytesTransferred);
+    }
+
+    [Fact]
+    public void Read_AcrossEndOfFile_IsAShortSuccess()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(1000);
+        using var plain = new AioRequest();
+        using var vectored = new AioRequest();
+        var buffer = new byte[512];
+        plain.PrepareRead(file, 800, buffer);
+        vectored.PrepareRead(file, 900, new Memory<byte>[] { new byte[64], new byte[64] });
+        SubmitAll(context, [plain, vectored]);
+        WaitForAll(context, 2);
+
+        Assert.Equal(AioStatus.Success, plain.Status);
+        Assert.Equal(200, plain.BytesTransferred);
+        AssertPattern(buffer.AsSpan(0, 200), 800);
+        Assert.Equal(AioStatus.Success, vectored.Status);
+        Assert.Equal(100, vectored.BytesTransferred);
+    }
+
+    [Fact]
+    public void VectoredWriteThenRead_RoundTripsInBufferOrder()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = Open(PathOf("vectored.bin"), FileMode.CreateNew);
+        byte[][] parts = [[1, 2, 3], [4, 5], [6, 7, 8, 9]];
+        using var write = new AioRequest();
+        write.PrepareWrite(file, 10, parts.Select(p => (ReadOnlyMemory<byte>)p).ToArray());
+        context.Submit([write]);
+        WaitForAll(context, 1);
+        Assert.Equal(9, write.BytesTransferred);
+
+        var a = new byte[4];
+        var b = new byte[5];
+        using var read = new AioRequest();
+        read.PrepareRead(file, 10, new Memory<byte>[] { a, b });
+        context.Submit([read]);
+        WaitForAll(context, 1);
+        Assert.Equal(9, read.BytesTransferred);
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, a);
+        Assert.Equal(new byte[] { 5, 6, 7, 8, 9 }, b);
+    }
+}

@@ -1,0 +1,89 @@
+using FileAio.Tests.Infrastructure;
+using Microsoft.Win32.SafeHandles;
+
+namespace FileAio.Tests.Conformance;
+
+// SPEC §3: one Wakeup is consumed by exactly one Wait, never lost, never doubled.
+public abstract partial class ConformanceTests
+{
+    [Fact]
+    public void Wakeup_BeforeWait_IsConsumedByExactlyOneWait()
+    {
+        AioContext context = NewContext(waitWithoutPendingRequests: true);
+        var output = new AioRequest[1];
+        context.Wakeup();
+        Assert.Equal(new AioWaitResult(0, AioWaitReason.Interrupted), context.Wait(1, LongTimeout, output));
+        Assert.Equal(new AioWaitResult(0, AioWaitReason.TimedOut), context.Wait(1, TimeSpan.FromMilliseconds(20), output));
+    }
+
+    [Fact]
+    public void Wakeup_WithNothingOutstanding_WinsOverNoRequests_Once()
+    {
+        AioContext context = NewContext();
+        var output = new AioRequest[1];
+        context.Wakeup();
+        Assert.Equal(AioWaitReason.Interrupted, context.Wait(1, TimeSpan.Zero, output).Reason);
+        Assert.Equal(AioWaitReason.NoRequests, context.Wait(1, TimeSpan.Zero, output).Reason);
+    }
+
+    [Fact]
+    public void Wakeup_FromAnotherThread_InterruptsABlockedWait_WhichKeepsItsRequests()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(4096);
+        UserfaultStall stall = NewStall();
+        using var request = new AioRequest();
+        request.PrepareRead(file, 0, stall.Memory[..4096]);
+        context.Submit([request]);
+
+        var waiter = Task.Factory.StartNew(() => context.Wait(1, LongTimeout, new AioRequest[1]), TaskCreationOptions.LongRunning);
+        Thread.Sleep(50);
+        context.Wakeup();
+        Assert.Equal(new AioWaitResult(0, AioWaitReason.Interrupted), waiter.Result);
+        Assert.Equal(AioRequestState.Submitted, request.State);
+        Assert.Equal(1, context.Outstanding);
+
+        stall.Release();
+        Assert.Same(request, WaitForAll(context, 1)[0]);
+    }
+
+    [Fact]
+    [Trait("Category", "Stress")]
+    public void Wakeup_RacingAWaiterFor10000Rounds_IsConsumedExactlyOncePerRound()
+    {
+        const int Rounds = 10_000;
+        AioContext context = NewContext(waitWithoutPendingRequests: true);
+        using var waiterReady = new SemaphoreSlim(0);
+        int interrupted = 0;
+
+        // The waiter announces each round and then waits; the waker wakes after a random, tiny delay, so the Wakeup
+        // lands sometimes before the Wait blocks and sometimes while it blocks. Both must give exactly one Interrupted.
+        var waker = Task.Factory.StartNew(() =>
+        {
+            var random = new Random(12345);
+            for (int i = 0; i < Rounds; i++)
+            {
+                Assert.True(waiterReady.Wait(LongTimeout));
+                for (int spin = random.Next(200); spin > 0; spin--)
+                {
+                    Thread.SpinWait(1);
+                }
+                context.Wakeup();
+            }
+        }, TaskCreationOptions.LongRunning);
+
+        var output = new AioRequest[1];
+        for (int i = 0; i < Rounds; i++)
+        {
+            waiterReady.Release();
+            AioWaitResult result = context.Wait(1, LongTimeout, output);
+            Assert.Equal(AioWaitReason.Interrupted, result.Reason); // a lost wakeup would time out here
+            interrupted++;
+        }
+        waker.Wait(LongTimeout);
+
+        Assert.Equal(Rounds, interrupted);
+        // Every wakeup was consumed: a doubled one would show up now.
+        Assert.Equal(AioWaitReason.TimedOut, context.Wait(1, TimeSpan.FromMilliseconds(20), output).Reason);
+    }
+}

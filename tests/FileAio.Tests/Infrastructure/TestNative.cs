@@ -1,0 +1,33 @@
+using System.Runtime.InteropServices;
+
+namespace FileAio.Tests.Infrastructure;
+
+/// <summary>libc calls the tests need to build real kernel situations (stalled copies, mounts). Linux x64/arm64.</summary>
+internal static unsafe partial class TestNative
+{
+    public const int PROT_READ = 1, PROT_WRITE = 2;
+    public const int MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20;
+    public const int O_CLOEXEC = 0x80000, O_NONBLOCK = 0x800;
+
+    public static long SysUserfaultfd => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 282 : 323;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial void* mmap(void* addr, nuint length, int prot, int flags, int fd, long offset);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int munmap(void* addr, nuint length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int ioctl(int fd, ulong request, void* arg);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial long syscall(long number, long a1);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int close(int fd);
+
+    [LibraryImport("libc")]
+    public static partial uint geteuid();
+
+    public static bool IsRoot => OperatingSystem.IsLinux() && geteuid() == 0;
+}

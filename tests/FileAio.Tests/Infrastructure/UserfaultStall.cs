@@ -1,0 +1,91 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+
+namespace FileAio.Tests.Infrastructure;
+
+/// <summary>
+/// Memory whose pages are missing and registered with <c>userfaultfd</c>: any kernel copy into it (a read) or out of
+/// it (a write) blocks inside the kernel until <see cref="Release"/> fills the pages with zeroes. This gives tests an
+/// operation that is really stuck in the kernel, for any engine, without a mock. Needs root (kernel-mode faults).
+/// </summary>
+public sealed unsafe class UserfaultStall : MemoryManager<byte>
+{
+    // ioctl numbers from linux/userfaultfd.h (the same on x64 and arm64).
+    private const ulong UFFDIO_API = 0xC018AA3F;
+    private const ulong UFFDIO_REGISTER = 0xC020AA00;
+    private const ulong UFFDIO_ZEROPAGE = 0xC020AA04;
+    private const ulong UFFD_API = 0xAA;
+    private const ulong UFFDIO_REGISTER_MODE_MISSING = 1;
+
+    private readonly int _uffd;
+    private readonly byte* _region;
+    private readonly int _length;
+    private bool _released;
+
+    public UserfaultStall(int length = 4096)
+    {
+        _length = (length + 4095) & ~4095;
+        _uffd = (int)TestNative.syscall(TestNative.SysUserfaultfd, TestNative.O_CLOEXEC | TestNative.O_NONBLOCK);
+        if (_uffd < 0)
+        {
+            throw new InvalidOperationException($"userfaultfd failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+        ulong* api = stackalloc ulong[3] { UFFD_API, 0, 0 };
+        Check(TestNative.ioctl(_uffd, UFFDIO_API, api), "UFFDIO_API");
+
+        _region = (byte*)TestNative.mmap(null, (nuint)_length, TestNative.PROT_READ | TestNative.PROT_WRITE,
+            TestNative.MAP_PRIVATE | TestNative.MAP_ANONYMOUS, -1, 0);
+        if ((nint)_region == -1)
+        {
+            throw new InvalidOperationException($"mmap failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+        ulong* register = stackalloc ulong[4] { (ulong)_region, (ulong)_length, UFFDIO_REGISTER_MODE_MISSING, 0 };
+        Check(TestNative.ioctl(_uffd, UFFDIO_REGISTER, register), "UFFDIO_REGISTER");
+    }
+
+    public int Length => _length;
+
+    /// <summary>Resolves the missing pages with zeroes: every blocked copy continues. Idempotent.</summary>
+    public void Release()
+    {
+        if (_released)
+        {
+            return;
+        }
+        _released = true;
+        ulong* zero = stackalloc ulong[4] { (ulong)_region, (ulong)_length, 0, 0 };
+        int result = TestNative.ioctl(_uffd, UFFDIO_ZEROPAGE, zero);
+        // EEXIST: a page was already populated (the kernel's copy raced in); the others are filled anyway.
+        if (result != 0 && Marshal.GetLastPInvokeError() != 17)
+        {
+            throw new InvalidOperationException($"UFFDIO_ZEROPAGE failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    /// <summary>The span over the region. Making it touches nothing, but reading or writing it before <see cref="Release"/>
+    /// blocks the calling thread in the page fault, like the kernel's copies.</summary>
+    public override Span<byte> GetSpan() => new(_region, _length);
+
+    public override MemoryHandle Pin(int elementIndex = 0) => new(_region + elementIndex, default, this);
+
+    public override void Unpin()
+    {
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        Release();
+        TestNative.close(_uffd);
+        TestNative.munmap(_region, (nuint)_length);
+    }
+
+    public void Dispose() => ((IDisposable)this).Dispose();
+
+    private static void Check(int result, string what)
+    {
+        if (result != 0)
+        {
+            throw new InvalidOperationException($"{what} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+}
