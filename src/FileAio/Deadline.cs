@@ -21,9 +21,11 @@ internal readonly struct Deadline
         {
             return Infinite;
         }
-        long ticks = (long)(timeout.Ticks * ((double)Stopwatch.Frequency / TimeSpan.TicksPerSecond));
+        // In double first: TimeSpan.MaxValue in Stopwatch ticks does not fit in a long, and an overflowing cast
+        // would give a deadline in the past.
+        double ticks = timeout.Ticks * ((double)Stopwatch.Frequency / TimeSpan.TicksPerSecond);
         long now = Stopwatch.GetTimestamp();
-        return new Deadline(ticks >= long.MaxValue - now ? long.MaxValue : now + ticks);
+        return ticks >= long.MaxValue - now ? Infinite : new Deadline(now + (long)ticks);
     }
 
     public bool IsInfinite => _expiresAt == long.MaxValue;

@@ -63,6 +63,7 @@ public abstract partial class ConformanceTests
         using var request = new AioRequest();
         request.PrepareRead(file, 0, stall.Memory[..4096]);
         context.Submit([request]);
+        Assert.True(stall.WaitUntilFaulted(LongTimeout), "The read never reached the kernel's copy.");
 
         var disposer = Task.Factory.StartNew(context.Dispose, TaskCreationOptions.LongRunning);
         Thread.Sleep(200);

@@ -29,5 +29,18 @@ internal static unsafe partial class TestNative
     [LibraryImport("libc")]
     public static partial uint geteuid();
 
+    public const short POLLIN = 1;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int poll(PollFd* fds, nuint count, int timeoutMilliseconds);
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
     public static bool IsRoot => OperatingSystem.IsLinux() && geteuid() == 0;
 }

@@ -45,6 +45,16 @@ public sealed unsafe class UserfaultStall : MemoryManager<byte>
 
     public int Length => _length;
 
+    /// <summary>
+    /// Waits until some thread (a kernel worker, a thread-pool thread) has faulted on the region: the kernel is then
+    /// really inside the copy and blocked there. The fault message stays queued, so this may be called again.
+    /// </summary>
+    public bool WaitUntilFaulted(TimeSpan timeout)
+    {
+        var fds = new TestNative.PollFd { Fd = _uffd, Events = TestNative.POLLIN };
+        return TestNative.poll(&fds, 1, (int)timeout.TotalMilliseconds) == 1 && (fds.Revents & TestNative.POLLIN) != 0;
+    }
+
     /// <summary>Resolves the missing pages with zeroes: every blocked copy continues. Idempotent.</summary>
     public void Release()
     {
