@@ -13,7 +13,7 @@ public abstract class FileAioTest : IDisposable
 
     protected FileAioTest()
     {
-        Directory = Path.Combine(Path.GetTempPath(), "fileaio-tests", Guid.NewGuid().ToString("N"));
+        Directory = Path.Combine(Path.GetTempPath(), "fileaio-test-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Directory);
     }
 
