@@ -119,43 +119,14 @@ public sealed class AioRequest : IDisposable
 
     /// <summary>Prepares a vectored read: the buffers are filled in order from <paramref name="offset"/> (<c>preadv</c>).
     /// At most 1024 buffers, none empty. The list is copied; it may be changed after the call.</summary>
-    public void PrepareRead(SafeFileHandle file, long offset, IReadOnlyList<Memory<byte>> buffers, object? userState = null)
-    {
-        CheckPreparable(file, offset);
-        ArgumentNullException.ThrowIfNull(buffers);
-        int count = CheckSegmentCount(buffers.Count);
-        int memoryAlignment = CheckTransferRule(file, offset, out int lengthAlignment);
-        for (int i = 0; i < count; i++)
-        {
-            CheckBuffer(buffers[i].Length, lengthAlignment, nameof(buffers));
-        }
-        Memory<byte>[] segments = RentSegments(count);
-        for (int i = 0; i < count; i++)
-        {
-            segments[i] = buffers[i];
-        }
-        SetVectored(AioOperationKind.Read, file, offset, count, memoryAlignment, userState);
-    }
+    public void PrepareRead(SafeFileHandle file, long offset, IReadOnlyList<Memory<byte>> buffers, object? userState = null) =>
+        PrepareVectored(AioOperationKind.Read, file, offset, buffers, static buffer => buffer, userState);
 
     /// <summary>Prepares a vectored write: the buffers are written in order from <paramref name="offset"/> (<c>pwritev</c>).
     /// At most 1024 buffers, none empty. The list is copied; it may be changed after the call.</summary>
-    public void PrepareWrite(SafeFileHandle file, long offset, IReadOnlyList<ReadOnlyMemory<byte>> buffers, object? userState = null)
-    {
-        CheckPreparable(file, offset);
-        ArgumentNullException.ThrowIfNull(buffers);
-        int count = CheckSegmentCount(buffers.Count);
-        int memoryAlignment = CheckTransferRule(file, offset, out int lengthAlignment);
-        for (int i = 0; i < count; i++)
-        {
-            CheckBuffer(buffers[i].Length, lengthAlignment, nameof(buffers));
-        }
-        Memory<byte>[] segments = RentSegments(count);
-        for (int i = 0; i < count; i++)
-        {
-            segments[i] = MemoryMarshal.AsMemory(buffers[i]);
-        }
-        SetVectored(AioOperationKind.Write, file, offset, count, memoryAlignment, userState);
-    }
+    public void PrepareWrite(SafeFileHandle file, long offset, IReadOnlyList<ReadOnlyMemory<byte>> buffers, object? userState = null) =>
+        // The engine only reads a write's buffers; the cast gives one storage type for both directions.
+        PrepareVectored(AioOperationKind.Write, file, offset, buffers, static buffer => MemoryMarshal.AsMemory(buffer), userState);
 
     /// <summary>Prepares a flush: when it completes, every write submitted to the same context before it has completed
     /// and the file's data is durable (<c>fsync</c>, or <c>fdatasync</c> when <paramref name="dataOnly"/>).</summary>
@@ -288,6 +259,26 @@ public sealed class AioRequest : IDisposable
         }
         lengthAlignment = alignment.LengthAlignment;
         return alignment.MemoryAlignment;
+    }
+
+    private void PrepareVectored<TMemory>(AioOperationKind kind, SafeFileHandle file, long offset,
+        IReadOnlyList<TMemory> buffers, Func<TMemory, Memory<byte>> asMemory, object? userState)
+    {
+        CheckPreparable(file, offset);
+        ArgumentNullException.ThrowIfNull(buffers);
+        int count = CheckSegmentCount(buffers.Count);
+        int memoryAlignment = CheckTransferRule(file, offset, out int lengthAlignment);
+        for (int i = 0; i < count; i++)
+        {
+            CheckBuffer(asMemory(buffers[i]).Length, lengthAlignment, nameof(buffers));
+        }
+        // Only now, with every argument checked, is the previous preparation overwritten.
+        Memory<byte>[] segments = RentSegments(count);
+        for (int i = 0; i < count; i++)
+        {
+            segments[i] = asMemory(buffers[i]);
+        }
+        SetVectored(kind, file, offset, count, memoryAlignment, userState);
     }
 
     private Memory<byte>[] RentSegments(int count)

@@ -60,9 +60,7 @@ public abstract partial class ConformanceTests
         var context = AioContext.Create(4, new AioContextOptions { Engine = EngineKind });
         SafeFileHandle file = OpenPatternFile(4096);
         UserfaultStall stall = NewStall();
-        using var request = new AioRequest();
-        request.PrepareRead(file, 0, stall.Memory[..4096]);
-        context.Submit([request]);
+        AioRequest request = SubmitStuckRead(context, file, stall);
         Assert.True(stall.WaitUntilFaulted(LongTimeout), "The read never reached the kernel's copy.");
 
         var disposer = Task.Factory.StartNew(context.Dispose, TaskCreationOptions.LongRunning);
@@ -104,9 +102,7 @@ public abstract partial class ConformanceTests
         var context = AioContext.Create(4, new AioContextOptions { Engine = EngineKind });
         SafeFileHandle file = OpenPatternFile(4096);
         UserfaultStall stall = NewStall();
-        using var request = new AioRequest();
-        request.PrepareRead(file, 0, stall.Memory[..4096]);
-        context.Submit([request]);
+        AioRequest request = SubmitStuckRead(context, file, stall);
 
         Assert.False(context.TryClose());
         Assert.Equal(1, context.Outstanding);

@@ -72,9 +72,7 @@ public abstract partial class ConformanceTests
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
         UserfaultStall stall = NewStall();
-        using var request = new AioRequest();
-        request.PrepareRead(file, 0, stall.Memory[..4096]);
-        context.Submit([request]);
+        AioRequest request = SubmitStuckRead(context, file, stall);
 
         var e = Assert.Throws<InvalidOperationException>(() => request.PrepareRead(file, 0, new byte[10]));
         Assert.Contains("Submitted", e.Message);

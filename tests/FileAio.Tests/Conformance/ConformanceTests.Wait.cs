@@ -94,9 +94,7 @@ public abstract partial class ConformanceTests
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
         UserfaultStall stall = NewStall();
-        using var request = new AioRequest();
-        request.PrepareRead(file, 0, stall.Memory[..4096]);
-        context.Submit([request]);
+        AioRequest request = SubmitStuckRead(context, file, stall);
 
         AioWaitResult result = context.Wait(1, TimeSpan.Zero, new AioRequest[1]);
         Assert.Equal(new AioWaitResult(0, AioWaitReason.TimedOut), result);
@@ -172,9 +170,7 @@ public abstract partial class ConformanceTests
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
         UserfaultStall stall = NewStall();
-        using var request = new AioRequest();
-        request.PrepareRead(file, 0, stall.Memory[..4096]);
-        context.Submit([request]);
+        AioRequest request = SubmitStuckRead(context, file, stall);
 
         var first = Task.Factory.StartNew(() => context.Wait(1, LongTimeout, new AioRequest[1]), TaskCreationOptions.LongRunning);
         SpinWait.SpinUntil(() => first.Status == TaskStatus.Running);

@@ -32,9 +32,7 @@ public abstract partial class ConformanceTests
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
         UserfaultStall stall = NewStall();
-        using var request = new AioRequest();
-        request.PrepareRead(file, 0, stall.Memory[..4096]);
-        context.Submit([request]);
+        AioRequest request = SubmitStuckRead(context, file, stall);
 
         var waiter = Task.Factory.StartNew(() => context.Wait(1, LongTimeout, new AioRequest[1]), TaskCreationOptions.LongRunning);
         Thread.Sleep(50);

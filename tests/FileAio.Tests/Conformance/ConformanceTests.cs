@@ -61,6 +61,16 @@ public abstract partial class ConformanceTests : FileAioTest
         }
     }
 
+    /// <summary>Submits one 4 KiB read at offset 0 into <paramref name="stall"/>: it stays inside the kernel until
+    /// the stall is released.</summary>
+    protected AioRequest SubmitStuckRead(AioContext context, SafeFileHandle file, UserfaultStall stall)
+    {
+        AioRequest request = Own(new AioRequest());
+        request.PrepareRead(file, 0, stall.Memory[..4096]);
+        Assert.Equal(1, context.Submit([request]));
+        return request;
+    }
+
     protected SafeFileHandle OpenPatternFile(long length, string name = "data.bin", FileAccess access = FileAccess.ReadWrite) =>
         Open(CreatePatternFile(name, length), FileMode.Open, access);
 
