@@ -177,12 +177,15 @@ public sealed class AioContext : IDisposable
             }
             try
             {
-                if (!_waitWithoutPendingRequests && Volatile.Read(ref _outstanding) == 0)
+                // Nothing outstanding: one poll, so that a pending wakeup wins over NoRequests (and a request that a
+                // concurrent Submit made outstanding meanwhile is not overlooked).
+                bool nothingOutstanding = !_waitWithoutPendingRequests && Volatile.Read(ref _outstanding) == 0;
+                Deadline deadline = nothingOutstanding ? Deadline.After(TimeSpan.Zero) : Deadline.After(timeout);
+                int count = _engine.Reap(Math.Max(1, minCompletions), deadline, completed, out AioWaitReason reason);
+                if (nothingOutstanding && count == 0 && reason == AioWaitReason.TimedOut)
                 {
-                    return new AioWaitResult(0, _engine.TryConsumeWakeup() ? AioWaitReason.Interrupted : AioWaitReason.NoRequests);
+                    reason = AioWaitReason.NoRequests;
                 }
-
-                int count = _engine.Reap(Math.Max(1, minCompletions), Deadline.After(timeout), completed, out AioWaitReason reason);
                 for (int i = 0; i < count; i++)
                 {
                     Finish(completed[i], completed[i].EngineResult);

@@ -40,10 +40,8 @@ public sealed class AioRequest : IDisposable
     private FileIoInfo _describedInfo;
     private int _directMemoryAlignment;      // > 0 when the prepared file is open for direct I/O
 
-    // ---- Pins: held from Submit until the request leaves the kernel. One owner: this class.
-    private MemoryHandle _pin0;
-    private MemoryHandle[]? _pins;
-    private int _pinnedCount;
+    // ---- Pins and the file reference: held from Submit until the request leaves the kernel. One owner: this class.
+    private PinSet _pins;
 
     // ---- The result, valid in Completed.
     private AioStatus _status = AioStatus.Success;
@@ -327,7 +325,7 @@ public sealed class AioRequest : IDisposable
 
     /// <summary>The address of buffer <paramref name="index"/>; valid only while the request is pinned (Submitted).</summary>
     internal unsafe byte* SegmentPointer(int index) =>
-        (byte*)(index == 0 ? _pin0.Pointer : _pins![index - 1].Pointer);
+        (byte*)(index == 0 ? _pins.First.Pointer : _pins.Rest![index - 1].Pointer);
 
     /// <summary>Moves Prepared → Submitted atomically, so that a request in two batches (or twice in one) is caught.</summary>
     internal bool TryClaim() =>
@@ -344,29 +342,33 @@ public sealed class AioRequest : IDisposable
     internal bool IsDisposed => _disposed;
 
     /// <summary>
-    /// Pins every buffer so the kernel may use it until completion, and checks the direct I/O address rule.
-    /// On any failure nothing stays pinned and the exception propagates.
+    /// Pins every buffer and takes a reference on the file handle, so the kernel may use both until completion, and
+    /// checks the direct I/O address rule. On any failure nothing stays held and the exception propagates (a handle
+    /// closed since prepare gives <see cref="ObjectDisposedException"/>).
     /// </summary>
     internal unsafe void Pin()
     {
         try
         {
+            bool added = false;
+            File!.DangerousAddRef(ref added);
+            _pins.File = File;
             for (int i = 0; i < _segmentCount; i++)
             {
                 MemoryHandle handle = Segment(i).Pin();
                 if (i == 0)
                 {
-                    _pin0 = handle;
+                    _pins.First = handle;
                 }
                 else
                 {
-                    if (_pins is null || _pins.Length < _segmentCount - 1)
+                    if (_pins.Rest is null || _pins.Rest.Length < _segmentCount - 1)
                     {
-                        _pins = new MemoryHandle[Math.Max(_segmentCount - 1, 4)];
+                        _pins.Rest = new MemoryHandle[Math.Max(_segmentCount - 1, 4)];
                     }
-                    _pins[i - 1] = handle;
+                    _pins.Rest[i - 1] = handle;
                 }
-                _pinnedCount = i + 1;
+                _pins.Count = i + 1;
 
                 if (_directMemoryAlignment > 0 && (nuint)handle.Pointer % (nuint)_directMemoryAlignment != 0)
                 {
@@ -383,23 +385,8 @@ public sealed class AioRequest : IDisposable
         }
     }
 
-    internal void Unpin()
-    {
-        for (int i = 0; i < _pinnedCount; i++)
-        {
-            if (i == 0)
-            {
-                _pin0.Dispose();
-                _pin0 = default;
-            }
-            else
-            {
-                _pins![i - 1].Dispose();
-                _pins[i - 1] = default;
-            }
-        }
-        _pinnedCount = 0;
-    }
+    /// <summary>Releases what <see cref="Pin"/> took; nothing when the pins were detached or never taken.</summary>
+    internal void Unpin() => _pins.Release();
 
     /// <summary>Finishes a request the engine reported (or cancelled): result from <see cref="EngineResult"/>,
     /// buffers unpinned, state Completed (published last).</summary>

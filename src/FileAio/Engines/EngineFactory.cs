@@ -1,3 +1,4 @@
+using FileAio.Engines.IoUring;
 using FileAio.Engines.ThreadPool;
 
 namespace FileAio.Engines;
@@ -37,7 +38,10 @@ internal static class EngineFactory
         return kind switch
         {
             AioEngineKind.ThreadPool => new AioLimits(kind, true, ThreadPoolEngine.MaxOutstanding, null),
-            AioEngineKind.IoUring or AioEngineKind.LinuxAio or AioEngineKind.PosixAio =>
+            AioEngineKind.IoUring => IoUringProbe.Current is { IsSupported: true }
+                ? new AioLimits(kind, true, IoUringEngine.MaxOutstanding, null)
+                : new AioLimits(kind, false, 0, IoUringProbe.Current.Reason),
+            AioEngineKind.LinuxAio or AioEngineKind.PosixAio =>
                 new AioLimits(kind, false, 0, "This engine is not implemented in this version of FileAio."),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown engine kind."),
         };
@@ -64,6 +68,7 @@ internal static class EngineFactory
         return limits.Engine switch
         {
             AioEngineKind.ThreadPool => new ThreadPoolEngine(capacity),
+            AioEngineKind.IoUring => new IoUringEngine(capacity, IoUringProbe.Current),
             _ => throw new NotSupportedException($"The {limits.Engine} engine is not implemented."),
         };
     }

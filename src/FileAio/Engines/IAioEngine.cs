@@ -31,7 +31,8 @@ internal interface IAioEngine : IDisposable
     /// <summary>
     /// Collects finished requests into <paramref name="completed"/> (as many as are ready and fit), blocking until at
     /// least <paramref name="minCompletions"/> are collected, the deadline passes, or a wakeup is consumed.
-    /// Interrupted system calls are retried with the time left recomputed. Returns the count collected.
+    /// Interrupted system calls are retried with the time left recomputed. Returns the count collected. An expired
+    /// deadline makes it a poll: what is ready, and a pending wakeup, are still taken.
     /// </summary>
     int Reap(int minCompletions, Deadline deadline, Span<AioRequest> completed, out AioWaitReason reason);
 
@@ -44,9 +45,6 @@ internal interface IAioEngine : IDisposable
     /// <summary>Makes the current <see cref="Reap"/> (or the next one) return <see cref="AioWaitReason.Interrupted"/>.
     /// Several wakeups before a Reap may coalesce into one.</summary>
     void Wakeup();
-
-    /// <summary>Consumes a pending wakeup without blocking; true when there was one.</summary>
-    bool TryConsumeWakeup();
 
     /// <summary>
     /// Teardown: cancels every started request it can (added to <paramref name="canceled"/>) and waits until the host

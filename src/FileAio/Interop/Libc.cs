@@ -6,28 +6,30 @@ namespace FileAio.Interop;
 /// <summary>
 /// libc entry points used by the engines and the file helpers. Declarations only: no policy lives here.
 /// Every call sets the last P/Invoke error so callers read errno with <see cref="Marshal.GetLastPInvokeError"/>.
+/// The I/O calls take a raw descriptor: they run for Submitted requests, whose handle reference is held by the
+/// request's pins (so the descriptor cannot be closed and reused meanwhile).
 /// </summary>
 internal static unsafe partial class Libc
 {
     private const string LibraryName = "libc";
 
     [LibraryImport(LibraryName, EntryPoint = "pread", SetLastError = true)]
-    internal static partial nint PRead(SafeFileHandle fd, byte* buffer, nuint count, long offset);
+    internal static partial nint PRead(int fd, byte* buffer, nuint count, long offset);
 
     [LibraryImport(LibraryName, EntryPoint = "pwrite", SetLastError = true)]
-    internal static partial nint PWrite(SafeFileHandle fd, byte* buffer, nuint count, long offset);
+    internal static partial nint PWrite(int fd, byte* buffer, nuint count, long offset);
 
     [LibraryImport(LibraryName, EntryPoint = "preadv", SetLastError = true)]
-    internal static partial nint PReadV(SafeFileHandle fd, IoVec* iov, int iovcnt, long offset);
+    internal static partial nint PReadV(int fd, IoVec* iov, int iovcnt, long offset);
 
     [LibraryImport(LibraryName, EntryPoint = "pwritev", SetLastError = true)]
-    internal static partial nint PWriteV(SafeFileHandle fd, IoVec* iov, int iovcnt, long offset);
+    internal static partial nint PWriteV(int fd, IoVec* iov, int iovcnt, long offset);
 
     [LibraryImport(LibraryName, EntryPoint = "fsync", SetLastError = true)]
-    internal static partial int FSync(SafeFileHandle fd);
+    internal static partial int FSync(int fd);
 
     [LibraryImport(LibraryName, EntryPoint = "fdatasync", SetLastError = true)]
-    internal static partial int FDataSync(SafeFileHandle fd);
+    internal static partial int FDataSync(int fd);
 
     /// <summary><c>fcntl(fd, cmd, long arg)</c>: the variadic third argument is passed as a long, which is how the
     /// System V x86-64 and AAPCS64 ABIs pass an <c>int</c> argument in a register.</summary>

@@ -29,13 +29,13 @@ public abstract partial class ConformanceTests
         const int Stuck = 32, Behind = 64;
         AioContext context = NewContext(capacity: Stuck + Behind);
         SafeFileHandle file = OpenPatternFile(Behind * 512);
-        UserfaultStall stall = NewStall(Stuck * 4096);
+        KernelHold hold = Hold(Stuck);
 
-        // Requests stuck in the kernel occupy the engine; the ones behind them are the ones to cancel.
+        // Requests held in the kernel occupy the engine; the ones behind them are the ones to cancel.
         AioRequest[] stuck = NewRequests(Stuck);
         for (int i = 0; i < Stuck; i++)
         {
-            stuck[i].PrepareRead(file, 0, stall.Memory.Slice(i * 4096, 512));
+            hold.PrepareRead(stuck[i], i);
         }
         SubmitAll(context, stuck);
 
@@ -63,7 +63,7 @@ public abstract partial class ConformanceTests
         }
         Assert.Equal(Stuck + Behind - canceled.Count, context.Outstanding);
 
-        stall.Release();
+        hold.Release();
         List<AioRequest> reported = WaitForAll(context, Stuck + Behind - canceled.Count);
         Assert.Equal(reported.Count, reported.Distinct().Count());
         Assert.Empty(reported.Intersect(canceled));
@@ -81,6 +81,47 @@ public abstract partial class ConformanceTests
                 AssertPattern(buffers[i], i * 512);
             }
         }
+    }
+
+    [Fact]
+    public void Cancel_OperationsHeldInTheKernel_AreCanceledWhereTheKernelCan_AndReportedOtherwise()
+    {
+        const int Count = 8;
+        AioContext context = NewContext();
+        KernelHold hold = Hold(Count);
+        AioRequest[] requests = NewRequests(Count);
+        for (int i = 0; i < Count; i++)
+        {
+            hold.PrepareRead(requests[i], i, i);
+        }
+        SubmitAll(context, requests);
+        Assert.True(hold.WaitUntilHeld(LongTimeout));
+
+        var canceled = new List<AioRequest>();
+        foreach (AioRequest request in requests)
+        {
+            AioCancelResult result = request.Cancel();
+            Assert.True(result is AioCancelResult.Canceled or AioCancelResult.InProgress, $"unexpected {result}");
+            if (result == AioCancelResult.Canceled)
+            {
+                canceled.Add(request);
+            }
+        }
+        if (hold.StartedOperationsCanBeCancelled)
+        {
+            Assert.Equal(Count, canceled.Count);
+        }
+
+        hold.Release();
+        List<AioRequest> reported = WaitForAll(context, Count - canceled.Count);
+        Assert.Empty(reported.Intersect(canceled));
+        Thread.Sleep(50);
+        foreach (AioRequest request in canceled)
+        {
+            // The kernel never wrote into a cancelled read's buffer, not even after the data arrived.
+            Assert.All(hold.ReadBuffer((int)request.UserState!).ToArray(), b => Assert.Equal(0xEE, b));
+        }
+        Assert.Equal(0, context.Outstanding);
     }
 
     [Fact]

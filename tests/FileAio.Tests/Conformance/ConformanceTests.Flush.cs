@@ -38,10 +38,10 @@ public abstract partial class ConformanceTests
     {
         AioContext context = NewContext();
         SafeFileHandle file = Open(PathOf("barrier.bin"), FileMode.CreateNew);
-        UserfaultStall stall = NewStall();
+        KernelHold hold = Hold();
         using var write = new AioRequest();
         using var flush = new AioRequest();
-        write.PrepareWrite(file, 0, stall.Memory[..4096], "write");   // blocks copying from the stalled pages
+        hold.PrepareWrite(write, 0, "write");   // held in the kernel until released
         flush.PrepareFlush(file, userState: "flush");
         Assert.Equal(1, context.Submit([write]));
         Assert.Equal(1, context.Submit([flush]));
@@ -50,10 +50,11 @@ public abstract partial class ConformanceTests
         Assert.Equal(new AioWaitResult(0, AioWaitReason.TimedOut), early); // neither: the flush waits for the write
         Assert.Equal(AioRequestState.Submitted, flush.State);
 
-        stall.Release();
+        hold.Release();
         List<AioRequest> reported = WaitForAll(context, 2);
         Assert.Equal(new[] { write, flush }, reported);
-        Assert.Equal(4096, write.BytesTransferred);
+        Assert.Equal(AioStatus.Success, write.Status);
+        Assert.True(write.BytesTransferred > 0);
         Assert.Equal(AioStatus.Success, flush.Status);
     }
 }

@@ -42,28 +42,24 @@ public abstract partial class ConformanceTests
     public void Submit_ThenWait_MovesThroughSubmittedToCompletedWithTheResult()
     {
         AioContext context = NewContext();
-        SafeFileHandle file = OpenPatternFile(8192);
-        UserfaultStall stall = NewStall();
-        using var request = new AioRequest();
+        KernelHold hold = Hold();
         var state = new object();
-        request.PrepareRead(file, 4096, stall.Memory[..4096], state);
+        AioRequest request = SubmitHeldRead(context, hold, userState: state);
 
-        Assert.Equal(1, context.Submit([request]));
         Assert.Equal(AioRequestState.Submitted, request.State);
         Assert.Equal(AioStatus.InProgress, request.Status);
         Assert.Equal(0, request.BytesTransferred);
         Assert.Same(state, request.UserState);
         Assert.Equal(1, context.Outstanding);
 
-        stall.Release();
+        hold.Release();
         List<AioRequest> reported = WaitForAll(context, 1);
         Assert.Same(request, reported[0]);
         Assert.Equal(AioRequestState.Completed, request.State);
         Assert.Equal(AioStatus.Success, request.Status);
-        Assert.Equal(4096, request.BytesTransferred);
+        Assert.InRange(request.BytesTransferred, 1, 4096);
         Assert.Same(state, request.UserState);
         Assert.Equal(0, context.Outstanding);
-        AssertPattern(stall.Memory.Span[..4096], 4096);
     }
 
     [Fact]
@@ -71,17 +67,17 @@ public abstract partial class ConformanceTests
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
-        UserfaultStall stall = NewStall();
-        AioRequest request = SubmitStuckRead(context, file, stall);
+        KernelHold hold = Hold();
+        AioRequest request = SubmitHeldRead(context, hold);
 
         var e = Assert.Throws<InvalidOperationException>(() => request.PrepareRead(file, 0, new byte[10]));
         Assert.Contains("Submitted", e.Message);
         Assert.Throws<InvalidOperationException>(() => request.PrepareFlush(file));
         Assert.Equal(AioRequestState.Submitted, request.State);
 
-        stall.Release();
+        hold.Release();
         WaitForAll(context, 1);
-        Assert.Equal(4096, request.BytesTransferred);
+        Assert.InRange(request.BytesTransferred, 1, 4096);
     }
 
     [Fact]
@@ -89,15 +85,15 @@ public abstract partial class ConformanceTests
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
-        UserfaultStall stall = NewStall();
+        KernelHold hold = Hold();
         var request = new AioRequest();
-        request.PrepareRead(file, 0, stall.Memory[..4096]);
+        hold.PrepareRead(request, 0);
         context.Submit([request]);
 
         Assert.Throws<InvalidOperationException>(request.Dispose);
         Assert.Equal(AioRequestState.Submitted, request.State);
 
-        stall.Release();
+        hold.Release();
         WaitForAll(context, 1);
         request.Dispose();
         request.Dispose(); // idempotent

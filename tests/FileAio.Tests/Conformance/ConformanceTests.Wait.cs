@@ -93,14 +93,14 @@ public abstract partial class ConformanceTests
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
-        UserfaultStall stall = NewStall();
-        AioRequest request = SubmitStuckRead(context, file, stall);
+        KernelHold hold = Hold();
+        AioRequest request = SubmitHeldRead(context, hold);
 
         AioWaitResult result = context.Wait(1, TimeSpan.Zero, new AioRequest[1]);
         Assert.Equal(new AioWaitResult(0, AioWaitReason.TimedOut), result);
         Assert.Equal(AioRequestState.Submitted, request.State);
 
-        stall.Release();
+        hold.Release();
         WaitForAll(context, 1);
     }
 
@@ -109,9 +109,9 @@ public abstract partial class ConformanceTests
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(64 * 512);
-        UserfaultStall stall = NewStall();
+        KernelHold hold = Hold();
         AioRequest[] batch = PreparedReads(file, 3);
-        batch[2].PrepareRead(file, 0, stall.Memory[..512], "stuck");
+        hold.PrepareRead(batch[2], 0, "held");
         SubmitAll(context, batch);
 
         var output = new AioRequest[3];
@@ -122,7 +122,7 @@ public abstract partial class ConformanceTests
         Assert.All(output[..2], r => Assert.Equal(AioRequestState.Completed, r.State));
         Assert.Equal(1, context.Outstanding);
 
-        stall.Release();
+        hold.Release();
         Assert.Same(batch[2], WaitForAll(context, 1)[0]);
     }
 
@@ -169,8 +169,8 @@ public abstract partial class ConformanceTests
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
-        UserfaultStall stall = NewStall();
-        AioRequest request = SubmitStuckRead(context, file, stall);
+        KernelHold hold = Hold();
+        AioRequest request = SubmitHeldRead(context, hold);
 
         var first = Task.Factory.StartNew(() => context.Wait(1, LongTimeout, new AioRequest[1]), TaskCreationOptions.LongRunning);
         SpinWait.SpinUntil(() => first.Status == TaskStatus.Running);
@@ -179,7 +179,7 @@ public abstract partial class ConformanceTests
         var e = Assert.Throws<InvalidOperationException>(() => context.Wait(1, TimeSpan.Zero, new AioRequest[1]));
         Assert.Contains("Another thread", e.Message);
 
-        stall.Release();
+        hold.Release();
         Assert.Equal(new AioWaitResult(1, AioWaitReason.Completed), first.Result);
     }
 

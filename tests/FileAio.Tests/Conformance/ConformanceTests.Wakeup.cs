@@ -31,8 +31,8 @@ public abstract partial class ConformanceTests
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
-        UserfaultStall stall = NewStall();
-        AioRequest request = SubmitStuckRead(context, file, stall);
+        KernelHold hold = Hold();
+        AioRequest request = SubmitHeldRead(context, hold);
 
         var waiter = Task.Factory.StartNew(() => context.Wait(1, LongTimeout, new AioRequest[1]), TaskCreationOptions.LongRunning);
         Thread.Sleep(50);
@@ -41,7 +41,7 @@ public abstract partial class ConformanceTests
         Assert.Equal(AioRequestState.Submitted, request.State);
         Assert.Equal(1, context.Outstanding);
 
-        stall.Release();
+        hold.Release();
         Assert.Same(request, WaitForAll(context, 1)[0]);
     }
 

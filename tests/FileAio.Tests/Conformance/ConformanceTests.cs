@@ -13,6 +13,27 @@ public abstract partial class ConformanceTests : FileAioTest
     /// <summary>The engine under test.</summary>
     protected abstract AioEngineKind EngineKind { get; }
 
+    /// <summary>Makes operations this engine cannot finish until released (see <see cref="KernelHold"/>).</summary>
+    protected abstract KernelHold CreateHold(int count);
+
+    /// <summary>A <see cref="KernelHold"/> for <paramref name="count"/> reads and writes, released first at the end
+    /// of the test whatever happens.</summary>
+    protected KernelHold Hold(int count = 4)
+    {
+        KernelHold hold = Own(CreateHold(count));
+        ReleaseFirstAtEnd(hold.Release);
+        return hold;
+    }
+
+    /// <summary>Submits one held read: it stays inside the kernel until the hold is released.</summary>
+    protected AioRequest SubmitHeldRead(AioContext context, KernelHold hold, int index = 0, object? userState = null)
+    {
+        AioRequest request = Own(new AioRequest());
+        hold.PrepareRead(request, index, userState);
+        Assert.Equal(1, context.Submit([request]));
+        return request;
+    }
+
     protected AioContext NewContext(int capacity = 64, bool waitWithoutPendingRequests = false) =>
         Own(AioContext.Create(capacity, new AioContextOptions
         {
@@ -59,16 +80,6 @@ public abstract partial class ConformanceTests : FileAioTest
             Assert.True(accepted > 0, "Submit accepted nothing on a context with room.");
             requests = requests[accepted..];
         }
-    }
-
-    /// <summary>Submits one 4 KiB read at offset 0 into <paramref name="stall"/>: it stays inside the kernel until
-    /// the stall is released.</summary>
-    protected AioRequest SubmitStuckRead(AioContext context, SafeFileHandle file, UserfaultStall stall)
-    {
-        AioRequest request = Own(new AioRequest());
-        request.PrepareRead(file, 0, stall.Memory[..4096]);
-        Assert.Equal(1, context.Submit([request]));
-        return request;
     }
 
     protected SafeFileHandle OpenPatternFile(long length, string name = "data.bin", FileAccess access = FileAccess.ReadWrite) =>

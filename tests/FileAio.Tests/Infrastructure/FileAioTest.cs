@@ -9,7 +9,7 @@ namespace FileAio.Tests.Infrastructure;
 public abstract class FileAioTest : IDisposable
 {
     private readonly List<IDisposable> _owned = [];
-    private readonly List<UserfaultStall> _stalls = [];
+    private readonly List<Action> _releases = [];
 
     protected FileAioTest()
     {
@@ -68,10 +68,14 @@ public abstract class FileAioTest : IDisposable
     {
         Require.Linux();
         Require.Root();
-        var stall = new UserfaultStall(length);
-        _stalls.Add(stall);
+        var stall = Own(new UserfaultStall(length));
+        _releases.Add(stall.Release);
         return stall;
     }
+
+    /// <summary>Registers something to run first at the end of the test — letting held operations go — so that a
+    /// failing test cannot leave a context waiting for ever in Dispose.</summary>
+    protected void ReleaseFirstAtEnd(Action release) => _releases.Add(release);
 
     /// <summary>Open descriptors of this process that point into the test directory.</summary>
     protected IReadOnlyList<string> OpenDescriptorsInDirectory()
@@ -101,9 +105,9 @@ public abstract class FileAioTest : IDisposable
 
     public virtual void Dispose()
     {
-        foreach (UserfaultStall stall in _stalls)
+        foreach (Action release in _releases)
         {
-            stall.Release();
+            release();
         }
         // Contexts first: disposing one completes its requests, which can then be disposed too.
         foreach (IDisposable owned in Enumerable.Reverse(_owned).Where(o => o is AioContext))
@@ -113,10 +117,6 @@ public abstract class FileAioTest : IDisposable
         foreach (IDisposable owned in Enumerable.Reverse(_owned).Where(o => o is not AioContext))
         {
             owned.Dispose();
-        }
-        foreach (UserfaultStall stall in _stalls)
-        {
-            stall.Dispose();
         }
         IReadOnlyList<string> leaked = OpenDescriptorsInDirectory();
         try

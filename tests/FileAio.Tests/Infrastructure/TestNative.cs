@@ -7,7 +7,22 @@ internal static unsafe partial class TestNative
 {
     public const int PROT_READ = 1, PROT_WRITE = 2;
     public const int MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20;
-    public const int O_CLOEXEC = 0x80000, O_NONBLOCK = 0x800;
+    public const int O_CLOEXEC = 0x80000, O_NONBLOCK = 0x800, O_RDWR = 2;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int mkfifo(string path, uint mode);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint write(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fcntl(int fd, int cmd, int arg);
 
     public static long SysUserfaultfd => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 282 : 323;
 

@@ -5,15 +5,20 @@ namespace FileAio.Tests.Infrastructure;
 
 /// <summary>
 /// Memory whose pages are missing and registered with <c>userfaultfd</c>: any kernel copy into it (a read) or out of
-/// it (a write) blocks inside the kernel until <see cref="Release"/> fills the pages with zeroes. This gives tests an
-/// operation that is really stuck in the kernel, for any engine, without a mock. Needs root (kernel-mode faults).
+/// it (a write) blocks inside the kernel until <see cref="Release"/> fills the pages in. This gives tests an
+/// operation that is really stuck in the kernel, without a mock. Needs root (kernel-mode faults). Released pages are
+/// filled with <see cref="ReleasedFill"/>.
 /// </summary>
 public sealed unsafe class UserfaultStall : MemoryManager<byte>
 {
     // ioctl numbers from linux/userfaultfd.h (the same on x64 and arm64).
     private const ulong UFFDIO_API = 0xC018AA3F;
     private const ulong UFFDIO_REGISTER = 0xC020AA00;
-    private const ulong UFFDIO_ZEROPAGE = 0xC020AA04;
+    private const ulong UFFDIO_COPY = 0xC028AA03;
+
+    /// <summary>What released pages hold: the tests' "never written" sentinel, so a cancelled read's buffer can be
+    /// told from one the kernel filled.</summary>
+    public const byte ReleasedFill = 0xEE;
     private const ulong UFFD_API = 0xAA;
     private const ulong UFFDIO_REGISTER_MODE_MISSING = 1;
 
@@ -55,7 +60,8 @@ public sealed unsafe class UserfaultStall : MemoryManager<byte>
         return TestNative.poll(&fds, 1, (int)timeout.TotalMilliseconds) == 1 && (fds.Revents & TestNative.POLLIN) != 0;
     }
 
-    /// <summary>Resolves the missing pages with zeroes: every blocked copy continues. Idempotent.</summary>
+    /// <summary>Resolves the missing pages, filled with <see cref="ReleasedFill"/>: every blocked copy continues.
+    /// Idempotent.</summary>
     public void Release()
     {
         if (_released)
@@ -63,12 +69,22 @@ public sealed unsafe class UserfaultStall : MemoryManager<byte>
             return;
         }
         _released = true;
-        ulong* zero = stackalloc ulong[4] { (ulong)_region, (ulong)_length, 0, 0 };
-        int result = TestNative.ioctl(_uffd, UFFDIO_ZEROPAGE, zero);
-        // EEXIST: a page was already populated (the kernel's copy raced in); the others are filled anyway.
-        if (result != 0 && Marshal.GetLastPInvokeError() != 17)
+        byte* source = stackalloc byte[4096];
+        new Span<byte>(source, 4096).Fill(ReleasedFill);
+        ulong* copy = stackalloc ulong[5]; // struct uffdio_copy { dst, src, len, mode, copy }
+        for (int offset = 0; offset < _length; offset += 4096)
         {
-            throw new InvalidOperationException($"UFFDIO_ZEROPAGE failed: errno {Marshal.GetLastPInvokeError()}");
+            copy[0] = (ulong)(_region + offset);
+            copy[1] = (ulong)source;
+            copy[2] = 4096;
+            copy[3] = 0;
+            copy[4] = 0;
+            int result = TestNative.ioctl(_uffd, UFFDIO_COPY, copy);
+            // EEXIST: the page is already there (the kernel's own copy raced in); nothing to resolve.
+            if (result != 0 && Marshal.GetLastPInvokeError() != 17)
+            {
+                throw new InvalidOperationException($"UFFDIO_COPY failed: errno {Marshal.GetLastPInvokeError()}");
+            }
         }
     }
 

@@ -14,27 +14,22 @@ internal static unsafe class PositionalIo
     public static long Execute(AioRequest request)
     {
         SafeFileHandle file = request.File!;
-        try
+        if (OperatingSystem.IsWindows())
         {
-            if (OperatingSystem.IsWindows())
-            {
-                return ExecuteWindows(request, file);
-            }
-            return request.Kind switch
-            {
-                AioOperationKind.Read or AioOperationKind.Write => Transfer(request, file),
-                AioOperationKind.Flush => Sync(request, file),
-                _ => EngineResult.FromErrno(Errno.EINVAL),
-            };
+            return ExecuteWindows(request, file);
         }
-        catch (ObjectDisposedException)
+        // The request's pins hold a reference on the handle, so the descriptor stays open even if the caller
+        // disposes the handle meanwhile (its close is deferred until the operation completes).
+        int fd = (int)file.DangerousGetHandle();
+        return request.Kind switch
         {
-            // The handle was closed while the operation waited in the queue: what the kernel says of a closed fd.
-            return EngineResult.FromErrno(Errno.EBADF);
-        }
+            AioOperationKind.Read or AioOperationKind.Write => Transfer(request, fd),
+            AioOperationKind.Flush => Sync(request, fd),
+            _ => EngineResult.FromErrno(Errno.EINVAL),
+        };
     }
 
-    private static long Transfer(AioRequest request, SafeFileHandle file)
+    private static long Transfer(AioRequest request, int file)
     {
         bool read = request.Kind == AioOperationKind.Read;
         int segments = request.SegmentCount;
@@ -86,7 +81,7 @@ internal static unsafe class PositionalIo
         return errno == Errno.EINTR;
     }
 
-    private static long Sync(AioRequest request, SafeFileHandle file)
+    private static long Sync(AioRequest request, int file)
     {
         while (true)
         {
@@ -148,9 +143,9 @@ internal static unsafe class PositionalIo
         {
             return EngineResult.FromErrno(1); // ERROR_INVALID_FUNCTION: the handle cannot seek (pipe, console)
         }
-        catch (ArgumentException)
+        catch (Exception e) when (e is ArgumentException or ObjectDisposedException)
         {
-            return EngineResult.FromErrno(6); // ERROR_INVALID_HANDLE
+            return EngineResult.FromErrno(6); // ERROR_INVALID_HANDLE (RandomAccess refuses a disposed handle)
         }
     }
 }

@@ -188,16 +188,6 @@ internal sealed class ThreadPoolEngine : IAioEngine
         }
     }
 
-    public bool TryConsumeWakeup()
-    {
-        lock (_doneLock)
-        {
-            bool pending = _wakeupPending;
-            _wakeupPending = false;
-            return pending;
-        }
-    }
-
     public void CancelAllAndDrain(List<AioRequest> canceled, List<AioRequest> completed)
     {
         lock (_queueLock)

@@ -1,0 +1,778 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using FileAio.Interop;
+using static FileAio.Interop.IoUringConstants;
+
+namespace FileAio.Engines.IoUring;
+
+/// <summary>
+/// The io_uring engine: one ring per context, driven from managed code through raw system calls.
+/// </summary>
+/// <remarks>
+/// <para>1. Who touches what. Submitters (serialized by the context's submit lock, and by <c>_sqLock</c> here, which
+/// Wakeup shares) own the SQ tail and the SQEs. The reaper — the thread in Wait, or a canceller waiting for a CQE —
+/// owns the CQ head, under <c>_cqLock</c>. Slots (<see cref="IoUringSlot"/>) are claimed from a free list under
+/// <c>_freeLock</c> and move between states by compare-and-swap, so the reaper and a canceller agree on who finishes
+/// a request.</para>
+/// <para>2. Ordering with the kernel (liburing's rules): SQEs are written, then the SQ tail is stored with release;
+/// the CQ tail is loaded with acquire before any CQE is read, and the CQ head is stored with release once per batch
+/// after the CQEs were read; a full fence precedes reading the kernel's SQ flags. See <see cref="RingBarriers"/>.</para>
+/// <para>3. Submission. The SQ is empty whenever no Start is running: each Start writes up to a ring's worth of
+/// SQEs, submits them, and takes back (by lowering the tail it had published) any the kernel did not consume —
+/// the kernel reads the SQ only inside <c>io_uring_enter</c>, which we serialize. In-flight requests never exceed
+/// the slots, and the CQ is sized for every slot plus the few internal NOPs, so the CQ cannot overflow in normal use;
+/// if it ever does (NODROP), a GETEVENTS enter flushes the kernel's overflow list.</para>
+/// <para>4. Wakeup posts a NOP whose CQE wakes the waiter; at most one is in the ring at a time (<c>_wakeupArmed</c>),
+/// and the reaper that consumes it clears the flag and returns Interrupted: one wakeup, one Interrupted.</para>
+/// <para>5. Cancel asks the kernel (IORING_REGISTER_SYNC_CANCEL, else IORING_OP_ASYNC_CANCEL) and, when the kernel
+/// says it cancelled or finished the operation, waits for the operation's own CQE: -ECANCELED means it never ran and
+/// the request is cancelled (never reported); anything else is handed to Wait. So the contract's "Canceled" comes with
+/// the kernel's proof that it is done with the buffer, and the CQE never reaches a reused slot.</para>
+/// <para>6. A file handle's descriptor is kept open by the reference the request's pins hold (AioRequest.Pin), so
+/// the fd written into an SQE stays valid until the CQE is reaped.</para>
+/// <para>Not used here, on purpose: SINGLE_ISSUER, DEFER_TASKRUN and a registered ring fd are tied to one thread
+/// (the registration lives in the registering thread's io_uring task context), and a context may be driven from
+/// several threads. The async layer, where one thread owns each ring, is where they belong.</para>
+/// </remarks>
+internal sealed unsafe class IoUringEngine : IAioEngine
+{
+    /// <summary>CQ entries kept for internal NOPs and cancel answers: one wakeup, one kick, one async cancel.</summary>
+    private const int ReservedCqEntries = 8;
+
+    /// <summary>The kernel's ceiling for a CQ (IORING_MAX_CQ_ENTRIES = 2 × 32768), less the reserved entries.</summary>
+    public const int MaxOutstanding = 65536 - ReservedCqEntries;
+
+#if DEBUG
+    /// <summary>Small in DEBUG builds, so that every test runs the SQ wrap-around and multi-round submit paths.</summary>
+    private const uint MaxSqEntries = 16;
+#else
+    /// <summary>A ring's worth of SQEs per io_uring_enter; larger batches are submitted in rounds.</summary>
+    private const uint MaxSqEntries = 4096;
+#endif
+
+    private const ulong WakeupUserData = ulong.MaxValue;
+    private const ulong KickUserData = ulong.MaxValue - 1;
+    private const ulong CancelUserData = ulong.MaxValue - 2;
+    private const ulong FirstInternalUserData = CancelUserData;
+
+    private readonly IoUringRing _ring;
+    private readonly bool _hasSyncCancel;
+    private readonly IoUringSlot[] _slots;
+
+    // ---- SQ side, guarded by _sqLock.
+    private readonly Lock _sqLock = new();
+    private uint _sqTail;
+    private readonly int[] _claimed;            // slot indices of the round being submitted
+    private IoVec* _iovecs;                     // iovec arrays of the round's vectored requests (kernel copies them at submit)
+    private int _iovecCapacity;
+
+    // ---- Free slots, guarded by _freeLock.
+    private readonly Lock _freeLock = new();
+    private readonly int[] _free;
+    private int _freeCount;
+    private int _inUse;                         // slots not Free (Interlocked)
+
+    // ---- CQ side, guarded by _cqLock.
+    private readonly Lock _cqLock = new();
+    private readonly int[] _freed;              // slots freed by the current harvest, returned in one go
+    private readonly AioRequest[] _harvestScratch;
+
+    /// <summary>Completions reaped by a canceller (or handed over by one), for the next Wait.</summary>
+    private readonly ConcurrentQueue<AioRequest> _ready = new();
+
+    private int _wakeupArmed;                   // 1 while a wakeup NOP is in the ring, unconsumed
+    private int _kickArmed;                     // 1 while a kick NOP (re-check _ready) is in the ring
+
+    // ---- Fallback cancel (kernels without IORING_REGISTER_SYNC_CANCEL): one at a time, answer in a mailbox.
+    private readonly Lock _asyncCancelLock = new();
+    private int _asyncCancelAnswer;
+    private int _asyncCancelAnswered;
+
+    private bool _disposed;
+
+    public IoUringEngine(int capacity, IoUringSupport support)
+    {
+        Debug.Assert(support.IsSupported);
+        uint sqEntries = Math.Min(BitOperations.RoundUpToPowerOf2((uint)capacity), MaxSqEntries);
+        uint cqEntries = Math.Max(BitOperations.RoundUpToPowerOf2((uint)(capacity + ReservedCqEntries)), 2 * sqEntries);
+        int errno = IoUringRing.TryCreate(sqEntries, cqEntries, out IoUringRing? ring);
+        if (errno != 0)
+        {
+            throw new NotSupportedException(IoUringProbe.DescribeSetupError(errno));
+        }
+        if (ring!.CqEntries < capacity + ReservedCqEntries)
+        {
+            uint got = ring.CqEntries;
+            ring.Dispose();
+            throw new NotSupportedException($"The kernel gave a completion queue of {got} entries; {capacity} outstanding requests need more.");
+        }
+        _ring = ring;
+        _hasSyncCancel = support.HasSyncCancel;
+        _slots = new IoUringSlot[capacity];
+        _free = new int[capacity];
+        for (int i = 0; i < capacity; i++)
+        {
+            _free[i] = capacity - 1 - i;
+        }
+        _freeCount = capacity;
+        _claimed = new int[_ring.SqEntries];
+        _freed = new int[_ring.CqEntries];
+        _harvestScratch = new AioRequest[_ring.CqEntries];
+    }
+
+    public AioEngineKind Kind => AioEngineKind.IoUring;
+
+    /// <summary>Regular descriptors work as they are; registering files is an optimisation left for later.</summary>
+    public void AssociateWithFile(Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    {
+    }
+
+    // ============================================================================================================
+    // Submission
+
+    public int Start(ReadOnlySpan<AioRequest> requests, out int refusedErrno)
+    {
+        refusedErrno = 0;
+        int accepted = 0;
+        lock (_sqLock)
+        {
+            while (accepted < requests.Length)
+            {
+                int round = ClaimSlots(Math.Min(requests.Length - accepted, (int)_ring.SqEntries));
+                if (round == 0)
+                {
+                    break; // every slot is in flight: the context's capacity is the limit, so this is only a guard
+                }
+                ReadOnlySpan<AioRequest> batch = requests.Slice(accepted, round);
+                PrepareIovecs(batch);
+
+                uint tail = _sqTail;
+                int iovec = 0;
+                for (int i = 0; i < round; i++)
+                {
+                    FillSqe(_ring.Sqe(tail + (uint)i), batch[i], _claimed[i], ref iovec);
+                }
+                // Release: the kernel must see every SQE we wrote before it sees the new tail.
+                RingBarriers.StoreRelease(_ring.KSqTail, tail + (uint)round);
+
+                int submitted = EnterToSubmit((uint)round, out int errno);
+                if (submitted < round)
+                {
+                    // Take back what the kernel did not consume; those requests go back to Prepared.
+                    RingBarriers.StoreRelease(_ring.KSqTail, tail + (uint)submitted);
+                    for (int i = submitted; i < round; i++)
+                    {
+                        ReleaseUnsubmitted(_claimed[i]);
+                    }
+                }
+                _sqTail = tail + (uint)submitted;
+                accepted += submitted;
+
+                if (submitted < round)
+                {
+                    if (accepted == 0 && errno != 0 && !IsTransientSubmitError(errno))
+                    {
+                        throw new IOException($"io_uring_enter failed to submit: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
+                    }
+                    break;
+                }
+            }
+        }
+        return accepted;
+    }
+
+    /// <summary>EAGAIN (no memory for requests right now) and EBUSY (completions must be reaped first): the caller
+    /// sees fewer requests accepted and may reap and submit again.</summary>
+    private static bool IsTransientSubmitError(int errno) => errno is Errno.EAGAIN or Errno.EBUSY or Errno.ENOMEM;
+
+    /// <summary>Submits <paramref name="count"/> SQEs; returns how many the kernel consumed (errno set when fewer).</summary>
+    private int EnterToSubmit(uint count, out int errno)
+    {
+        while (true)
+        {
+            int result = _ring.Enter(count, 0, 0, null, 0);
+            if (result >= 0)
+            {
+                errno = 0;
+                return result;
+            }
+            errno = -result;
+            if (errno != Errno.EINTR)
+            {
+                return 0;
+            }
+        }
+    }
+
+    private int ClaimSlots(int wanted)
+    {
+        int count;
+        lock (_freeLock)
+        {
+            count = Math.Min(wanted, _freeCount);
+            for (int i = 0; i < count; i++)
+            {
+                _claimed[i] = _free[--_freeCount];
+            }
+        }
+        Interlocked.Add(ref _inUse, count);
+        return count;
+    }
+
+    private void ReturnSlots(ReadOnlySpan<int> indices)
+    {
+        lock (_freeLock)
+        {
+            foreach (int index in indices)
+            {
+                _free[_freeCount++] = index;
+            }
+        }
+        Interlocked.Add(ref _inUse, -indices.Length);
+    }
+
+    private void ReleaseUnsubmitted(int index)
+    {
+        ref IoUringSlot slot = ref _slots[index];
+        slot.Request = null;
+        Volatile.Write(ref slot.Word, IoUringSlot.Make(IoUringSlot.GenerationOf(slot.Word), IoUringSlot.Free));
+        ReturnSlots([index]);
+    }
+
+    /// <summary>Makes room for the iovec arrays of this round's vectored requests. With IORING_FEAT_SUBMIT_STABLE
+    /// (required) the kernel copies them during io_uring_enter, so one buffer reused every round suffices.</summary>
+    private void PrepareIovecs(ReadOnlySpan<AioRequest> batch)
+    {
+        int needed = 0;
+        foreach (AioRequest request in batch)
+        {
+            if (request.SegmentCount > 1)
+            {
+                needed += request.SegmentCount;
+            }
+        }
+        if (needed > _iovecCapacity)
+        {
+            NativeMemory.Free(_iovecs);
+            _iovecs = (IoVec*)NativeMemory.Alloc((nuint)needed, (nuint)sizeof(IoVec));
+            _iovecCapacity = needed;
+        }
+    }
+
+    /// <summary>Writes every field of one SQE (zeroed first, then set) and marks the slot in flight.</summary>
+    private void FillSqe(IoUringSqe* sqe, AioRequest request, int index, ref int iovec)
+    {
+        ref IoUringSlot slot = ref _slots[index];
+        uint generation = IoUringSlot.GenerationOf(slot.Word) + 1;
+        slot.Request = request;
+        Volatile.Write(ref slot.Word, IoUringSlot.Make(generation, IoUringSlot.InFlight));
+        ulong userData = IoUringSlot.UserData(index, generation);
+        request.EngineSequence = (long)userData;
+
+        *sqe = default;
+        sqe->Fd = (int)request.File!.DangerousGetHandle();
+        sqe->UserData = userData;
+        switch (request.Kind)
+        {
+            case AioOperationKind.Read:
+            case AioOperationKind.Write:
+                bool read = request.Kind == AioOperationKind.Read;
+                sqe->Off = (ulong)request.Offset;
+                if (request.SegmentCount == 1)
+                {
+                    sqe->Opcode = read ? IORING_OP_READ : IORING_OP_WRITE;
+                    sqe->Addr = (ulong)request.SegmentPointer(0);
+                    sqe->Len = (uint)request.Segment(0).Length;
+                }
+                else
+                {
+                    IoVec* vectors = _iovecs + iovec;
+                    for (int i = 0; i < request.SegmentCount; i++)
+                    {
+                        vectors[i].Base = request.SegmentPointer(i);
+                        vectors[i].Length = (nuint)request.Segment(i).Length;
+                    }
+                    iovec += request.SegmentCount;
+                    sqe->Opcode = read ? IORING_OP_READV : IORING_OP_WRITEV;
+                    sqe->Addr = (ulong)vectors;
+                    sqe->Len = (uint)request.SegmentCount;
+                }
+                break;
+            case AioOperationKind.Flush:
+                // Drain: starts only after every SQE submitted before it has completed (SPEC §3's flush barrier).
+                sqe->Opcode = IORING_OP_FSYNC;
+                sqe->Flags = IOSQE_IO_DRAIN;
+                sqe->OpFlags = request.DataOnly ? IORING_FSYNC_DATASYNC : 0;
+                break;
+            default:
+                throw new InvalidOperationException($"Unexpected operation {request.Kind}.");
+        }
+    }
+
+    /// <summary>Posts one internal NOP. It must reach the kernel (a lost wakeup would hang a waiter), so transient
+    /// refusals are retried.</summary>
+    private void PostNop(ulong userData)
+    {
+        lock (_sqLock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            IoUringSqe* sqe = _ring.Sqe(_sqTail);
+            *sqe = default;
+            sqe->Opcode = IORING_OP_NOP;
+            sqe->UserData = userData;
+            RingBarriers.StoreRelease(_ring.KSqTail, _sqTail + 1);
+            while (EnterToSubmit(1, out int errno) != 1)
+            {
+                if (!IsTransientSubmitError(errno))
+                {
+                    Environment.FailFast($"FileAio: io_uring refused an internal NOP (errno {errno}); waiters could hang.");
+                }
+                Thread.Sleep(1);
+            }
+            _sqTail++;
+        }
+    }
+
+    // ============================================================================================================
+    // Completion
+
+    public int Reap(int minCompletions, Deadline deadline, Span<AioRequest> completed, out AioWaitReason reason)
+    {
+        int count = 0;
+        bool interrupted = false;
+        bool overflowFlushed = false;
+        while (true)
+        {
+            lock (_cqLock)
+            {
+                count += TakeReady(completed[count..]);
+                count += HarvestUnsynchronized(completed[count..], ref interrupted);
+            }
+            if (interrupted)
+            {
+                // The wakeup was consumed by this call: report it even if enough completions came with it.
+                reason = AioWaitReason.Interrupted;
+                return count;
+            }
+            if (count >= minCompletions)
+            {
+                reason = AioWaitReason.Completed;
+                return count;
+            }
+            if (deadline.HasExpired)
+            {
+                if (!overflowFlushed && FlushOverflow())
+                {
+                    overflowFlushed = true;
+                    continue;
+                }
+                reason = AioWaitReason.TimedOut;
+                return count;
+            }
+            WaitForCqes((uint)(minCompletions - count), deadline);
+        }
+    }
+
+    private int TakeReady(Span<AioRequest> output)
+    {
+        int n = 0;
+        while (n < output.Length && _ready.TryDequeue(out AioRequest? request))
+        {
+            output[n++] = request;
+        }
+        return n;
+    }
+
+    /// <summary>Consumes the CQEs the kernel has posted (as many as fit in <paramref name="output"/>). Caller holds
+    /// <c>_cqLock</c>.</summary>
+    private int HarvestUnsynchronized(Span<AioRequest> output, ref bool interrupted)
+    {
+        uint head = *_ring.KCqHead;                              // ours: only the reaper (under _cqLock) stores it
+        uint tail = RingBarriers.LoadAcquire(_ring.KCqTail);     // acquire: the CQEs up to tail are fully written
+        int n = 0, freed = 0;
+        while (head != tail && n < output.Length)
+        {
+            IoUringCqe* cqe = _ring.Cqes + (head & _ring.CqMask);
+            ulong userData = cqe->UserData;
+            int result = cqe->Res;
+            head++;
+            if (userData >= FirstInternalUserData)
+            {
+                OnInternalCqe(userData, result, ref interrupted);
+                continue;
+            }
+            AioRequest? request = OnCqe(userData, result, ref freed);
+            if (request is not null)
+            {
+                output[n++] = request;
+            }
+        }
+        // Release: our reads of the CQEs above happen before the kernel may overwrite their entries.
+        RingBarriers.StoreRelease(_ring.KCqHead, head);
+        if (freed > 0)
+        {
+            ReturnSlots(_freed.AsSpan(0, freed));
+        }
+        return n;
+    }
+
+    /// <summary>One CQE of a request: hand it out, or park it for a canceller that is deciding about it.</summary>
+    private AioRequest? OnCqe(ulong userData, int result, ref int freed)
+    {
+        int index = IoUringSlot.IndexOf(userData);
+        uint generation = IoUringSlot.GenerationOf(userData);
+        ref IoUringSlot slot = ref _slots[index];
+        long inFlight = IoUringSlot.Make(generation, IoUringSlot.InFlight);
+        long cancelRequested = IoUringSlot.Make(generation, IoUringSlot.CancelRequested);
+        while (true)
+        {
+            long word = Volatile.Read(ref slot.Word);
+            if (word == inFlight)
+            {
+                AioRequest request = slot.Request!;
+                if (Interlocked.CompareExchange(ref slot.Word, IoUringSlot.Make(generation, IoUringSlot.Free), inFlight) == inFlight)
+                {
+                    slot.Request = null;
+                    request.EngineResult = result; // a byte count, or -errno
+                    _freed[freed++] = index;
+                    return request;
+                }
+            }
+            else if (word == cancelRequested)
+            {
+                slot.ParkedResult = result; // published by the compare-and-swap below
+                if (Interlocked.CompareExchange(ref slot.Word, IoUringSlot.Make(generation, IoUringSlot.CompletedDuringCancel), cancelRequested) == cancelRequested)
+                {
+                    return null; // the canceller takes it from here
+                }
+            }
+            else
+            {
+                Debug.Fail($"CQE for slot {index} generation {generation} found word 0x{word:x}.");
+                return null;
+            }
+        }
+    }
+
+    private void OnInternalCqe(ulong userData, int result, ref bool interrupted)
+    {
+        switch (userData)
+        {
+            case WakeupUserData:
+                interrupted = true;
+                Volatile.Write(ref _wakeupArmed, 0); // consumed: the next Wakeup posts a new NOP
+                break;
+            case KickUserData:
+                Volatile.Write(ref _kickArmed, 0);   // its only job was to end a sleep; _ready is checked each round
+                break;
+            case CancelUserData:
+                Volatile.Write(ref _asyncCancelAnswer, result);
+                Volatile.Write(ref _asyncCancelAnswered, 1);
+                break;
+        }
+    }
+
+    /// <summary>Blocks in io_uring_enter until <paramref name="minComplete"/> new CQEs, the deadline, or a signal
+    /// (the caller loops and recomputes the time left).</summary>
+    private void WaitForCqes(uint minComplete, Deadline deadline)
+    {
+        KernelTimespec timespec = default;
+        IoUringGetEventsArg arg = default;
+        if (!deadline.IsInfinite)
+        {
+            TimeSpan left = deadline.Remaining;
+            timespec.Seconds = left.Ticks / TimeSpan.TicksPerSecond;
+            timespec.Nanoseconds = left.Ticks % TimeSpan.TicksPerSecond * 100;
+            arg.Ts = (ulong)&timespec;
+        }
+        int result = _ring.Enter(0, minComplete, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, (nuint)sizeof(IoUringGetEventsArg));
+        if (result < 0 && result != -Errno.ETIME && result != -Errno.EINTR && result != -Errno.EBUSY && result != -Errno.EAGAIN)
+        {
+            throw new IOException($"io_uring_enter failed while waiting: {Marshal.GetPInvokeErrorMessage(-result)} (errno {-result}).", -result);
+        }
+    }
+
+    /// <summary>With NODROP, CQEs that found the CQ full wait in a kernel list until a GETEVENTS enter flushes them.
+    /// True when the kernel said it had some.</summary>
+    private bool FlushOverflow()
+    {
+        // Full fence: our CQ head store must be visible before we read the flag the kernel sets from it.
+        RingBarriers.FullFence();
+        if ((RingBarriers.LoadAcquire(_ring.KSqFlags) & IORING_SQ_CQ_OVERFLOW) == 0)
+        {
+            return false;
+        }
+        _ring.Enter(0, 0, IORING_ENTER_GETEVENTS, null, 0);
+        return true;
+    }
+
+    // ============================================================================================================
+    // Wakeup
+
+    public void Wakeup()
+    {
+        // One wakeup NOP in the ring at a time: further wakeups before a Wait consumes it coalesce into it.
+        if (Interlocked.CompareExchange(ref _wakeupArmed, 1, 0) == 0)
+        {
+            PostNop(WakeupUserData);
+        }
+    }
+
+    /// <summary>Ends a Wait's sleep without a wakeup, so it looks at completions a canceller handed over.</summary>
+    private void Kick()
+    {
+        if (Interlocked.CompareExchange(ref _kickArmed, 1, 0) == 0)
+        {
+            PostNop(KickUserData);
+        }
+    }
+
+    // ============================================================================================================
+    // Cancel
+
+    public EngineCancelResult Cancel(AioRequest request)
+    {
+        ulong userData = (ulong)request.EngineSequence;
+        int index = IoUringSlot.IndexOf(userData);
+        uint generation = IoUringSlot.GenerationOf(userData);
+        if ((uint)index >= (uint)_slots.Length)
+        {
+            return EngineCancelResult.NotHeld;
+        }
+        ref IoUringSlot slot = ref _slots[index];
+        long inFlight = IoUringSlot.Make(generation, IoUringSlot.InFlight);
+        long cancelRequested = IoUringSlot.Make(generation, IoUringSlot.CancelRequested);
+        if (Interlocked.CompareExchange(ref slot.Word, cancelRequested, inFlight) != inFlight)
+        {
+            long word = Volatile.Read(ref slot.Word);
+            return IoUringSlot.GenerationOf(word) == generation && IoUringSlot.StateOf(word) != IoUringSlot.Free
+                ? EngineCancelResult.NotHeld            // another caller is cancelling it right now
+                : EngineCancelResult.AlreadyCompleted;  // reaped: Wait reports it (or has)
+        }
+
+        int answer = _hasSyncCancel ? SyncCancel(userData) : AsyncCancel(userData);
+        if (answer == 0)
+        {
+            // The kernel cancelled it, or (sync cancel) it was running and has finished meanwhile. Its CQE decides.
+            long parked = IoUringSlot.Make(generation, IoUringSlot.CompletedDuringCancel);
+            IoUringSlot[] slots = _slots;
+            ReapUntil(() => Volatile.Read(ref slots[index].Word) == parked);
+            return FinishParked(ref slot, index, generation, request);
+        }
+
+        // Not found (finished, or waiting where it cannot be cancelled) or running: Wait will report it.
+        if (Interlocked.CompareExchange(ref slot.Word, inFlight, cancelRequested) == cancelRequested)
+        {
+            return EngineCancelResult.InProgress;
+        }
+        return FinishParked(ref slot, index, generation, request); // its CQE arrived while we asked
+    }
+
+    /// <summary>Settles a CQE parked for this canceller: -ECANCELED means the operation never ran (Canceled, never
+    /// reported); anything else is a real result that Wait must report.</summary>
+    private EngineCancelResult FinishParked(ref IoUringSlot slot, int index, uint generation, AioRequest request)
+    {
+        Debug.Assert(Volatile.Read(ref slot.Word) == IoUringSlot.Make(generation, IoUringSlot.CompletedDuringCancel));
+        int result = slot.ParkedResult;
+        slot.Request = null;
+        Volatile.Write(ref slot.Word, IoUringSlot.Make(generation, IoUringSlot.Free));
+        ReturnSlots([index]);
+        if (result == -Errno.ECANCELED)
+        {
+            return EngineCancelResult.Canceled;
+        }
+        request.EngineResult = result;
+        _ready.Enqueue(request);
+        Kick(); // a Wait asleep in the kernel must look at _ready
+        return EngineCancelResult.AlreadyCompleted;
+    }
+
+    private int SyncCancel(ulong userData)
+    {
+        IoUringSyncCancelReg reg = default;
+        reg.Addr = userData;            // flags 0: match on user_data
+        reg.Fd = -1;
+        reg.Timeout.Seconds = -1;       // no timeout: the kernel waits for a running request to finish
+        reg.Timeout.Nanoseconds = -1;
+        while (true)
+        {
+            int result = _ring.Register(IORING_REGISTER_SYNC_CANCEL, &reg, 1);
+            if (result != -Errno.EINTR)
+            {
+                return result;
+            }
+        }
+    }
+
+    /// <summary>Cancel through an IORING_OP_ASYNC_CANCEL SQE (kernels before 6.0) and wait for its answer: 0 found
+    /// and cancelled, -ENOENT not found, -EALREADY running.</summary>
+    private int AsyncCancel(ulong userData)
+    {
+        lock (_asyncCancelLock)
+        {
+            Volatile.Write(ref _asyncCancelAnswered, 0);
+            lock (_sqLock)
+            {
+                IoUringSqe* sqe = _ring.Sqe(_sqTail);
+                *sqe = default;
+                sqe->Opcode = IORING_OP_ASYNC_CANCEL;
+                sqe->Fd = -1;
+                sqe->Addr = userData;
+                sqe->UserData = CancelUserData;
+                RingBarriers.StoreRelease(_ring.KSqTail, _sqTail + 1);
+                while (EnterToSubmit(1, out int errno) != 1)
+                {
+                    if (!IsTransientSubmitError(errno))
+                    {
+                        return -errno;
+                    }
+                    Thread.Sleep(1);
+                }
+                _sqTail++;
+            }
+            ReapUntil(() => Volatile.Read(ref _asyncCancelAnswered) != 0);
+            return Volatile.Read(ref _asyncCancelAnswer);
+        }
+    }
+
+    /// <summary>
+    /// Waits for a CQE a canceller needs. If no Wait is reaping, the canceller reaps itself: completions it finds
+    /// go to <c>_ready</c> and a kick makes a sleeping Wait look at them. Sleeps in short slices, since a CQE
+    /// consumed by the other reaper between our check and our sleep would not end the sleep.
+    /// </summary>
+    private void ReapUntil(Func<bool> done)
+    {
+        var spinner = new SpinWait();
+        while (!done())
+        {
+            if (_cqLock.TryEnter())
+            {
+                int handedOver;
+                bool interrupted = false;
+                try
+                {
+                    handedOver = HarvestUnsynchronized(_harvestScratch, ref interrupted);
+                    for (int i = 0; i < handedOver; i++)
+                    {
+                        _ready.Enqueue(_harvestScratch[i]);
+                        _harvestScratch[i] = null!;
+                    }
+                }
+                finally
+                {
+                    _cqLock.Exit();
+                }
+                if (interrupted)
+                {
+                    // We consumed a user's wakeup while reaping for ourselves: give it back to the waiter.
+                    Wakeup();
+                }
+                if (handedOver > 0)
+                {
+                    Kick();
+                }
+                if (done())
+                {
+                    return;
+                }
+                KernelTimespec slice = new() { Nanoseconds = 1_000_000 };
+                IoUringGetEventsArg arg = new() { Ts = (ulong)&slice };
+                _ring.Enter(0, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, (nuint)sizeof(IoUringGetEventsArg));
+            }
+            else
+            {
+                spinner.SpinOnce(); // the waiter is harvesting right now
+            }
+        }
+    }
+
+    // ============================================================================================================
+    // Teardown
+
+    public void CancelAllAndDrain(List<AioRequest> canceled, List<AioRequest> completed)
+    {
+        // Ask the kernel to cancel everything it can (running disk I/O it cannot stop finishes on its own).
+        if (Volatile.Read(ref _inUse) > 0)
+        {
+            if (_hasSyncCancel)
+            {
+                IoUringSyncCancelReg reg = default;
+                reg.Flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL;
+                reg.Fd = -1;
+                reg.Timeout.Seconds = 0;
+                reg.Timeout.Nanoseconds = 0; // do not wait for running ones here; the loop below does
+                _ring.Register(IORING_REGISTER_SYNC_CANCEL, &reg, 1);
+            }
+            else
+            {
+                lock (_sqLock)
+                {
+                    IoUringSqe* sqe = _ring.Sqe(_sqTail);
+                    *sqe = default;
+                    sqe->Opcode = IORING_OP_ASYNC_CANCEL;
+                    sqe->Fd = -1;
+                    sqe->OpFlags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL;
+                    sqe->UserData = CancelUserData;
+                    RingBarriers.StoreRelease(_ring.KSqTail, _sqTail + 1);
+                    if (EnterToSubmit(1, out _) == 1)
+                    {
+                        _sqTail++;
+                    }
+                    else
+                    {
+                        RingBarriers.StoreRelease(_ring.KSqTail, _sqTail);
+                    }
+                }
+            }
+        }
+
+        // Reap until the kernel owes nothing: every slot is free again.
+        while (_ready.TryDequeue(out AioRequest? ready))
+        {
+            completed.Add(ready);
+        }
+        while (Volatile.Read(ref _inUse) > 0)
+        {
+            bool interrupted = false;
+            int n;
+            lock (_cqLock)
+            {
+                n = HarvestUnsynchronized(_harvestScratch, ref interrupted);
+            }
+            for (int i = 0; i < n; i++)
+            {
+                AioRequest request = _harvestScratch[i];
+                _harvestScratch[i] = null!;
+                if (request.EngineResult == -Errno.ECANCELED)
+                {
+                    canceled.Add(request);
+                }
+                else
+                {
+                    completed.Add(request);
+                }
+            }
+            if (n == 0 && Volatile.Read(ref _inUse) > 0)
+            {
+                WaitForCqes(1, Deadline.Infinite);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_sqLock)
+        {
+            _disposed = true;
+            _ring.Dispose();
+            NativeMemory.Free(_iovecs);
+            _iovecs = null;
+            _iovecCapacity = 0;
+        }
+    }
+}

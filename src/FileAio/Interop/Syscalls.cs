@@ -1,0 +1,33 @@
+using System.Runtime.InteropServices;
+
+namespace FileAio.Interop;
+
+/// <summary>Raw system calls and memory mapping, for io_uring. Declarations only.</summary>
+internal static unsafe partial class Syscalls
+{
+    private const string LibraryName = "libc";
+
+    /// <summary>libc's <c>syscall(2)</c>. It is variadic; on Linux x86-64 and arm64 variadic integer arguments travel
+    /// in the same registers as fixed ones, so a fixed six-argument declaration calls it correctly.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "syscall", SetLastError = true)]
+    internal static partial long Syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6);
+
+    [LibraryImport(LibraryName, EntryPoint = "mmap", SetLastError = true)]
+    internal static partial void* Mmap(void* address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport(LibraryName, EntryPoint = "munmap", SetLastError = true)]
+    internal static partial int Munmap(void* address, nuint length);
+
+    [LibraryImport(LibraryName, EntryPoint = "madvise", SetLastError = true)]
+    internal static partial int Madvise(void* address, nuint length, int advice);
+
+    [LibraryImport(LibraryName, EntryPoint = "close", SetLastError = true)]
+    internal static partial int Close(int fd);
+
+    public const int PROT_READ = 1;
+    public const int PROT_WRITE = 2;
+    public const int MAP_SHARED = 1;
+    public const int MAP_POPULATE = 0x8000;
+    public const int MADV_DONTFORK = 10;
+    public static readonly nint MAP_FAILED = -1;
+}
