@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# FileAio's raw AioContext against fio (io_uring) and .NET's RandomAccess.ReadAsync: 4 KiB random reads, 32 in
+# flight, batched submit and reap, on one 1 GiB file, page-cached and O_DIRECT. See docs/benchmarks.md.
+#
+#   bench/compare-fio.sh                        # RUNTIME=10 s per run, ENGINE=io_uring (falls back to threadpool)
+#   RUNTIME=5 ENGINE=threadpool BENCH_DIR=/var/tmp/x bench/compare-fio.sh
+#
+# The tools run alternately (fio, FileAio, RandomAccess; three rounds) so that drift on a shared VM — a noisy
+# neighbour, the host's cache behind the virtual disk warming up — hits each of them alike; medians are reported.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BENCH_DIR=${BENCH_DIR:-/var/tmp/fileaio-bench}
+RUNTIME=${RUNTIME:-10}
+ENGINE=${ENGINE:-io_uring}
+ROUNDS=3
+FILE=$BENCH_DIR/randread-1g.dat
+OUT=$BENCH_DIR/results-$(date +%Y%m%d-%H%M%S)
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+# --- tools -----------------------------------------------------------------------------------------------------
+if ! command -v fio >/dev/null 2>&1; then
+  echo "fio is missing: installing it"
+  apt-get update -qq && apt-get install -y fio
+fi
+if command -v python3 >/dev/null 2>&1; then
+  JSON=python3
+else
+  command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y jq; }
+  JSON=jq
+fi
+
+echo "building bench/FileAio.Bench (Release)"
+dotnet build bench/FileAio.Bench -c Release -nologo -v quiet >/dev/null || {
+  dotnet build bench/FileAio.Bench -c Release -nologo -v quiet; exit 1; }  # on failure, run again to show why
+BENCH=(dotnet bench/FileAio.Bench/bin/Release/net10.0/FileAio.Bench.dll)
+
+if ! "${BENCH[@]}" check --engine "$ENGINE"; then
+  echo ">>> FileAio's $ENGINE engine is not supported here (reason above): falling back to ENGINE=threadpool."
+  echo ">>> The FileAio line below is then the portable thread-pool engine, NOT io_uring."
+  ENGINE=threadpool
+  "${BENCH[@]}" check --engine "$ENGINE"
+fi
+
+# --- the file: made once, non-zero, fsync'd; then sync so no writeback runs during the measurements ------------------
+mkdir -p "$BENCH_DIR" "$OUT"
+"${BENCH[@]}" fill --file "$FILE" --size 1g
+sync
+
+# --- metrics: "IOPS CPU-µs-per-op" from each tool's JSON -------------------------------------------------------------
+# fio: usr_cpu + sys_cpu are percentages of one CPU over the job's runtime (ms), so µs/op = pct/100 × runtime / ops.
+fio_metrics() {
+  if [ "$JSON" = python3 ]; then
+    python3 -c 'import json,sys
+j = json.load(open(sys.argv[1]))["jobs"][0]; r = j["read"]
+print(r["iops"], (j["usr_cpu"] + j["sys_cpu"]) / 100 * j["job_runtime"] * 1000 / r["total_ios"])' "$1"
+  else
+    jq -r '.jobs[0] | "\(.read.iops) \((.usr_cpu + .sys_cpu) / 100 * .job_runtime * 1000 / .read.total_ios)"' "$1"
+  fi
+}
+bench_metrics() {
+  if [ "$JSON" = python3 ]; then
+    python3 -c 'import json,sys; j = json.load(open(sys.argv[1])); print(j["iops"], j["cpu_us_per_op"], j["alloc_bytes_per_op"])' "$1"
+  else
+    jq -r '"\(.iops) \(.cpu_us_per_op) \(.alloc_bytes_per_op)"' "$1"
+  fi
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# --invalidate=0 is the one addition to the plain command: by default fio drops the file's pages from the cache before
+# each job, which turns the "cached" runs into disk runs (and leaves a cold cache to the next tool).
+run_fio() {  # $1 = direct (0|1), $2 = output file
+  fio --name=randread --filename="$FILE" --ioengine=io_uring --rw=randread --bs=4k --iodepth=32 \
+      --iodepth_batch_submit=32 --iodepth_batch_complete_min=1 --iodepth_batch_complete_max=32 \
+      --fixedbufs --registerfiles --direct="$1" --size=1g --runtime="$RUNTIME" --time_based --numjobs=1 \
+      --group_reporting --output-format=json --invalidate=0 >"$2"
+}
+run_bench() {  # $1 = mode (randread|randomaccess), $2 = direct, $3 = output file
+  "${BENCH[@]}" "$1" --file "$FILE" --size 1g --bs 4096 --iodepth 32 --runtime "$RUNTIME" --warmup 2 \
+      --direct "$2" --engine "$ENGINE" --json >"$3"
+}
+
+echo
+echo "fio $(fio --version | sed 's/^fio-//'), .NET $(dotnet --version), $(nproc) CPUs, kernel $(uname -r), RUNTIME=${RUNTIME}s, ENGINE=$ENGINE"
+echo "raw JSON of every run: $OUT"
+SUMMARY=$OUT/summary.txt
+for mode in cached direct; do
+  direct=0; [ "$mode" = direct ] && direct=1
+  for round in $(seq 1 "$ROUNDS"); do
+    # Page-cached runs should read memory, not the disk: make sure the whole file is in the cache (fast when it is).
+    [ "$mode" = cached ] && cat "$FILE" >/dev/null
+    echo "  $mode round $round/$ROUNDS: fio, FileAio ($ENGINE), RandomAccess"
+    run_fio "$direct" "$OUT/fio-$mode-$round.json"
+    run_bench randread "$direct" "$OUT/fileaio-$mode-$round.json"
+    run_bench randomaccess "$direct" "$OUT/randomaccess-$mode-$round.json"
+  done
+done
+
+{
+  echo
+  printf '%-7s %-32s %12s %11s %10s   %s\n' mode tool "median IOPS" "CPU us/op" "B alloc/op" "IOPS of each run"
+  for mode in cached direct; do
+    declare -A iops=() cpu=()
+    for tool in fio fileaio randomaccess; do
+      runs="" cpus="" allocs=""
+      for round in $(seq 1 "$ROUNDS"); do
+        a=-
+        if [ "$tool" = fio ]; then read -r i c < <(fio_metrics "$OUT/$tool-$mode-$round.json")
+        else read -r i c a < <(bench_metrics "$OUT/$tool-$mode-$round.json"); fi
+        runs+="$i"$'\n'; cpus+="$c"$'\n'; allocs+="$a"$'\n'
+      done
+      iops[$tool]=$(printf '%s' "$runs" | median)
+      cpu[$tool]=$(printf '%s' "$cpus" | median)
+      alloc=-; [ "$tool" = fio ] || alloc=$(printf '%s' "$allocs" | median)  # fio: not applicable
+      case $tool in
+        fio) label="fio io_uring" ;;
+        fileaio) label="FileAio AioContext ($ENGINE)" ;;
+        randomaccess) label="RandomAccess.ReadAsync x32" ;;
+      esac
+      printf '%-7s %-32s %12.0f %11.2f %10s   %s\n' "$mode" "$label" "${iops[$tool]}" "${cpu[$tool]}" "$alloc" \
+        "$(printf '%s' "$runs" | awk '{ printf "%.0f ", $1 }')"
+    done
+    awk -v m="$mode" -v f="${iops[fio]}" -v a="${iops[fileaio]}" -v r="${iops[randomaccess]}" \
+      'BEGIN { printf "%-7s ratio FileAio/fio = %.2f, RandomAccess/fio = %.2f, FileAio/RandomAccess = %.2f\n", m, a / f, r / f, a / r }'
+  done
+} | tee "$SUMMARY"
