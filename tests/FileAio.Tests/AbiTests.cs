@@ -21,6 +21,37 @@ public sealed class AbiTests
     }
 
     [Fact]
+    public void IoUring_StructuresHaveTheKernelSizes()
+    {
+        Assert.Equal(120, Unsafe.SizeOf<IoUringParams>());
+        Assert.Equal(40, Unsafe.SizeOf<IoSqringOffsets>());
+        Assert.Equal(40, Unsafe.SizeOf<IoCqringOffsets>());
+        Assert.Equal(64, Unsafe.SizeOf<IoUringSqe>());
+        Assert.Equal(16, Unsafe.SizeOf<IoUringCqe>());
+        Assert.Equal(24, Unsafe.SizeOf<IoUringGetEventsArg>());
+        Assert.Equal(64, Unsafe.SizeOf<IoUringSyncCancelReg>());
+        Assert.Equal(16, Unsafe.SizeOf<KernelTimespec>());
+    }
+
+    [Fact]
+    public void IoUring_FieldsSitAtTheKernelOffsets()
+    {
+        Assert.Equal(40, (int)Marshal.OffsetOf<IoUringParams>(nameof(IoUringParams.SqOff)));
+        Assert.Equal(80, (int)Marshal.OffsetOf<IoUringParams>(nameof(IoUringParams.CqOff)));
+        Assert.Equal(20, (int)Marshal.OffsetOf<IoUringParams>(nameof(IoUringParams.Features)));
+        Assert.Equal(4, (int)Marshal.OffsetOf<IoUringSqe>(nameof(IoUringSqe.Fd)));
+        Assert.Equal(8, (int)Marshal.OffsetOf<IoUringSqe>(nameof(IoUringSqe.Off)));
+        Assert.Equal(16, (int)Marshal.OffsetOf<IoUringSqe>(nameof(IoUringSqe.Addr)));
+        Assert.Equal(24, (int)Marshal.OffsetOf<IoUringSqe>(nameof(IoUringSqe.Len)));
+        Assert.Equal(28, (int)Marshal.OffsetOf<IoUringSqe>(nameof(IoUringSqe.OpFlags)));
+        Assert.Equal(32, (int)Marshal.OffsetOf<IoUringSqe>(nameof(IoUringSqe.UserData)));
+        Assert.Equal(8, (int)Marshal.OffsetOf<IoUringCqe>(nameof(IoUringCqe.Res)));
+        Assert.Equal(16, (int)Marshal.OffsetOf<IoUringGetEventsArg>(nameof(IoUringGetEventsArg.Ts)));
+        Assert.Equal(16, (int)Marshal.OffsetOf<IoUringSyncCancelReg>(nameof(IoUringSyncCancelReg.Timeout)));
+        Assert.Equal(32, (int)Marshal.OffsetOf<IoUringSyncCancelReg>(nameof(IoUringSyncCancelReg.Opcode)));
+    }
+
+    [Fact]
     public void IoVec_IsTwoWords()
     {
         Assert.Equal(2 * IntPtr.Size, Unsafe.SizeOf<IoVec>());

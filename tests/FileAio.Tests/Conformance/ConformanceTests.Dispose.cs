@@ -11,7 +11,7 @@ public abstract partial class ConformanceTests
     public void Dispose_WithWorkOutstanding_CompletesEveryRequest_AndNoBufferIsWrittenAfterItReturns()
     {
         const int Count = 256;
-        var context = AioContext.Create(Count, new AioContextOptions { Engine = EngineKind });
+        var context = CreateContext(Count);
         SafeFileHandle file = OpenPatternFile(Count * 4096L);
         AioRequest[] requests = NewRequests(Count);
         var buffers = new byte[Count][];
@@ -57,7 +57,7 @@ public abstract partial class ConformanceTests
     [Fact]
     public void Dispose_WithAnOperationHeldInTheKernel_CancelsItOrWaitsForIt()
     {
-        var context = AioContext.Create(4, new AioContextOptions { Engine = EngineKind });
+        var context = CreateContext(4);
         KernelHold hold = Hold();
         AioRequest request = SubmitHeldRead(context, hold);
         Assert.True(hold.WaitUntilHeld(LongTimeout), "The read never reached the kernel.");
@@ -89,7 +89,7 @@ public abstract partial class ConformanceTests
     [Fact]
     public void Dispose_WhileAnotherThreadWaits_InterruptsItAndLaterCallsThrow()
     {
-        var context = AioContext.Create(4, new AioContextOptions { Engine = EngineKind, WaitWithoutPendingRequests = true });
+        var context = CreateContext(4, waitWithoutPendingRequests: true);
         var waiter = Task.Factory.StartNew(() => context.Wait(1, LongTimeout, new AioRequest[1]), TaskCreationOptions.LongRunning);
         Thread.Sleep(50);
 
@@ -109,7 +109,7 @@ public abstract partial class ConformanceTests
     [Fact]
     public void TryClose_WhileBusy_ReturnsFalseAndKeepsWorking_ThenClosesWhenIdle()
     {
-        var context = AioContext.Create(4, new AioContextOptions { Engine = EngineKind });
+        var context = CreateContext(4);
         SafeFileHandle file = OpenPatternFile(4096);
         KernelHold hold = Hold();
         AioRequest request = SubmitHeldRead(context, hold);
@@ -132,7 +132,7 @@ public abstract partial class ConformanceTests
         using var request = new AioRequest();
         for (int i = 0; i < 1000; i++)
         {
-            using var context = AioContext.Create(8, new AioContextOptions { Engine = EngineKind });
+            using AioContext context = CreateContext(8);
             if (i % 10 == 0)
             {
                 request.PrepareRead(file, 0, new byte[16]);

@@ -35,11 +35,15 @@ public abstract partial class ConformanceTests : FileAioTest
     }
 
     protected AioContext NewContext(int capacity = 64, bool waitWithoutPendingRequests = false) =>
-        Own(AioContext.Create(capacity, new AioContextOptions
+        Own(CreateContext(capacity, waitWithoutPendingRequests));
+
+    /// <summary>Creates a context of the engine under test (not owned by the test; most tests use <see cref="NewContext"/>).</summary>
+    protected virtual AioContext CreateContext(int capacity, bool waitWithoutPendingRequests = false) =>
+        AioContext.Create(capacity, new AioContextOptions
         {
             Engine = EngineKind,
             WaitWithoutPendingRequests = waitWithoutPendingRequests,
-        }));
+        });
 
     protected AioRequest[] NewRequests(int count)
     {

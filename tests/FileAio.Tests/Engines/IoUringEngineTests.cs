@@ -1,0 +1,359 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using FileAio.Engines.IoUring;
+using FileAio.Tests.Infrastructure;
+using Microsoft.Win32.SafeHandles;
+
+namespace FileAio.Tests.Engines;
+
+/// <summary>What is particular to io_uring: probing and fallback, ring resources, ordering, and a long verify stress.</summary>
+public sealed class IoUringEngineTests : FileAioTest
+{
+    public IoUringEngineTests()
+    {
+        Assert.SkipUnless(IoUringProbe.Current.IsSupported, $"io_uring cannot run here: {IoUringProbe.Current.Reason}");
+    }
+
+    private AioContext NewContext(int capacity = 64) =>
+        Own(AioContext.Create(capacity, new AioContextOptions { Engine = AioEngineKind.IoUring }));
+
+    [Fact]
+    public void Probe_FindsTheFeaturesFileAioNeeds_AndAutoPicksIoUring()
+    {
+        IoUringSupport support = IoUringProbe.Current;
+        Assert.True(support.IsSupported);
+        Assert.Null(support.Reason);
+        uint needed = Interop.IoUringConstants.IORING_FEAT_NODROP | Interop.IoUringConstants.IORING_FEAT_EXT_ARG
+            | Interop.IoUringConstants.IORING_FEAT_SUBMIT_STABLE;
+        Assert.Equal(needed, support.Features & needed);
+
+        using var context = AioContext.Create(8);
+        Assert.Equal(AioEngineKind.IoUring, context.Engine);
+    }
+
+    [Fact]
+    public void SetupErrors_EachSayCauseAndRemedy()
+    {
+        Assert.Contains("EPERM", IoUringProbe.DescribeSetupError(1));
+        Assert.Contains("ENOSYS", IoUringProbe.DescribeSetupError(38));
+        Assert.Contains("RLIMIT_MEMLOCK", IoUringProbe.DescribeSetupError(12));
+        Assert.Contains("EINVAL", IoUringProbe.DescribeSetupError(22));
+    }
+
+    [Fact]
+    public void BlockedBySeccomp_AutoFallsBackToTheThreadPool_AndSaysWhy()
+    {
+        Require.Linux();
+        Require.Root(); // a filter without no_new_privs needs CAP_SYS_ADMIN
+        AioEngineKind engine = AioEngineKind.Auto;
+        string? reason = null;
+        Exception? failure = null;
+
+        // A seccomp filter applies to the thread that installs it (no TSYNC) and dies with it: a real block of
+        // io_uring_setup, confined to this one thread.
+        var blocked = new Thread(() =>
+        {
+            try
+            {
+                Seccomp.DenyIoUringSetupOnThisThread();
+                IoUringProbe.ResetCache();
+                using var context = AioContext.Create(8);
+                engine = context.Engine;
+                reason = AioContext.GetLimits(AioEngineKind.IoUring).UnsupportedReason;
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+            finally
+            {
+                IoUringProbe.ResetCache();
+            }
+        });
+        blocked.Start();
+        blocked.Join();
+        IoUringProbe.ResetCache(); // probe again from an unfiltered thread for the tests after this one
+
+        Assert.Null(failure);
+        Assert.Equal(AioEngineKind.ThreadPool, engine);
+        Assert.NotNull(reason);
+        Assert.Contains("EPERM", reason);
+        Assert.Contains("seccomp", reason);
+        Assert.True(AioContext.GetLimits(AioEngineKind.IoUring).IsSupported);
+    }
+
+    [Fact]
+    public void CreateAndDispose_1000Times_LeavesNoRingDescriptorOrMapping()
+    {
+        Require.Linux();
+        SafeFileHandle file = Open(CreatePatternFile("f.bin", 4096));
+        (int fds, int maps) before = CountRingResources();
+        using var request = new AioRequest();
+        for (int i = 0; i < 1000; i++)
+        {
+            using AioContext context = AioContext.Create(8, new AioContextOptions { Engine = AioEngineKind.IoUring });
+            if (i % 10 == 0)
+            {
+                request.PrepareRead(file, 0, new byte[16]);
+                context.Submit([request]);
+                context.Wait(1, LongTimeout, new AioRequest[1]);
+            }
+        }
+        Assert.Equal(before, CountRingResources());
+    }
+
+    private static (int Fds, int Maps) CountRingResources()
+    {
+        int fds = 0;
+        foreach (string fd in System.IO.Directory.GetFileSystemEntries("/proc/self/fd"))
+        {
+            try
+            {
+                if (new FileInfo(fd).LinkTarget?.Contains("io_uring", StringComparison.Ordinal) == true)
+                {
+                    fds++;
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+        int maps = File.ReadLines("/proc/self/maps").Count(l => l.Contains("io_uring", StringComparison.Ordinal));
+        return (fds, maps);
+    }
+
+    [Fact]
+    public void Completions_AreReportedInTheOrderTheyHappen_NotTheOrderOfSubmission()
+    {
+        AioContext context = NewContext();
+        SafeFileHandle file = Open(CreatePatternFile("f.bin", 64 * 1024));
+        using var hold = new FifoHold(Directory, 1);
+        ReleaseFirstAtEnd(hold.Release);
+        var held = Own(new AioRequest());
+        hold.PrepareRead(held, 0, "held");
+        var quick = new AioRequest[10];
+        for (int i = 0; i < quick.Length; i++)
+        {
+            quick[i] = Own(new AioRequest());
+            quick[i].PrepareRead(file, i * 4096L, new byte[4096], i);
+        }
+        context.Submit([held]);
+        context.Submit(quick);
+
+        var output = new AioRequest[11];
+        int count = 0;
+        while (count < 10)
+        {
+            count += context.Wait(1, LongTimeout, output.AsSpan(count)).Count;
+        }
+        Assert.DoesNotContain(held, output[..count]);
+        hold.Release();
+        count += context.Wait(1, LongTimeout, output.AsSpan(count)).Count;
+        Assert.Same(held, output[10]);
+    }
+
+    [Fact]
+    public void Submit_FarMoreThanTheRingsHold_AcceptsWhatFitsAndLosesNothing()
+    {
+        // Capacity 8: an SQ of 8 and a CQ of 16. Ten thousand requests go through it without a CQ overflow.
+        const int Total = 10_000;
+        AioContext context = NewContext(capacity: 8);
+        SafeFileHandle file = Open(CreatePatternFile("f.bin", 1024 * 512));
+        var pending = new Queue<AioRequest>();
+        for (int i = 0; i < Total; i++)
+        {
+            var request = new AioRequest();
+            request.PrepareRead(file, i % 1024 * 512L, new byte[512], i);
+            pending.Enqueue(request);
+        }
+        var seen = new HashSet<int>();
+        var output = new AioRequest[64];
+        while (seen.Count < Total)
+        {
+            if (pending.Count > 0)
+            {
+                AioRequest[] batch = pending.Take(100).ToArray();
+                int accepted = context.Submit(batch);
+                Assert.True(accepted <= 8);
+                for (int i = 0; i < accepted; i++)
+                {
+                    pending.Dequeue();
+                }
+                Assert.All(batch[accepted..], r => Assert.Equal(AioRequestState.Prepared, r.State));
+            }
+            AioWaitResult result = context.Wait(1, LongTimeout, output);
+            for (int i = 0; i < result.Count; i++)
+            {
+                Assert.Equal(512, output[i].BytesTransferred);
+                Assert.True(seen.Add((int)output[i].UserState!));
+            }
+        }
+        Assert.Equal(0, context.Outstanding);
+    }
+
+    [Fact]
+    [Trait("Category", "Stress")]
+    public void VerifyStress_1MillionRandomReadsAndWrites_SubmitterAndWaiterThreads_EveryByteChecked()
+    {
+        const int Operations = 1_000_000;
+        const int BlockSize = 16 * 1024, Blocks = 256, MaxTransfer = 4096, InFlight = 128;
+        string path = CreatePatternFile("stress.bin", (long)BlockSize * Blocks);
+        SafeFileHandle file = Open(path);
+        byte[] model = File.ReadAllBytes(path);        // what the file must hold, updated when a write completes
+        var busy = new int[Blocks];                    // one operation per block at a time, so the model is exact
+        AioContext context = NewContext(capacity: InFlight);
+
+        var slots = new ConcurrentQueue<int>(Enumerable.Range(0, InFlight));
+        var requests = new AioRequest[InFlight];
+        var buffers = new byte[InFlight][];
+        var operations = new (bool Write, int Block, long Offset, int Length)[InFlight];
+        for (int i = 0; i < InFlight; i++)
+        {
+            requests[i] = Own(new AioRequest());
+            buffers[i] = new byte[MaxTransfer];
+        }
+        using var slotFreed = new SemaphoreSlim(0);
+        int reaped = 0, bytesChecked = 0;
+        string? failure = null;
+
+        var waiter = new Thread(() =>
+        {
+            var output = new AioRequest[InFlight];
+            while (Volatile.Read(ref reaped) < Operations && failure is null)
+            {
+                AioWaitResult result = context.Wait(1, LongTimeout, output);
+                if (result.Count == 0 && result.Reason == AioWaitReason.TimedOut)
+                {
+                    failure = "no completion for 30 s";
+                    break;
+                }
+                for (int i = 0; i < result.Count; i++)
+                {
+                    int slot = (int)output[i].UserState!;
+                    (bool write, int block, long offset, int length) = operations[slot];
+                    if (output[i].Status != AioStatus.Success || output[i].BytesTransferred != length)
+                    {
+                        failure ??= $"op in slot {slot}: {output[i].Status} {output[i].ErrorMessage}, {output[i].BytesTransferred} of {length} bytes";
+                    }
+                    else if (write)
+                    {
+                        buffers[slot].AsSpan(0, length).CopyTo(model.AsSpan((int)offset, length));
+                    }
+                    else if (!buffers[slot].AsSpan(0, length).SequenceEqual(model.AsSpan((int)offset, length)))
+                    {
+                        failure ??= $"read of {length} bytes at {offset} differs from what was written there";
+                    }
+                    else
+                    {
+                        bytesChecked += length;
+                    }
+                    Volatile.Write(ref busy[block], 0);
+                    slots.Enqueue(slot);
+                    Interlocked.Increment(ref reaped);
+                    slotFreed.Release();
+                }
+            }
+        }) { Name = "stress waiter" };
+
+        var submitter = new Thread(() =>
+        {
+            var random = new Random(2026);
+            var batch = new AioRequest[32];
+            for (int submitted = 0; submitted < Operations && failure is null;)
+            {
+                int count = 0;
+                while (count < batch.Length && submitted + count < Operations && slots.TryDequeue(out int slot))
+                {
+                    int block = random.Next(Blocks);
+                    while (Interlocked.CompareExchange(ref busy[block], 1, 0) != 0)
+                    {
+                        block = (block + 1) % Blocks;
+                    }
+                    int length = random.Next(1, MaxTransfer + 1);
+                    long offset = (long)block * BlockSize + random.Next(BlockSize - length + 1);
+                    bool write = random.Next(2) == 0;
+                    operations[slot] = (write, block, offset, length);
+                    if (write)
+                    {
+                        buffers[slot].AsSpan(0, length).Fill((byte)(submitted + count));
+                        BitConverter.TryWriteBytes(buffers[slot], submitted + count); // distinct per operation
+                        requests[slot].PrepareWrite(file, offset, buffers[slot].AsMemory(0, length), slot);
+                    }
+                    else
+                    {
+                        requests[slot].PrepareRead(file, offset, buffers[slot].AsMemory(0, length), slot);
+                    }
+                    batch[count++] = requests[slot];
+                }
+                if (count == 0)
+                {
+                    slotFreed.Wait(100);
+                    continue;
+                }
+                ReadOnlySpan<AioRequest> toSubmit = batch.AsSpan(0, count);
+                while (!toSubmit.IsEmpty)
+                {
+                    toSubmit = toSubmit[context.Submit(toSubmit)..];
+                }
+                submitted += count;
+            }
+        }) { Name = "stress submitter" };
+
+        waiter.Start();
+        submitter.Start();
+        Assert.True(submitter.Join(TimeSpan.FromMinutes(5)), "The submitter did not finish.");
+        Assert.True(waiter.Join(TimeSpan.FromMinutes(5)), "The waiter did not finish.");
+
+        Assert.Null(failure);
+        Assert.Equal(Operations, reaped);
+        Assert.True(bytesChecked > 0);
+        // And the file itself holds exactly the model.
+        Assert.True(File.ReadAllBytes(path).AsSpan().SequenceEqual(model), "The file differs from the model.");
+    }
+}
+
+/// <summary>Installs a seccomp filter, on the calling thread only, that answers EPERM to io_uring_setup.</summary>
+internal static unsafe partial class Seccomp
+{
+    [StructLayout(LayoutKind.Sequential)]
+    private struct SockFilter
+    {
+        public ushort Code;
+        public byte Jt;
+        public byte Jf;
+        public uint K;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct SockFprog
+    {
+        public ushort Length;
+        public SockFilter* Filter;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial long syscall(long number, long a1, long a2, long a3);
+
+    public static void DenyIoUringSetupOnThisThread()
+    {
+        bool arm64 = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
+        uint auditArch = arm64 ? 0xC00000B7u : 0xC000003Eu;     // AUDIT_ARCH_AARCH64 / AUDIT_ARCH_X86_64
+        long seccompSyscall = arm64 ? 277 : 317;
+        const ushort LoadWord = 0x20, JumpIfEqual = 0x15, Return = 0x06;
+        SockFilter* program = stackalloc SockFilter[]
+        {
+            new() { Code = LoadWord, K = 4 },                         // A = seccomp_data.arch
+            new() { Code = JumpIfEqual, Jt = 0, Jf = 3, K = auditArch }, // another ABI: allow
+            new() { Code = LoadWord, K = 0 },                         // A = seccomp_data.nr
+            new() { Code = JumpIfEqual, Jt = 0, Jf = 1, K = 425 },    // io_uring_setup?
+            new() { Code = Return, K = 0x00050000u | 1 },             // SECCOMP_RET_ERRNO | EPERM
+            new() { Code = Return, K = 0x7fff0000u },                 // SECCOMP_RET_ALLOW
+        };
+        var fprog = new SockFprog { Length = 6, Filter = program };
+        // seccomp(SECCOMP_SET_MODE_FILTER, flags 0 — no TSYNC, so only this thread —, &prog)
+        if (syscall(seccompSyscall, 1, 0, (long)&fprog) != 0)
+        {
+            throw new InvalidOperationException($"seccomp failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+}
