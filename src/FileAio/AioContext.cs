@@ -266,23 +266,34 @@ public sealed class AioContext : IDisposable
 
     private void TearDown()
     {
-        _engine.Wakeup();                  // a Wait blocked in the engine returns and leaves
-        _lifetime.WaitForCallsToLeave();   // no Submit, Wait or Cancel runs from here on
+        try
+        {
+            _engine.Wakeup();                  // a Wait blocked in the engine returns and leaves
+            _lifetime.WaitForCallsToLeave();   // no Submit, Wait or Cancel runs from here on
 
-        var canceled = new List<AioRequest>();
-        var completed = new List<AioRequest>();
-        _engine.CancelAllAndDrain(canceled, completed);
-        foreach (AioRequest request in canceled)
-        {
-            Finish(request, EngineResult.Canceled);
+            var canceled = new List<AioRequest>();
+            var completed = new List<AioRequest>();
+            _engine.CancelAllAndDrain(canceled, completed);
+            foreach (AioRequest request in canceled)
+            {
+                Finish(request, EngineResult.Canceled);
+            }
+            foreach (AioRequest request in completed)
+            {
+                Finish(request, request.EngineResult);
+            }
+            Debug.Assert(Volatile.Read(ref _outstanding) == 0, "Every outstanding request was cancelled or reaped.");
+            _engine.Dispose();
         }
-        foreach (AioRequest request in completed)
+        catch (Exception e)
         {
-            Finish(request, request.EngineResult);
+            // The kernel may still own buffers we cannot account for: carrying on could let it write freed memory.
+            Environment.FailFast("FileAio: a context could not be torn down safely.", e);
         }
-        Debug.Assert(Volatile.Read(ref _outstanding) == 0, "Every outstanding request was cancelled or reaped.");
-        _engine.Dispose();
-        _teardownDone.Set();
+        finally
+        {
+            _teardownDone.Set();
+        }
     }
 
     // ------------------------------------------------------------------------------------------------------------

@@ -212,12 +212,7 @@ public sealed class AioRequest : IDisposable
         {
             ThrowHelper.ThrowArgumentException("A transfer needs a non-empty buffer.", paramName);
         }
-        if (length % lengthAlignment != 0)
-        {
-            ThrowHelper.ThrowArgumentException(
-                $"Direct I/O rule: each buffer's length ({length}) must be a multiple of {lengthAlignment}, the length alignment of this file (see AioFile.GetAlignment).",
-                paramName);
-        }
+        DirectIoRule.CheckLength(length, lengthAlignment, paramName);
     }
 
     private static int CheckSegmentCount(int count)
@@ -249,12 +244,7 @@ public sealed class AioRequest : IDisposable
         }
 
         AioAlignment alignment = _describedInfo.Alignment;
-        if (offset % alignment.OffsetAlignment != 0)
-        {
-            ThrowHelper.ThrowArgumentException(
-                $"Direct I/O rule: the file offset ({offset}) must be a multiple of {alignment.OffsetAlignment}, the offset alignment of this file (see AioFile.GetAlignment).",
-                nameof(offset));
-        }
+        DirectIoRule.CheckOffset(offset, alignment, nameof(offset));
         lengthAlignment = alignment.LengthAlignment;
         return alignment.MemoryAlignment;
     }
@@ -370,12 +360,7 @@ public sealed class AioRequest : IDisposable
                 }
                 _pins.Count = i + 1;
 
-                if (_directMemoryAlignment > 0 && (nuint)handle.Pointer % (nuint)_directMemoryAlignment != 0)
-                {
-                    ThrowHelper.ThrowArgumentException(
-                        $"Direct I/O rule: each buffer's address must be a multiple of {_directMemoryAlignment}, the memory alignment of this file; use an AlignedBuffer (see AioFile.GetAlignment).",
-                        "buffer");
-                }
+                DirectIoRule.CheckAddress(handle.Pointer, _directMemoryAlignment, "buffer");
             }
         }
         catch

@@ -24,6 +24,14 @@ internal static unsafe partial class Syscalls
     [LibraryImport(LibraryName, EntryPoint = "close", SetLastError = true)]
     internal static partial int Close(int fd);
 
+    [LibraryImport(LibraryName, EntryPoint = "eventfd", SetLastError = true)]
+    internal static partial int EventFd(uint initialValue, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "write", SetLastError = true)]
+    internal static partial nint Write(int fd, void* buffer, nuint count);
+
+    public const int EFD_CLOEXEC = 0x80000;
+
     public const int PROT_READ = 1;
     public const int PROT_WRITE = 2;
     public const int MAP_SHARED = 1;

@@ -65,6 +65,13 @@ internal sealed unsafe class IoUringEngine : IAioEngine
     private readonly Lock _sqLock = new();
     private uint _sqTail;
     private readonly int[] _claimed;            // slot indices of the round being submitted
+    private readonly uint[] _sqePosition;       // for each request of the round: its SQE's position, or MaxValue when held
+    private readonly bool[] _heldScratch;       // for each request of the round: a flush the barrier holds
+    private readonly int[] _released;           // flushes the barrier let go, to submit
+
+    // ---- The flush barrier (SPEC §3), guarded by _barrierLock; taken inside _sqLock or _cqLock, never around them.
+    private readonly Lock _barrierLock = new();
+    private readonly FlushBarrier<int> _barrier = new();
     private IoVec* _iovecs;                     // iovec arrays of the round's vectored requests (kernel copies them at submit)
     private int _iovecCapacity;
 
@@ -77,11 +84,13 @@ internal sealed unsafe class IoUringEngine : IAioEngine
     // ---- CQ side, guarded by _cqLock.
     private readonly Lock _cqLock = new();
     private readonly int[] _freed;              // slots freed by the current harvest, returned in one go
+    private readonly long[] _finishedWrites;    // epochs of the writes the current harvest finished
     private readonly AioRequest[] _harvestScratch;
 
     /// <summary>Completions reaped by a canceller (or handed over by one), for the next Wait.</summary>
     private readonly ConcurrentQueue<AioRequest> _ready = new();
 
+    private int _finishedWriteCount;            // entries of _finishedWrites used by the current harvest (under _cqLock)
     private int _wakeupArmed;                   // 1 while a wakeup NOP is in the ring, unconsumed
     private int _kickArmed;                     // 1 while a kick NOP (re-check _ready) is in the ring
 
@@ -118,6 +127,10 @@ internal sealed unsafe class IoUringEngine : IAioEngine
         }
         _freeCount = capacity;
         _claimed = new int[_ring.SqEntries];
+        _sqePosition = new uint[_ring.SqEntries];
+        _heldScratch = new bool[_ring.SqEntries];
+        _released = new int[_ring.SqEntries];
+        _finishedWrites = new long[_ring.CqEntries];
         _freed = new int[_ring.CqEntries];
         _harvestScratch = new AioRequest[_ring.CqEntries];
     }
@@ -147,40 +160,122 @@ internal sealed unsafe class IoUringEngine : IAioEngine
                 }
                 ReadOnlySpan<AioRequest> batch = requests.Slice(accepted, round);
                 PrepareIovecs(batch);
+                bool[] held = EnterBarrier(batch);
 
+                // SQEs for everything but the flushes the barrier holds; _sqePosition maps each request to its SQE.
                 uint tail = _sqTail;
+                uint written = 0;
                 int iovec = 0;
                 for (int i = 0; i < round; i++)
                 {
-                    FillSqe(_ring.Sqe(tail + (uint)i), batch[i], _claimed[i], ref iovec);
+                    BindSlot(batch[i], _claimed[i]);
+                    _sqePosition[i] = held[i] ? uint.MaxValue : written;
+                    if (!held[i])
+                    {
+                        FillSqe(_ring.Sqe(tail + written), batch[i], _claimed[i], ref iovec);
+                        written++;
+                    }
                 }
                 // Release: the kernel must see every SQE we wrote before it sees the new tail.
-                RingBarriers.StoreRelease(_ring.KSqTail, tail + (uint)round);
+                RingBarriers.StoreRelease(_ring.KSqTail, tail + written);
+                int submitted = written == 0 ? 0 : EnterToSubmit(written, out refusedErrno);
 
-                int submitted = EnterToSubmit((uint)round, out int errno);
-                if (submitted < round)
+                // Requests are accepted in order, up to the first whose SQE the kernel did not consume.
+                int cut = round;
+                for (int i = 0; i < round; i++)
                 {
-                    // Take back what the kernel did not consume; those requests go back to Prepared.
+                    if (_sqePosition[i] != uint.MaxValue && _sqePosition[i] >= (uint)submitted)
+                    {
+                        cut = i;
+                        break;
+                    }
+                }
+                if (cut < round)
+                {
+                    // Take back the SQEs the kernel did not consume; those requests go back to Prepared.
                     RingBarriers.StoreRelease(_ring.KSqTail, tail + (uint)submitted);
-                    for (int i = submitted; i < round; i++)
+                    LeaveBarrier(batch, cut);
+                    for (int i = cut; i < round; i++)
                     {
                         ReleaseUnsubmitted(_claimed[i]);
                     }
                 }
                 _sqTail = tail + (uint)submitted;
-                accepted += submitted;
+                accepted += cut;
 
-                if (submitted < round)
+                if (cut < round)
                 {
-                    if (accepted == 0 && errno != 0 && !IsTransientSubmitError(errno))
+                    if (IsTransientSubmitError(refusedErrno))
                     {
-                        throw new IOException($"io_uring_enter failed to submit: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
+                        refusedErrno = 0; // not a refusal of that request: the caller may reap and submit again
                     }
                     break;
                 }
+                refusedErrno = 0;
             }
         }
         return accepted;
+    }
+
+    /// <summary>Counts the round's writes with the flush barrier and asks it about the round's flushes; returns which
+    /// flushes it holds back.</summary>
+    private bool[] EnterBarrier(ReadOnlySpan<AioRequest> batch)
+    {
+        lock (_barrierLock)
+        {
+            for (int i = 0; i < batch.Length; i++)
+            {
+                ref IoUringSlot slot = ref _slots[_claimed[i]];
+                slot.WriteEpoch = batch[i].Kind == AioOperationKind.Write ? _barrier.WriteStarted() : -1;
+                _heldScratch[i] = batch[i].Kind == AioOperationKind.Flush && !_barrier.TryPass(_claimed[i]);
+            }
+        }
+        return _heldScratch;
+    }
+
+    /// <summary>Undoes <see cref="EnterBarrier"/> for the requests from <paramref name="from"/> on (not accepted).</summary>
+    private void LeaveBarrier(ReadOnlySpan<AioRequest> batch, int from)
+    {
+        lock (_barrierLock)
+        {
+            for (int i = from; i < batch.Length; i++)
+            {
+                ref IoUringSlot slot = ref _slots[_claimed[i]];
+                if (slot.WriteEpoch >= 0)
+                {
+                    _barrier.WriteFinished(slot.WriteEpoch);
+                }
+                if (_heldScratch[i])
+                {
+                    _barrier.TryRemove(_claimed[i]);
+                }
+            }
+        }
+    }
+
+    /// <summary>Submits the flushes whose earlier writes have now all completed. Called after writes finish.</summary>
+    private void SubmitReleasedFlushes()
+    {
+        lock (_sqLock)
+        {
+            int count = 0;
+            lock (_barrierLock)
+            {
+                while (count < _released.Length && _barrier.TryRelease(out int index))
+                {
+                    _released[count++] = index;
+                }
+            }
+            for (int i = 0; i < count; i++)
+            {
+                int index = _released[i];
+                int iovec = 0;
+                FillSqe(_ring.Sqe(_sqTail), _slots[index].Request!, index, ref iovec);
+                RingBarriers.StoreRelease(_ring.KSqTail, _sqTail + 1);
+                SubmitOneOrFail();
+                _sqTail++;
+            }
+        }
     }
 
     /// <summary>EAGAIN (no memory for requests right now) and EBUSY (completions must be reaped first): the caller
@@ -261,15 +356,21 @@ internal sealed unsafe class IoUringEngine : IAioEngine
         }
     }
 
-    /// <summary>Writes every field of one SQE (zeroed first, then set) and marks the slot in flight.</summary>
-    private void FillSqe(IoUringSqe* sqe, AioRequest request, int index, ref int iovec)
+    /// <summary>Puts a request in its slot, in flight, under a new generation.</summary>
+    private void BindSlot(AioRequest request, int index)
     {
         ref IoUringSlot slot = ref _slots[index];
         uint generation = IoUringSlot.GenerationOf(slot.Word) + 1;
         slot.Request = request;
         Volatile.Write(ref slot.Word, IoUringSlot.Make(generation, IoUringSlot.InFlight));
-        ulong userData = IoUringSlot.UserData(index, generation);
-        request.EngineSequence = (long)userData;
+        request.EngineSequence = (long)IoUringSlot.UserData(index, generation);
+    }
+
+    /// <summary>Writes every field of one SQE (zeroed first, then set) for the request bound to slot <paramref name="index"/>.</summary>
+    private void FillSqe(IoUringSqe* sqe, AioRequest request, int index, ref int iovec)
+    {
+        ulong userData = (ulong)request.EngineSequence;
+        Debug.Assert(IoUringSlot.IndexOf(userData) == index);
 
         *sqe = default;
         sqe->Fd = (int)request.File!.DangerousGetHandle();
@@ -301,9 +402,8 @@ internal sealed unsafe class IoUringEngine : IAioEngine
                 }
                 break;
             case AioOperationKind.Flush:
-                // Drain: starts only after every SQE submitted before it has completed (SPEC §3's flush barrier).
+                // A plain fsync: the FlushBarrier already held it until the writes before it completed.
                 sqe->Opcode = IORING_OP_FSYNC;
-                sqe->Flags = IOSQE_IO_DRAIN;
                 sqe->OpFlags = request.DataOnly ? IORING_FSYNC_DATASYNC : 0;
                 break;
             default:
@@ -326,15 +426,22 @@ internal sealed unsafe class IoUringEngine : IAioEngine
             sqe->Opcode = IORING_OP_NOP;
             sqe->UserData = userData;
             RingBarriers.StoreRelease(_ring.KSqTail, _sqTail + 1);
-            while (EnterToSubmit(1, out int errno) != 1)
-            {
-                if (!IsTransientSubmitError(errno))
-                {
-                    Environment.FailFast($"FileAio: io_uring refused an internal NOP (errno {errno}); waiters could hang.");
-                }
-                Thread.Sleep(1);
-            }
+            SubmitOneOrFail();
             _sqTail++;
+        }
+    }
+
+    /// <summary>Submits the one SQE just published. It must reach the kernel (a lost wakeup or flush would hang a
+    /// waiter), so transient refusals are retried and anything else fails the process loudly.</summary>
+    private void SubmitOneOrFail()
+    {
+        while (EnterToSubmit(1, out int errno) != 1)
+        {
+            if (!IsTransientSubmitError(errno))
+            {
+                Environment.FailFast($"FileAio: io_uring refused an internal submission (errno {errno}); waiters could hang.");
+            }
+            Thread.Sleep(1);
         }
     }
 
@@ -350,8 +457,10 @@ internal sealed unsafe class IoUringEngine : IAioEngine
         {
             lock (_cqLock)
             {
-                count += TakeReady(completed[count..]);
+                // Harvest first: it consumes the kick that announced _ready, so a kick posted after this point is a
+                // new one, and the _ready items it announces are taken below or on the next round.
                 count += HarvestUnsynchronized(completed[count..], ref interrupted);
+                count += TakeReady(completed[count..]);
             }
             if (interrupted)
             {
@@ -374,7 +483,9 @@ internal sealed unsafe class IoUringEngine : IAioEngine
                 reason = AioWaitReason.TimedOut;
                 return count;
             }
-            WaitForCqes((uint)(minCompletions - count), deadline);
+            // Ask the kernel for one CQE, not for all we still need: its wake target is fixed at entry, so a wakeup
+            // NOP (or a kick) alone would not end a wait for several. The loop counts in user space.
+            WaitForCqes(1, deadline);
         }
     }
 
@@ -395,6 +506,7 @@ internal sealed unsafe class IoUringEngine : IAioEngine
         uint head = *_ring.KCqHead;                              // ours: only the reaper (under _cqLock) stores it
         uint tail = RingBarriers.LoadAcquire(_ring.KCqTail);     // acquire: the CQEs up to tail are fully written
         int n = 0, freed = 0;
+        _finishedWriteCount = 0;
         while (head != tail && n < output.Length)
         {
             IoUringCqe* cqe = _ring.Cqes + (head & _ring.CqMask);
@@ -418,7 +530,29 @@ internal sealed unsafe class IoUringEngine : IAioEngine
         {
             ReturnSlots(_freed.AsSpan(0, freed));
         }
+        if (_finishedWriteCount > 0)
+        {
+            FinishWrites(_finishedWrites.AsSpan(0, _finishedWriteCount));
+        }
         return n;
+    }
+
+    /// <summary>Tells the barrier that writes completed, and submits the flushes that were waiting for them.</summary>
+    private void FinishWrites(ReadOnlySpan<long> epochs)
+    {
+        bool release;
+        lock (_barrierLock)
+        {
+            foreach (long epoch in epochs)
+            {
+                _barrier.WriteFinished(epoch);
+            }
+            release = _barrier.HasHeldFlushes;
+        }
+        if (release)
+        {
+            SubmitReleasedFlushes();
+        }
     }
 
     /// <summary>One CQE of a request: hand it out, or park it for a canceller that is deciding about it.</summary>
@@ -438,6 +572,10 @@ internal sealed unsafe class IoUringEngine : IAioEngine
                 if (Interlocked.CompareExchange(ref slot.Word, IoUringSlot.Make(generation, IoUringSlot.Free), inFlight) == inFlight)
                 {
                     slot.Request = null;
+                    if (slot.WriteEpoch >= 0)
+                    {
+                        _finishedWrites[_finishedWriteCount++] = slot.WriteEpoch;
+                    }
                     request.EngineResult = result; // a byte count, or -errno
                     _freed[freed++] = index;
                     return request;
@@ -465,10 +603,10 @@ internal sealed unsafe class IoUringEngine : IAioEngine
         {
             case WakeupUserData:
                 interrupted = true;
-                Volatile.Write(ref _wakeupArmed, 0); // consumed: the next Wakeup posts a new NOP
+                Interlocked.Exchange(ref _wakeupArmed, 0); // consumed: the next Wakeup posts a new NOP (full fence pairs with its CAS)
                 break;
             case KickUserData:
-                Volatile.Write(ref _kickArmed, 0);   // its only job was to end a sleep; _ready is checked each round
+                Interlocked.Exchange(ref _kickArmed, 0); // its only job was to end a sleep; _ready is checked each round
                 break;
             case CancelUserData:
                 Volatile.Write(ref _asyncCancelAnswer, result);
@@ -476,6 +614,8 @@ internal sealed unsafe class IoUringEngine : IAioEngine
                 break;
         }
     }
+
+    private uint SqRoom() => _ring.SqEntries - (_sqTail - RingBarriers.LoadAcquire(_ring.KSqHead));
 
     /// <summary>Blocks in io_uring_enter until <paramref name="minComplete"/> new CQEs, the deadline, or a signal
     /// (the caller loops and recomputes the time left).</summary>
@@ -547,11 +687,15 @@ internal sealed unsafe class IoUringEngine : IAioEngine
         ref IoUringSlot slot = ref _slots[index];
         long inFlight = IoUringSlot.Make(generation, IoUringSlot.InFlight);
         long cancelRequested = IoUringSlot.Make(generation, IoUringSlot.CancelRequested);
+        if (request.Kind == AioOperationKind.Flush && TryCancelHeldFlush(ref slot, index, inFlight))
+        {
+            return EngineCancelResult.Canceled; // the barrier still held it: it never reached the kernel
+        }
         if (Interlocked.CompareExchange(ref slot.Word, cancelRequested, inFlight) != inFlight)
         {
             long word = Volatile.Read(ref slot.Word);
             return IoUringSlot.GenerationOf(word) == generation && IoUringSlot.StateOf(word) != IoUringSlot.Free
-                ? EngineCancelResult.NotHeld            // another caller is cancelling it right now
+                ? EngineCancelResult.InProgress         // another caller is cancelling it right now: not free yet
                 : EngineCancelResult.AlreadyCompleted;  // reaped: Wait reports it (or has)
         }
 
@@ -565,12 +709,30 @@ internal sealed unsafe class IoUringEngine : IAioEngine
             return FinishParked(ref slot, index, generation, request);
         }
 
-        // Not found (finished, or waiting where it cannot be cancelled) or running: Wait will report it.
+        // Not found (finished, or waiting where it cannot be cancelled), or running (-ETIME: the kernel tried and the
+        // operation goes on): Wait will report it.
         if (Interlocked.CompareExchange(ref slot.Word, inFlight, cancelRequested) == cancelRequested)
         {
             return EngineCancelResult.InProgress;
         }
         return FinishParked(ref slot, index, generation, request); // its CQE arrived while we asked
+    }
+
+    private bool TryCancelHeldFlush(ref IoUringSlot slot, int index, long inFlight)
+    {
+        lock (_barrierLock)
+        {
+            if (!_barrier.TryRemove(index))
+            {
+                return false;
+            }
+        }
+        bool freed = Interlocked.CompareExchange(ref slot.Word,
+            IoUringSlot.Make(IoUringSlot.GenerationOf(inFlight), IoUringSlot.Free), inFlight) == inFlight;
+        Debug.Assert(freed, "A held flush is in no one else's hands.");
+        slot.Request = null;
+        ReturnSlots([index]);
+        return true;
     }
 
     /// <summary>Settles a CQE parked for this canceller: -ECANCELED means the operation never ran (Canceled, never
@@ -579,9 +741,14 @@ internal sealed unsafe class IoUringEngine : IAioEngine
     {
         Debug.Assert(Volatile.Read(ref slot.Word) == IoUringSlot.Make(generation, IoUringSlot.CompletedDuringCancel));
         int result = slot.ParkedResult;
+        long writeEpoch = slot.WriteEpoch;
         slot.Request = null;
         Volatile.Write(ref slot.Word, IoUringSlot.Make(generation, IoUringSlot.Free));
         ReturnSlots([index]);
+        if (writeEpoch >= 0)
+        {
+            FinishWrites([writeEpoch]);
+        }
         if (result == -Errno.ECANCELED)
         {
             return EngineCancelResult.Canceled;
@@ -597,8 +764,10 @@ internal sealed unsafe class IoUringEngine : IAioEngine
         IoUringSyncCancelReg reg = default;
         reg.Addr = userData;            // flags 0: match on user_data
         reg.Fd = -1;
-        reg.Timeout.Seconds = -1;       // no timeout: the kernel waits for a running request to finish
-        reg.Timeout.Nanoseconds = -1;
+        // A zero timeout: a request the kernel could only try to stop (-EALREADY: running in io-wq) answers -ETIME at
+        // once instead of blocking the canceller until it finishes — on a hung device, for ever. It is InProgress.
+        reg.Timeout.Seconds = 0;
+        reg.Timeout.Nanoseconds = 0;
         while (true)
         {
             int result = _ring.Register(IORING_REGISTER_SYNC_CANCEL, &reg, 1);
@@ -710,22 +879,35 @@ internal sealed unsafe class IoUringEngine : IAioEngine
             }
             else
             {
+                // Before 6.0 there is no sync cancel, and IORING_ASYNC_CANCEL_ANY (5.19) may be missing too: one
+                // ASYNC_CANCEL per operation in flight. Their answers do not matter; the operations' CQEs do.
                 lock (_sqLock)
                 {
-                    IoUringSqe* sqe = _ring.Sqe(_sqTail);
-                    *sqe = default;
-                    sqe->Opcode = IORING_OP_ASYNC_CANCEL;
-                    sqe->Fd = -1;
-                    sqe->OpFlags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL;
-                    sqe->UserData = CancelUserData;
-                    RingBarriers.StoreRelease(_ring.KSqTail, _sqTail + 1);
-                    if (EnterToSubmit(1, out _) == 1)
+                    for (int i = 0; i < _slots.Length; i++)
                     {
+                        long word = Volatile.Read(ref _slots[i].Word);
+                        if (IoUringSlot.StateOf(word) != IoUringSlot.InFlight || SqRoom() == 0)
+                        {
+                            continue;
+                        }
+                        IoUringSqe* sqe = _ring.Sqe(_sqTail);
+                        *sqe = default;
+                        sqe->Opcode = IORING_OP_ASYNC_CANCEL;
+                        sqe->Fd = -1;
+                        sqe->Addr = IoUringSlot.UserData(i, IoUringSlot.GenerationOf(word));
+                        sqe->UserData = CancelUserData;
                         _sqTail++;
                     }
-                    else
+                    RingBarriers.StoreRelease(_ring.KSqTail, _sqTail);
+                    uint pending = _sqTail - RingBarriers.LoadAcquire(_ring.KSqHead);
+                    if (pending > 0)
                     {
-                        RingBarriers.StoreRelease(_ring.KSqTail, _sqTail);
+                        int consumed = EnterToSubmit(pending, out _);
+                        if (consumed < pending)
+                        {
+                            _sqTail -= pending - (uint)consumed;
+                            RingBarriers.StoreRelease(_ring.KSqTail, _sqTail);
+                        }
                     }
                 }
             }

@@ -45,26 +45,42 @@ internal sealed unsafe class IoUringRing : IDisposable
     }
 
     /// <summary>
-    /// Flag sets tried newest first; on EINVAL the next one drops one flag. SUBMIT_ALL (5.18) keeps submitting past
-    /// an SQE that fails to prepare, CLAMP (5.6) lowers oversized rings instead of failing, CQSIZE (5.5) gives a CQ
-    /// larger than the SQ. SINGLE_ISSUER/DEFER_TASKRUN are left out on purpose: a context may be driven from several
-    /// threads (SPEC §2), and those flags tie a ring to one.
+    /// Flag sets for a ring shared by several threads, tried newest first; on EINVAL the next one drops one flag.
+    /// SUBMIT_ALL (5.18) keeps submitting past an SQE that fails to prepare, CLAMP (5.6) lowers oversized rings
+    /// instead of failing, CQSIZE (5.5) gives a CQ larger than the SQ. SINGLE_ISSUER/DEFER_TASKRUN are left out on
+    /// purpose: a context may be driven from several threads (SPEC §2), and those flags tie a ring to one.
     /// </summary>
-    private static readonly uint[] s_setupFlagSets =
+    public static readonly uint[] SharedRingFlagSets =
     [
         IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL,
         IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP,
         IORING_SETUP_CQSIZE,
     ];
 
-    /// <summary>Creates a ring with at least <paramref name="sqEntries"/> SQEs and <paramref name="cqEntries"/> CQEs.
-    /// Returns 0, or the errno of the failing step (setup, mmap).</summary>
-    public static int TryCreate(uint sqEntries, uint cqEntries, out IoUringRing? ring)
+    /// <summary>
+    /// Flag sets for a ring one thread owns (the async layer's ring threads): DEFER_TASKRUN (6.1) runs completion work
+    /// only when the owner asks for events, so it is never interrupted for it; SINGLE_ISSUER (6.0) lets the kernel skip
+    /// locking. Both need the ring to be driven by one thread only. Then the shared sets, as fallbacks.
+    /// </summary>
+    public static readonly uint[] OwnedRingFlagSets =
+    [
+        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL,
+        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL,
+        .. SharedRingFlagSets,
+    ];
+
+    /// <summary>Creates a ring shared by several threads (see <see cref="SharedRingFlagSets"/>).</summary>
+    public static int TryCreate(uint sqEntries, uint cqEntries, out IoUringRing? ring) =>
+        TryCreate(sqEntries, cqEntries, SharedRingFlagSets, out ring);
+
+    /// <summary>Creates a ring with at least <paramref name="sqEntries"/> SQEs and <paramref name="cqEntries"/> CQEs,
+    /// trying <paramref name="flagSets"/> in order. Returns 0, or the errno of the failing step (setup, mmap).</summary>
+    public static int TryCreate(uint sqEntries, uint cqEntries, uint[] flagSets, out IoUringRing? ring)
     {
         ring = null;
         IoUringParams p = default;
         int fd = -1, errno = Errno.EINVAL;
-        foreach (uint flags in s_setupFlagSets)
+        foreach (uint flags in flagSets)
         {
             p = default;
             p.Flags = flags;

@@ -34,6 +34,9 @@ internal struct IoUringSlot
     /// <summary>A CQE's result held while a canceller decides (state CompletedDuringCancel).</summary>
     public int ParkedResult;
 
+    /// <summary>The flush-barrier epoch of a write in this slot, or -1 when the request is not a write.</summary>
+    public long WriteEpoch;
+
     public static long Make(uint generation, int state) => (long)generation << StateBits | (uint)state;
 
     public static uint GenerationOf(long word) => (uint)(word >> StateBits);

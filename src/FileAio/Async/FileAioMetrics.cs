@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace FileAio.Async;
+
+/// <summary>
+/// The meter "FileAio" (System.Diagnostics.Metrics): what <see cref="AioFile"/> operations do. Instruments without
+/// listeners cost one branch each; nothing is allocated per operation.
+/// </summary>
+internal static class FileAioMetrics
+{
+    public static readonly Meter Meter = new("FileAio", "1.0");
+
+    public static readonly Counter<long> Operations =
+        Meter.CreateCounter<long>("fileaio.operations", "{operation}", "Operations completed (reads, writes, flushes).");
+
+    public static readonly Counter<long> Bytes =
+        Meter.CreateCounter<long>("fileaio.bytes", "By", "Bytes read or written.");
+
+    public static readonly Counter<long> Errors =
+        Meter.CreateCounter<long>("fileaio.errors", "{operation}", "Operations that failed or were cancelled.");
+
+    public static readonly UpDownCounter<long> InFlight =
+        Meter.CreateUpDownCounter<long>("fileaio.in_flight", "{operation}", "Operations started and not yet completed.");
+
+    public static readonly Histogram<double> Latency =
+        Meter.CreateHistogram<double>("fileaio.latency", "us", "Time from start to completion of an operation.");
+
+    public static void Started(AioFileOperation operation)
+    {
+        if (InFlight.Enabled)
+        {
+            InFlight.Add(1);
+        }
+        operation.StartTimestamp = Latency.Enabled ? Stopwatch.GetTimestamp() : 0;
+    }
+
+    public static void Finished(AioFileOperation operation, long result)
+    {
+        if (InFlight.Enabled)
+        {
+            InFlight.Add(-1);
+        }
+        if (result < 0)
+        {
+            if (Errors.Enabled)
+            {
+                Errors.Add(1);
+            }
+        }
+        else if (Bytes.Enabled)
+        {
+            Bytes.Add(result);
+        }
+        if (Operations.Enabled)
+        {
+            Operations.Add(1);
+        }
+        if (operation.StartTimestamp != 0 && Latency.Enabled)
+        {
+            Latency.Record(Stopwatch.GetElapsedTime(operation.StartTimestamp).TotalMicroseconds);
+        }
+    }
+}
