@@ -16,7 +16,7 @@ catch (Exception e) when (e is FormatException or OverflowException)
 
 // A named engine that cannot run here is a clean "no" (exit 2) with FileAio's own reason, so scripts can fall back.
 // The RandomAccess baseline uses no engine.
-if (options.Mode is "randread" or "check")
+if (options.Mode is "randread" or "check" or "file")
 {
     AioLimits limits = AioContext.GetLimits(options.Engine);
     if (!limits.IsSupported)
@@ -45,7 +45,7 @@ if (options.Mode == "randread")
 }
 else
 {
-    result = new RandomAccessRandRead(options).Run();
+    result = new RandomAccessRandRead(options, aioFile: options.Mode == "file").Run();
 }
 result.Print(options.Json);
 return 0;

@@ -5,17 +5,26 @@ using Microsoft.Win32.SafeHandles;
 namespace FileAio.Bench;
 
 /// <summary>
-/// The baseline FileAio is meant to beat: what .NET offers today. <c>iodepth</c> concurrent async loops, each awaiting
-/// <see cref="RandomAccess.ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/> into its own aligned
-/// buffer. On Linux each read is a blocking <c>pread</c> on a thread-pool thread, so "32 in flight" is really as many
-/// as the pool has threads running them.
+/// <c>iodepth</c> concurrent async loops, each awaiting a read into its own aligned buffer, through one of two APIs:
+/// <list type="bullet">
+/// <item><c>randomaccess</c>: the baseline FileAio is meant to beat, what .NET offers today —
+/// <see cref="RandomAccess.ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/>. On Linux each read is a
+/// blocking <c>pread</c> on a thread-pool thread, so "32 in flight" is really as many as the pool has threads running them.</item>
+/// <item><c>file</c>: FileAio's async layer, <see cref="AioFile.ReadAsync(Memory{byte}, long, CancellationToken)"/>.</item>
+/// </list>
 /// </summary>
 internal sealed class RandomAccessRandRead
 {
     private readonly Options _options;
+    private readonly bool _aioFile;
+    private AioFile? _file;
     private volatile bool _stop;
 
-    public RandomAccessRandRead(Options options) => _options = options;
+    public RandomAccessRandRead(Options options, bool aioFile = false)
+    {
+        _options = options;
+        _aioFile = aioFile;
+    }
 
     /// <summary>One loop's counters: each has a single writer (its loop), read by the main thread at the phase edges.</summary>
     private sealed class Counters
@@ -28,6 +37,10 @@ internal sealed class RandomAccessRandRead
     {
         // For --direct 1, FileAio's OpenHandle sets O_DIRECT with fcntl; .NET's own File.OpenHandle cannot.
         using SafeFileHandle file = AioFile.OpenHandle(_options.File!, FileMode.Open, FileAccess.Read, _options.Direct);
+        using AioFile? aioFile = _aioFile
+            ? AioFile.Open(_options.File!, FileMode.Open, FileAccess.Read, new AioFileOptions { Direct = _options.Direct, Engine = _options.Engine })
+            : null;
+        _file = aioFile;
         var buffers = new AlignedBuffer[_options.IoDepth];
         var counters = new Counters[_options.IoDepth];
         var loops = new Task[_options.IoDepth];
@@ -60,7 +73,7 @@ internal sealed class RandomAccessRandRead
             buffer.Dispose();
         }
         return new Measurement(
-            "randomaccess", _options.Direct, _options.BlockSize, _options.IoDepth,
+            _aioFile ? "file" : "randomaccess", _options.Direct, _options.BlockSize, _options.IoDepth,
             Stopwatch.GetElapsedTime(start, end).TotalSeconds, ops1 - ops0, errors1 - errors0, (cpu1 - cpu0).TotalSeconds,
             alloc1 - alloc0, "process");
     }
@@ -71,7 +84,10 @@ internal sealed class RandomAccessRandRead
         Memory<byte> memory = buffer.Memory;
         while (!_stop)
         {
-            int read = await RandomAccess.ReadAsync(file, memory, random.NextOffset(_options.Size, _options.BlockSize)).ConfigureAwait(false);
+            long offset = random.NextOffset(_options.Size, _options.BlockSize);
+            int read = _file is null
+                ? await RandomAccess.ReadAsync(file, memory, offset).ConfigureAwait(false)
+                : await _file.ReadAsync(memory, offset).ConfigureAwait(false);
             if (read != memory.Length)
             {
                 counters.Errors++;

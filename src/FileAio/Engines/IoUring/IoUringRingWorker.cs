@@ -180,6 +180,10 @@ internal sealed unsafe class IoUringRingWorker : IAsyncWorker
                     CancelEverythingOnce();
                 }
                 bool canSleep = _unsubmitted == 0 && !HasCqes();
+                if (canSleep && _inFlight > 0 && SpinForWork())
+                {
+                    continue; // new work came while we spun: no sleep, no wakeup syscall for the producer
+                }
                 if (canSleep)
                 {
                     // Remark 3: announce the sleep, fence, look once more.
@@ -204,6 +208,29 @@ internal sealed unsafe class IoUringRingWorker : IAsyncWorker
             Environment.FailFast("FileAio: an io_uring worker failed; operations in flight could never complete.", e);
         }
     }
+
+    /// <summary>
+    /// Before sleeping, watch the queues briefly: completions just handed to the thread pool usually come back as new
+    /// operations within microseconds, and catching them here saves the producer an eventfd write and this thread a
+    /// sleep and a wakeup — the dominant cost per operation on a virtual machine.
+    /// </summary>
+    private bool SpinForWork()
+    {
+        long giveUp = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
+        do
+        {
+            if (!_submissions.IsEmpty || !_cancellations.IsEmpty)
+            {
+                return true;
+            }
+            Thread.SpinWait(30);
+        }
+        while (System.Diagnostics.Stopwatch.GetTimestamp() < giveUp);
+        return false;
+    }
+
+    /// <summary>How long <see cref="SpinForWork"/> watches: 20 µs, about one thread-pool round trip here.</summary>
+    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 50_000;
 
     private bool HasCqes() => RingBarriers.LoadAcquire(_ring.KCqTail) != *_ring.KCqHead;
 
