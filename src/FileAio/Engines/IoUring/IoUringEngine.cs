@@ -372,39 +372,26 @@ internal sealed unsafe class IoUringEngine : IAioEngine
         ulong userData = (ulong)request.EngineSequence;
         Debug.Assert(IoUringSlot.IndexOf(userData) == index);
 
-        *sqe = default;
-        sqe->Fd = (int)request.File!.DangerousGetHandle();
-        sqe->UserData = userData;
+        int fd = (int)request.File!.DangerousGetHandle();
         switch (request.Kind)
         {
-            case AioOperationKind.Read:
-            case AioOperationKind.Write:
-                bool read = request.Kind == AioOperationKind.Read;
-                sqe->Off = (ulong)request.Offset;
-                if (request.SegmentCount == 1)
+            case AioOperationKind.Read or AioOperationKind.Write when request.SegmentCount == 1:
+                SqePrep.Transfer(sqe, request.Kind == AioOperationKind.Read, fd, request.Offset,
+                    request.SegmentPointer(0), request.Segment(0).Length, userData);
+                break;
+            case AioOperationKind.Read or AioOperationKind.Write:
+                IoVec* vectors = _iovecs + iovec;
+                for (int i = 0; i < request.SegmentCount; i++)
                 {
-                    sqe->Opcode = read ? IORING_OP_READ : IORING_OP_WRITE;
-                    sqe->Addr = (ulong)request.SegmentPointer(0);
-                    sqe->Len = (uint)request.Segment(0).Length;
+                    vectors[i].Base = request.SegmentPointer(i);
+                    vectors[i].Length = (nuint)request.Segment(i).Length;
                 }
-                else
-                {
-                    IoVec* vectors = _iovecs + iovec;
-                    for (int i = 0; i < request.SegmentCount; i++)
-                    {
-                        vectors[i].Base = request.SegmentPointer(i);
-                        vectors[i].Length = (nuint)request.Segment(i).Length;
-                    }
-                    iovec += request.SegmentCount;
-                    sqe->Opcode = read ? IORING_OP_READV : IORING_OP_WRITEV;
-                    sqe->Addr = (ulong)vectors;
-                    sqe->Len = (uint)request.SegmentCount;
-                }
+                iovec += request.SegmentCount;
+                SqePrep.TransferVectored(sqe, request.Kind == AioOperationKind.Read, fd, request.Offset, vectors, request.SegmentCount, userData);
                 break;
             case AioOperationKind.Flush:
                 // A plain fsync: the FlushBarrier already held it until the writes before it completed.
-                sqe->Opcode = IORING_OP_FSYNC;
-                sqe->OpFlags = request.DataOnly ? IORING_FSYNC_DATASYNC : 0;
+                SqePrep.Fsync(sqe, fd, request.DataOnly, userData);
                 break;
             default:
                 throw new InvalidOperationException($"Unexpected operation {request.Kind}.");
@@ -421,10 +408,7 @@ internal sealed unsafe class IoUringEngine : IAioEngine
             {
                 return;
             }
-            IoUringSqe* sqe = _ring.Sqe(_sqTail);
-            *sqe = default;
-            sqe->Opcode = IORING_OP_NOP;
-            sqe->UserData = userData;
+            SqePrep.Nop(_ring.Sqe(_sqTail), userData);
             RingBarriers.StoreRelease(_ring.KSqTail, _sqTail + 1);
             SubmitOneOrFail();
             _sqTail++;
@@ -787,12 +771,7 @@ internal sealed unsafe class IoUringEngine : IAioEngine
             Volatile.Write(ref _asyncCancelAnswered, 0);
             lock (_sqLock)
             {
-                IoUringSqe* sqe = _ring.Sqe(_sqTail);
-                *sqe = default;
-                sqe->Opcode = IORING_OP_ASYNC_CANCEL;
-                sqe->Fd = -1;
-                sqe->Addr = userData;
-                sqe->UserData = CancelUserData;
+                SqePrep.Cancel(_ring.Sqe(_sqTail), userData, 0, CancelUserData);
                 RingBarriers.StoreRelease(_ring.KSqTail, _sqTail + 1);
                 while (EnterToSubmit(1, out int errno) != 1)
                 {
@@ -890,12 +869,7 @@ internal sealed unsafe class IoUringEngine : IAioEngine
                         {
                             continue;
                         }
-                        IoUringSqe* sqe = _ring.Sqe(_sqTail);
-                        *sqe = default;
-                        sqe->Opcode = IORING_OP_ASYNC_CANCEL;
-                        sqe->Fd = -1;
-                        sqe->Addr = IoUringSlot.UserData(i, IoUringSlot.GenerationOf(word));
-                        sqe->UserData = CancelUserData;
+                        SqePrep.Cancel(_ring.Sqe(_sqTail), IoUringSlot.UserData(i, IoUringSlot.GenerationOf(word)), 0, CancelUserData);
                         _sqTail++;
                     }
                     RingBarriers.StoreRelease(_ring.KSqTail, _sqTail);

@@ -245,11 +245,7 @@ internal sealed unsafe class IoUringRingWorker : IAsyncWorker
                 && ReferenceEquals(_slots[index], cancellation.Operation)
                 && _generations[index] == (uint)(cancellation.UserData >> 32))
             {
-                IoUringSqe* sqe = NextSqe();
-                sqe->Opcode = IORING_OP_ASYNC_CANCEL;
-                sqe->Fd = -1;
-                sqe->Addr = cancellation.UserData;
-                sqe->UserData = CancelUserData;
+                SqePrep.Cancel(NextSqe(), cancellation.UserData, 0, CancelUserData);
             }
         }
         while (_freeCount > 0 && SqRoom() > 0 && _releasedFlushes.TryDequeue(out AioFileOperation? flush))
@@ -292,7 +288,6 @@ internal sealed unsafe class IoUringRingWorker : IAsyncWorker
     private IoUringSqe* NextSqe()
     {
         IoUringSqe* sqe = _ring.Sqe(_sqTail);
-        *sqe = default;
         _sqTail++;
         _unsubmitted++;
         return sqe;
@@ -313,51 +308,34 @@ internal sealed unsafe class IoUringRingWorker : IAsyncWorker
         Volatile.Write(ref operation.UserData, userData);
 
         IoUringSqe* sqe = NextSqe();
-        sqe->Fd = operation.Fd;
-        sqe->UserData = userData;
         switch (operation.Kind)
         {
-            case AioOperationKind.Read:
-            case AioOperationKind.Write:
-                bool read = operation.Kind == AioOperationKind.Read;
-                sqe->Off = (ulong)operation.Offset;
-                if (!operation.IsVectored)
+            case AioOperationKind.Read or AioOperationKind.Write when !operation.IsVectored:
+                SqePrep.Transfer(sqe, operation.Kind == AioOperationKind.Read, operation.Fd, operation.Offset,
+                    operation.SegmentPointer(0), operation.SegmentLength(0), userData);
+                break;
+            case AioOperationKind.Read or AioOperationKind.Write:
+                IoVec* vectors = operation.PinnedIovecs(operation.SegmentCount);
+                for (int i = 0; i < operation.SegmentCount; i++)
                 {
-                    sqe->Opcode = read ? IORING_OP_READ : IORING_OP_WRITE;
-                    sqe->Addr = (ulong)operation.SegmentPointer(0);
-                    sqe->Len = (uint)operation.SegmentLength(0);
+                    vectors[i].Base = operation.SegmentPointer(i);
+                    vectors[i].Length = (nuint)operation.SegmentLength(i);
                 }
-                else
-                {
-                    IoVec* vectors = operation.PinnedIovecs(operation.SegmentCount);
-                    for (int i = 0; i < operation.SegmentCount; i++)
-                    {
-                        vectors[i].Base = operation.SegmentPointer(i);
-                        vectors[i].Length = (nuint)operation.SegmentLength(i);
-                    }
-                    sqe->Opcode = read ? IORING_OP_READV : IORING_OP_WRITEV;
-                    sqe->Addr = (ulong)vectors;
-                    sqe->Len = (uint)operation.SegmentCount;
-                }
+                SqePrep.TransferVectored(sqe, operation.Kind == AioOperationKind.Read, operation.Fd, operation.Offset,
+                    vectors, operation.SegmentCount, userData);
                 break;
             default:
                 // A plain fsync: the FlushBarrier held it until the writes before it completed. (Not IOSQE_IO_DRAIN:
                 // that would also hold back the eventfd read that wakes this thread.)
-                sqe->Opcode = IORING_OP_FSYNC;
-                sqe->OpFlags = operation.DataOnly ? IORING_FSYNC_DATASYNC : 0;
+                SqePrep.Fsync(sqe, operation.Fd, operation.DataOnly, userData);
                 break;
         }
     }
 
     private void ArmEventFdRead()
     {
-        IoUringSqe* sqe = NextSqe();
-        sqe->Opcode = IORING_OP_READ;
-        sqe->Fd = _eventFd;
-        sqe->Addr = (ulong)_eventFdValue;
-        sqe->Len = sizeof(ulong);
-        sqe->Off = ulong.MaxValue; // -1: the eventfd has no position
-        sqe->UserData = EventFdReadUserData;
+        // Offset -1: the eventfd has no position.
+        SqePrep.Transfer(NextSqe(), read: true, _eventFd, -1, (byte*)_eventFdValue, sizeof(ulong), EventFdReadUserData);
         _eventFdArmed = true;
     }
 
@@ -369,20 +347,12 @@ internal sealed unsafe class IoUringRingWorker : IAsyncWorker
             return;
         }
         _cancelAllSent = true;
-        IoUringSqe* sqe = NextSqe();
-        sqe->Opcode = IORING_OP_ASYNC_CANCEL;
-        sqe->Fd = -1;
-        sqe->OpFlags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL;
-        sqe->UserData = CancelUserData;
+        SqePrep.Cancel(NextSqe(), 0, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL, CancelUserData);
     }
 
     private void CancelEventFdRead()
     {
-        IoUringSqe* sqe = NextSqe();
-        sqe->Opcode = IORING_OP_ASYNC_CANCEL;
-        sqe->Fd = -1;
-        sqe->Addr = EventFdReadUserData;
-        sqe->UserData = CancelUserData;
+        SqePrep.Cancel(NextSqe(), EventFdReadUserData, 0, CancelUserData);
         while (_eventFdArmed)
         {
             EnterAndReap(wait: true);

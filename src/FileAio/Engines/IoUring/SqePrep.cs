@@ -1,0 +1,66 @@
+using FileAio.Interop;
+using static FileAio.Interop.IoUringConstants;
+
+namespace FileAio.Engines.IoUring;
+
+/// <summary>
+/// Fills SQEs for FileAio's operations (liburing's <c>io_uring_prep_*</c>): every field is zeroed first, then set,
+/// so nothing from the entry's previous use leaks into the next one.
+/// </summary>
+internal static unsafe class SqePrep
+{
+    /// <summary>A read or write of one buffer (IORING_OP_READ / IORING_OP_WRITE, Linux 5.6).</summary>
+    public static void Transfer(IoUringSqe* sqe, bool read, int fd, long offset, byte* buffer, int length, ulong userData)
+    {
+        *sqe = default;
+        sqe->Opcode = read ? IORING_OP_READ : IORING_OP_WRITE;
+        sqe->Fd = fd;
+        sqe->Off = (ulong)offset;
+        sqe->Addr = (ulong)buffer;
+        sqe->Len = (uint)length;
+        sqe->UserData = userData;
+    }
+
+    /// <summary>A vectored read or write (IORING_OP_READV / IORING_OP_WRITEV). The kernel copies the iovec array during
+    /// submission (IORING_FEAT_SUBMIT_STABLE), so it need only live until io_uring_enter returns.</summary>
+    public static void TransferVectored(IoUringSqe* sqe, bool read, int fd, long offset, IoVec* vectors, int count, ulong userData)
+    {
+        *sqe = default;
+        sqe->Opcode = read ? IORING_OP_READV : IORING_OP_WRITEV;
+        sqe->Fd = fd;
+        sqe->Off = (ulong)offset;
+        sqe->Addr = (ulong)vectors;
+        sqe->Len = (uint)count;
+        sqe->UserData = userData;
+    }
+
+    /// <summary>fsync, or fdatasync when <paramref name="dataOnly"/> (IORING_OP_FSYNC). No IOSQE_IO_DRAIN: the engines
+    /// keep the flush barrier themselves (<see cref="FlushBarrier{T}"/>).</summary>
+    public static void Fsync(IoUringSqe* sqe, int fd, bool dataOnly, ulong userData)
+    {
+        *sqe = default;
+        sqe->Opcode = IORING_OP_FSYNC;
+        sqe->Fd = fd;
+        sqe->OpFlags = dataOnly ? IORING_FSYNC_DATASYNC : 0;
+        sqe->UserData = userData;
+    }
+
+    /// <summary>Asks the kernel to cancel the request with <paramref name="target"/> as user_data, or with
+    /// <paramref name="flags"/> (ANY, ALL) every request (IORING_OP_ASYNC_CANCEL).</summary>
+    public static void Cancel(IoUringSqe* sqe, ulong target, uint flags, ulong userData)
+    {
+        *sqe = default;
+        sqe->Opcode = IORING_OP_ASYNC_CANCEL;
+        sqe->Fd = -1;
+        sqe->Addr = target;
+        sqe->OpFlags = flags;
+        sqe->UserData = userData;
+    }
+
+    public static void Nop(IoUringSqe* sqe, ulong userData)
+    {
+        *sqe = default;
+        sqe->Opcode = IORING_OP_NOP;
+        sqe->UserData = userData;
+    }
+}
