@@ -115,6 +115,9 @@ public sealed class AioEngineHost : IDisposable
 
     internal OperationPool Pool { get; } = new();
 
+    /// <summary>The engine threads (for diagnostics and tests).</summary>
+    internal IReadOnlyList<IAsyncWorker> Workers => _workers;
+
     internal IAsyncWorker AssignWorker()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

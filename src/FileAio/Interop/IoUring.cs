@@ -109,6 +109,15 @@ internal struct IoUringSyncCancelReg
     [FieldOffset(32)] public byte Opcode;
 }
 
+/// <summary><c>struct io_uring_rsrc_update</c> (16 bytes), as used by <c>IORING_REGISTER_RING_FDS</c> (Linux 5.18).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct IoUringRsrcUpdate
+{
+    public uint Offset;
+    public uint Resv;
+    public ulong Data;
+}
+
 /// <summary>Constants of linux/io_uring.h.</summary>
 internal static class IoUringConstants
 {
@@ -139,6 +148,7 @@ internal static class IoUringConstants
     // io_uring_enter flags.
     public const uint IORING_ENTER_GETEVENTS = 1u << 0;
     public const uint IORING_ENTER_EXT_ARG = 1u << 3;
+    public const uint IORING_ENTER_REGISTERED_RING = 1u << 4;
 
     // SQ ring flags (read from the kernel's sq_flags word).
     public const uint IORING_SQ_NEED_WAKEUP = 1u << 0;
@@ -168,6 +178,7 @@ internal static class IoUringConstants
     // io_uring_register opcodes.
     public const uint IORING_REGISTER_PROBE = 8;
     public const uint IORING_REGISTER_SYNC_CANCEL = 24;
+    public const uint IORING_REGISTER_RING_FDS = 20;
 
     /// <summary>Set in <c>io_uring_probe_op.flags</c> for an opcode the kernel supports.</summary>
     public const ushort IO_URING_OP_SUPPORTED = 1;

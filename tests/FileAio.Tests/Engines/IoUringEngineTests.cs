@@ -32,6 +32,21 @@ public sealed class IoUringEngineTests : FileAioTest
     }
 
     [Fact]
+    public void RingThreads_OwnTheirRings_SingleIssuerDeferTaskrunAndARegisteredRingFd()
+    {
+        using AioEngineHost host = AioEngineHost.Create(AioEngineKind.IoUring, threads: 2);
+        Assert.Equal(2, host.ThreadCount);
+        foreach (var worker in host.Workers)
+        {
+            var ring = Assert.IsType<IoUringRingWorker>(worker);
+            // This kernel (6.18) has both flags (6.0, 6.1) and ring fd registration (5.18); older ones drop them.
+            Assert.NotEqual(0u, ring.SetupFlags & Interop.IoUringConstants.IORING_SETUP_SINGLE_ISSUER);
+            Assert.NotEqual(0u, ring.SetupFlags & Interop.IoUringConstants.IORING_SETUP_DEFER_TASKRUN);
+            Assert.True(ring.UsesRegisteredRingFd);
+        }
+    }
+
+    [Fact]
     public void SetupErrors_EachSayCauseAndRemedy()
     {
         Assert.Contains("EPERM", IoUringProbe.DescribeSetupError(1));

@@ -13,7 +13,8 @@ namespace FileAio.Engines.IoUring;
 /// <remarks>
 /// <para>1. Ownership. The ring, its slots and its backlog belong to the worker thread alone: no locks. Other
 /// threads reach it only through two lock-free queues (<c>_submissions</c>, <c>_cancellations</c>) and a wakeup.
-/// Because one thread drives the ring, it is set up with SINGLE_ISSUER and DEFER_TASKRUN where the kernel has them.</para>
+/// Because one thread drives the ring, it is set up with SINGLE_ISSUER and DEFER_TASKRUN where the kernel has them,
+/// and enters it through a registered ring fd (a per-thread registration, which dies with the thread).</para>
 /// <para>2. Batching. Each round drains the queues into SQEs and makes one <c>io_uring_enter</c> that both submits
 /// and reaps; under load the thread never sleeps and producers never make a system call.</para>
 /// <para>3. Sleeping without losing work. Before blocking, the thread sets <c>_sleeping</c>, fences, and looks at the
@@ -104,6 +105,8 @@ internal sealed unsafe class IoUringRingWorker : IAsyncWorker
         if (_setupErrno == 0)
         {
             _ring = ring!;
+            // Only this thread enters the ring, so it can register the ring fd with itself (remark 1).
+            UsesRegisteredRingFd = _ring.UseRegisteredRingFd();
             _eventFd = Syscalls.EventFd(0, Syscalls.EFD_CLOEXEC);
             if (_eventFd < 0)
             {
@@ -119,6 +122,9 @@ internal sealed unsafe class IoUringRingWorker : IAsyncWorker
 
     /// <summary>The setup flags the kernel accepted (SINGLE_ISSUER and DEFER_TASKRUN where available).</summary>
     public uint SetupFlags => _ring.SetupFlags;
+
+    /// <summary>Whether the worker enters its ring through a registered ring fd (Linux 5.18+).</summary>
+    public bool UsesRegisteredRingFd { get; private set; }
 
     public void Enqueue(AioFileOperation operation)
     {
