@@ -1,0 +1,20 @@
+namespace FileAio.Cli.Bench;
+
+/// <summary>xorshift64* (Vigna): a few instructions and no allocation per number, so choosing offsets costs nothing
+/// next to the I/O being measured (the bench harness, bench/FileAio.Bench, uses the same generator).</summary>
+internal struct XorShift(ulong seed)
+{
+    private ulong _state = seed == 0 ? 0x9E3779B97F4A7C15UL : seed; // the state must never be 0
+
+    public ulong Next()
+    {
+        _state ^= _state >> 12;
+        _state ^= _state << 25;
+        _state ^= _state >> 27;
+        return _state * 0x2545F4914F6CDD1DUL;
+    }
+
+    /// <summary>A uniform value in [0, <paramref name="count"/>): the high half of a 64×64-bit product (Lemire), which
+    /// avoids the division of a modulo.</summary>
+    public ulong NextBelow(ulong count) => Math.BigMul(Next(), count, out _);
+}

@@ -1,0 +1,293 @@
+using System.CommandLine;
+using FileAio.Cli.Bench;
+using FileAio.Cli.Plot;
+using Spectre.Console;
+
+namespace FileAio.Cli.Commands;
+
+/// <summary>
+/// <c>fileaio bench</c>: runs a matrix of cases (api × engine × pattern × block size × depth × cache mode) on one data
+/// file and prints one table (or one JSON document). With no options: a 1 GiB file in the temp directory, 4 KiB random
+/// reads at queue depth 32, page-cached and O_DIRECT, through the raw context, the async file API and .NET's
+/// RandomAccess — then the file is removed.
+/// </summary>
+internal static class BenchCommand
+{
+    // The default run must end well within two minutes on a small VM: 6 cases x (1 s + 5 s) plus creating the file.
+    private const double DefaultRuntimeSeconds = 5;
+    private const double DefaultWarmupSeconds = 1;
+    private const long DefaultSize = 1L << 30;
+
+    public static Command Create(Terminal terminal)
+    {
+        var file = new Option<string?>("--file") { Description = "Data file. Created (or extended to --size) if needed, and kept. Default: a temporary file, removed at the end. Write patterns overwrite its contents.", HelpName = "PATH" };
+        var size = new Option<string?>("--size") { Description = "Bytes of the file to use (4k, 512m, 1g). Default: the --file's length if it exists, else 1g.", HelpName = "SIZE" };
+        var rw = ListOption("--rw", "Access pattern(s): read, write, randread, randwrite, randrw (50/50). Default: randread.", "PATTERN");
+        var bs = ListOption("--bs", "Block size(s) per operation. Default: 4k.", "SIZE");
+        var iodepth = ListOption("--iodepth", "Operations in flight per job. Default: 32.", "N");
+        var runtime = new Option<double>("--runtime") { Description = "Seconds measured per case.", DefaultValueFactory = _ => DefaultRuntimeSeconds, HelpName = "SECONDS" };
+        var warmup = new Option<double>("--warmup") { Description = "Seconds run before measuring (JIT, thread pool, caches).", DefaultValueFactory = _ => DefaultWarmupSeconds, HelpName = "SECONDS" };
+        var direct = new Option<string?>("--direct") { Description = "O_DIRECT: --direct alone or 1 = direct only, 0 = page-cached only, both. Default: both.", Arity = ArgumentArity.ZeroOrOne, HelpName = "0|1|both" };
+        var engine = ListOption("--engine", $"FileAio engine(s) for the context and file apis: {EngineNames.Choices}. One that cannot run here is an error. Default: auto.", "ENGINE");
+        var api = ListOption("--api", $"API(s) to drive the file: {BenchNames.ApiChoices}. Default: context, file, randomaccess.", "API");
+        var jobs = new Option<int>("--jobs") { Description = "Independent workers, each with --iodepth in flight (a context and thread each for the context api).", DefaultValueFactory = _ => 1, HelpName = "N" };
+        var repeat = new Option<int>("--repeat") { Description = "Run the whole matrix N times, in rounds (each run is reported).", DefaultValueFactory = _ => 1, HelpName = "N" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON document instead of the table." };
+        var plot = new Option<string?>("--plot") { Description = "Also draw IOPS and latency percentiles per case into a PNG file.", HelpName = "FILE.png" };
+
+        var command = new Command("bench", "Measure IOPS, throughput, latency percentiles, CPU and allocations per operation; compare with .NET's RandomAccess.")
+        {
+            file, size, rw, bs, iodepth, runtime, warmup, direct, engine, api, jobs, repeat, json, plot,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var request = new Request(
+                parse.GetValue(file), parse.GetValue(size),
+                OptionValues.List(parse, rw), OptionValues.List(parse, bs), OptionValues.List(parse, iodepth),
+                parse.GetValue(runtime), parse.GetValue(warmup), DirectModes(parse, direct),
+                OptionValues.List(parse, engine), OptionValues.List(parse, api),
+                parse.GetValue(jobs), parse.GetValue(repeat), parse.GetValue(json), parse.GetValue(plot));
+            return Task.FromResult(Run(terminal, request, cancellationToken));
+        });
+        return command;
+    }
+
+    private static Option<string[]> ListOption(string name, string description, string helpName) => new(name)
+    {
+        Description = description,
+        HelpName = helpName + "[,...]",
+        Arity = ArgumentArity.OneOrMore,
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    /// <summary>The command line, before validation.</summary>
+    private sealed record Request(
+        string? File, string? Size, IReadOnlyList<string>? Rw, IReadOnlyList<string>? BlockSizes, IReadOnlyList<string>? IoDepths,
+        double Runtime, double Warmup, bool[] DirectModes, IReadOnlyList<string>? Engines, IReadOnlyList<string>? Apis,
+        int Jobs, int Repeat, bool Json, string? Plot);
+
+    private static bool[] DirectModes(ParseResult parse, Option<string?> option)
+    {
+        if (parse.GetResult(option) is not { } result)
+        {
+            return [false, true];
+        }
+        if (result.Tokens.Count == 0)
+        {
+            return [true];
+        }
+        string text = result.Tokens[0].Value;
+        return text.Equals("both", StringComparison.OrdinalIgnoreCase) ? [false, true] : [OptionValues.Boolean(text, "--direct")];
+    }
+
+    private static int Run(Terminal terminal, Request request, CancellationToken cancellationToken)
+    {
+        // Everything the command line says is checked before anything is created or measured.
+        BenchApi[] apis = [.. (request.Apis ?? DefaultApis()).Select(BenchNames.ParseApi).Distinct()];
+        AioEngineKind[] engines = [.. (request.Engines ?? ["auto"]).Select(EngineNames.Parse).Distinct()];
+        foreach (AioEngineKind kind in engines.Where(k => k != AioEngineKind.Auto))
+        {
+            EngineNames.RequireSupported(kind);
+        }
+        ReadWriteMode[] patterns = [.. (request.Rw ?? ["randread"]).Select(BenchNames.ParseRw).Distinct()];
+        int[] blockSizes = [.. (request.BlockSizes ?? ["4k"]).Select(b => OptionValues.BlockSize(b, "--bs")).Distinct()];
+        int[] depths = [.. (request.IoDepths ?? ["32"]).Select(d => OptionValues.PositiveInt(d, "--iodepth", 65536)).Distinct()];
+        double runtime = OptionValues.Seconds(request.Runtime, "--runtime", zeroAllowed: false);
+        double warmup = OptionValues.Seconds(request.Warmup, "--warmup", zeroAllowed: true);
+        int jobs = OptionValues.InRange(request.Jobs, "--jobs", 256);
+        int repeat = OptionValues.InRange(request.Repeat, "--repeat", 1000);
+        string? plotPath = request.Plot is null ? null : BenchPlot.CheckPath(request.Plot);
+        foreach (AioEngineKind kind in engines)
+        {
+            int max = AioContext.GetLimits(kind).MaxOutstanding;
+            if (apis.Any(a => a is BenchApi.Context or BenchApi.File) && depths.Any(d => d > max))
+            {
+                throw new UsageException($"--iodepth: engine {EngineNames.Name(kind)} takes at most {max} operations in flight per context");
+            }
+        }
+
+        bool temporary = request.File is null;
+        string path = Path.GetFullPath(request.File ?? Path.Combine(Path.GetTempPath(), $"fileaio-bench-{Environment.ProcessId}.dat"));
+        long fileSize = request.Size is not null ? Sizes.Parse(request.Size, "--size")
+            : !temporary && File.Exists(path) ? new FileInfo(path).Length
+            : DefaultSize;
+        if (fileSize < blockSizes.Max())
+        {
+            throw new UsageException($"--size: {Sizes.Format(fileSize)} is smaller than the block size {Sizes.Format(blockSizes.Max())}; the file must hold at least one block");
+        }
+        var settings = new BenchSettings(path, fileSize, runtime, warmup, repeat);
+        List<BenchCase> cases = Matrix(apis, engines, patterns, blockSizes, depths, request.DirectModes, jobs);
+        try
+        {
+            bool created = terminal.WithProgress(scope => BenchFile.Prepare(path, fileSize, scope, cancellationToken));
+            CheckDirectAlignment(path, cases);
+            List<BenchResult> results = RunAll(terminal, cases, settings, created, cancellationToken);
+
+            if (request.Json)
+            {
+                BenchReport.WriteJson(terminal.Out, results, settings);
+            }
+            else
+            {
+                BenchReport.WriteTable(terminal, results, settings);
+            }
+            if (plotPath is not null)
+            {
+                BenchPlot.Save(plotPath, results, settings);
+                terminal.Note($"plot written to {plotPath}");
+            }
+            return ExitCodes.Success;
+        }
+        finally
+        {
+            if (temporary)
+            {
+                TryDelete(path, terminal);
+            }
+        }
+    }
+
+    private static IEnumerable<string> DefaultApis() => ["context", "file", "randomaccess"];
+
+    /// <summary>Every combination, page-cached before O_DIRECT; the .NET apis once per workload (they use no engine),
+    /// sync at depth 1.</summary>
+    private static List<BenchCase> Matrix(
+        BenchApi[] apis, AioEngineKind[] engines, ReadWriteMode[] patterns, int[] blockSizes, int[] depths, bool[] directModes, int jobs)
+    {
+        var cases = new List<BenchCase>();
+        foreach (bool direct in directModes.Distinct().Order())
+        {
+            foreach (ReadWriteMode rw in patterns)
+            {
+                foreach (int blockSize in blockSizes)
+                {
+                    foreach (int depth in depths)
+                    {
+                        foreach (BenchApi api in apis)
+                        {
+                            int caseDepth = api == BenchApi.Sync ? 1 : depth;
+                            IEnumerable<AioEngineKind> caseEngines = api is BenchApi.Context or BenchApi.File ? engines : [AioEngineKind.Auto]; // the .NET apis use no engine
+                            foreach (AioEngineKind engine in caseEngines)
+                            {
+                                var benchCase = new BenchCase(api, engine, rw, blockSize, caseDepth, direct, jobs);
+                                if (!cases.Contains(benchCase))
+                                {
+                                    cases.Add(benchCase);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return cases;
+    }
+
+    /// <summary>Runs every case, <see cref="BenchSettings.Repeat"/> rounds, keeping the page cache as each case
+    /// expects it: warm before page-cached cases (read through once unless the file was just written), and no dirty
+    /// pages left behind by page-cached writes (fsync after each).</summary>
+    private static List<BenchResult> RunAll(Terminal terminal, List<BenchCase> cases, BenchSettings settings, bool created, CancellationToken cancellationToken)
+    {
+        bool cacheWarm = created;
+        if (!cacheWarm && cases.Any(c => !c.Direct))
+        {
+            terminal.WithProgress(scope =>
+            {
+                BenchFile.WarmPageCache(settings.FilePath, settings.FileSize, scope, cancellationToken);
+                return true;
+            });
+            cacheWarm = true;
+        }
+
+        List<BenchResult> RunWith(IBenchProgress progress)
+        {
+            var results = new List<BenchResult>();
+            int total = cases.Count * settings.Repeat;
+            int number = 0;
+            for (int round = 1; round <= settings.Repeat; round++)
+            {
+                foreach (BenchCase benchCase in cases)
+                {
+                    number++;
+                    progress.CaseStarting(number, total, BenchReport.Describe(benchCase));
+                    if (!benchCase.Direct && !cacheWarm)
+                    {
+                        // An earlier O_DIRECT write dropped the pages it wrote from the cache.
+                        BenchFile.WarmPageCache(settings.FilePath, settings.FileSize, new ProgressScope(terminal, null), cancellationToken);
+                        cacheWarm = true;
+                    }
+                    BenchResult result = BenchRunner.Run(benchCase, settings, round, progress, cancellationToken);
+                    if (BenchNames.Writes(benchCase.Rw))
+                    {
+                        if (benchCase.Direct)
+                        {
+                            cacheWarm = false;
+                        }
+                        else
+                        {
+                            BenchFile.Sync(settings.FilePath);
+                        }
+                    }
+                    progress.CaseDone(result);
+                    results.Add(result);
+                }
+            }
+            return results;
+        }
+
+        List<BenchResult> all = terminal.ShowsProgress
+            ? terminal.ErrorConsole.Progress()
+                .AutoRefresh(false)
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn())
+                .Start(context => RunWith(new TerminalBenchProgress(context, settings.WarmupSeconds, settings.RuntimeSeconds)))
+            : RunWith(new PlainBenchProgress(terminal, settings.WarmupSeconds, settings.RuntimeSeconds));
+
+        // Each result against the RandomAccess run of the same workload in the same round.
+        return [.. all.Select(r =>
+        {
+            BenchResult? baseline = all.FirstOrDefault(b => b.Case.Api == BenchApi.RandomAccess && b.Round == r.Round && b.Case.IsComparableTo(r.Case));
+            return baseline is { Iops: > 0 } ? r with { VsRandomAccess = r.Iops / baseline.Iops } : r;
+        })];
+    }
+
+    /// <summary>O_DIRECT needs every block size to be a multiple of the file's offset/length alignment: say so before
+    /// running rather than failing every operation.</summary>
+    private static void CheckDirectAlignment(string path, List<BenchCase> cases)
+    {
+        if (!cases.Any(c => c.Direct))
+        {
+            return;
+        }
+        AioAlignment alignment;
+        try
+        {
+            using Microsoft.Win32.SafeHandles.SafeFileHandle probe = AioFile.OpenHandle(path, FileMode.Open, FileAccess.Read, direct: true);
+            alignment = AioFile.GetAlignment(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw IoFailureException.FromException("open (O_DIRECT)", path, e);
+        }
+        foreach (int blockSize in cases.Where(c => c.Direct).Select(c => c.BlockSize).Distinct())
+        {
+            if (blockSize % alignment.OffsetAlignment != 0)
+            {
+                throw new UsageException(
+                    $"--bs: {blockSize} is not a multiple of {alignment.OffsetAlignment}, the direct-I/O alignment of {path}; use a multiple or --direct 0");
+            }
+        }
+    }
+
+    private static void TryDelete(string path, Terminal terminal)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            terminal.Warn($"could not remove {path}: {e.Message}");
+        }
+    }
+}

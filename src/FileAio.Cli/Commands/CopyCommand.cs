@@ -1,0 +1,84 @@
+using System.CommandLine;
+using FileAio.Cli.Copy;
+using FileAio.Cli.Platform;
+
+namespace FileAio.Cli.Commands;
+
+/// <summary><c>fileaio copy SRC DST</c>: a deep-queue pipelined copy through FileAio, fsync'd, optionally verified,
+/// that never leaves a half-written file under the destination's name (<see cref="FileCopier"/>).</summary>
+internal static class CopyCommand
+{
+    public static Command Create(Terminal terminal)
+    {
+        var source = new Argument<string>("SRC") { Description = "The file to copy." };
+        var destination = new Argument<string>("DST") { Description = "The new file (or an existing directory to copy into)." };
+        var bs = new Option<string>("--bs") { Description = "Bytes per read and write.", DefaultValueFactory = _ => "256k", HelpName = "SIZE" };
+        var iodepth = new Option<int>("--iodepth") { Description = "Chunks in flight at once.", DefaultValueFactory = _ => 32, HelpName = "N" };
+        var direct = new Option<bool>("--direct") { Description = "O_DIRECT on both files (bypass the page cache); any file size works." };
+        var engine = new Option<string>("--engine") { Description = $"FileAio engine: {EngineNames.Choices}.", DefaultValueFactory = _ => "auto", HelpName = "ENGINE" };
+        var verify = new Option<bool>("--verify") { Description = "After the copy is on disk, read both files back and compare them before giving the copy its name." };
+        var force = new Option<bool>("--force") { Description = "Replace DST if it exists." };
+        var command = new Command("copy", "Copy a file with a deep queue of asynchronous reads and writes, fsync at the end.")
+        {
+            source, destination, bs, iodepth, direct, engine, verify, force,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            CopyOptions options = Check(
+                parse.GetValue(source)!, parse.GetValue(destination)!, parse.GetValue(bs)!, parse.GetValue(iodepth),
+                parse.GetValue(direct), parse.GetValue(engine)!, parse.GetValue(verify), parse.GetValue(force));
+            CopyResult result = terminal.WithProgress(scope => FileCopier.Run(options, scope, cancellationToken));
+            string rate = result.CopySeconds > 0 ? $" ({Sizes.Human(result.Bytes / result.CopySeconds)}/s)" : "";
+            terminal.Out.WriteLine(
+                $"copied {Sizes.Human(result.Bytes)} ({result.Bytes:N0} bytes) from {options.Source} to {options.Destination} " +
+                $"in {result.CopySeconds:0.###} s{rate}: {result.Engine}, {(options.Direct ? "O_DIRECT" : "page cache")}, " +
+                $"{Sizes.Short(options.BlockSize)} x {options.IoDepth} in flight, fsync'd" +
+                (result.Verified ? $", verified in {result.VerifySeconds:0.###} s" : ""));
+            return Task.FromResult(ExitCodes.Success);
+        });
+        return command;
+    }
+
+    private static CopyOptions Check(string source, string destination, string bs, int iodepth, bool direct, string engineName, bool verify, bool force)
+    {
+        int blockSize = OptionValues.BlockSize(bs, "--bs");
+        int depth = OptionValues.InRange(iodepth, "--iodepth", 4096);
+        AioEngineKind engine = EngineNames.Parse(engineName);
+        EngineNames.RequireSupported(engine);
+
+        string src = Path.GetFullPath(source);
+        if (Directory.Exists(src))
+        {
+            throw new UsageException($"SRC {src} is a directory; copy copies one file");
+        }
+        if (!File.Exists(src))
+        {
+            throw IoFailureException.FromErrno("open", src, ErrnoText.ENOENT);
+        }
+        string dst = Path.GetFullPath(destination);
+        if (Directory.Exists(dst))
+        {
+            dst = Path.Combine(dst, Path.GetFileName(src));
+        }
+        if (Directory.Exists(dst))
+        {
+            throw new UsageException($"DST {dst} is a directory");
+        }
+        if (!Directory.Exists(Path.GetDirectoryName(dst)))
+        {
+            throw IoFailureException.FromErrno("create", dst, ErrnoText.ENOENT);
+        }
+        if (File.Exists(dst))
+        {
+            if (FileSystemCalls.RealPath(dst) == FileSystemCalls.RealPath(src))
+            {
+                throw new UsageException($"SRC and DST are the same file ({src})");
+            }
+            if (!force)
+            {
+                throw new UsageException($"{dst} exists; add --force to replace it");
+            }
+        }
+        return new CopyOptions(src, dst, blockSize, depth, direct, engine, verify);
+    }
+}

@@ -1,0 +1,333 @@
+using System.Diagnostics;
+using FileAio.Cli.Pipeline;
+using FileAio.Cli.Platform;
+using Microsoft.Win32.SafeHandles;
+
+namespace FileAio.Cli.Copy;
+
+/// <summary>
+/// <c>fileaio copy</c>'s engine: a pipelined copy with <c>iodepth</c> chunks in flight, each chunk read then written
+/// by its own slot (<see cref="AioPipeline"/>), so reads of later chunks overlap writes of earlier ones.
+/// </summary>
+/// <remarks>
+/// <para>Crash and failure safety: the data goes to a temporary file in the destination's directory (so the final
+/// rename stays within one file system), which is fsync'd, optionally verified, given the source's permissions, and
+/// only then renamed over the destination, after which the directory is fsync'd. Any failure or interruption deletes
+/// the temporary file: the destination is either untouched or complete.</para>
+/// <para>O_DIRECT and a size that is not a multiple of the alignment: the last chunk is read as a whole aligned block
+/// (the read comes back short at end of file), written as a whole aligned block padded with zeros, and the file is
+/// then truncated to the source's exact size.</para>
+/// </remarks>
+internal static class FileCopier
+{
+    private const int StageRead = 0;
+    private const int StageWrite = 1;
+    private const int StageReadCopy = 1; // verify: the second read, of the copy
+
+    public static CopyResult Run(CopyOptions options, ProgressScope progress, CancellationToken cancellationToken)
+    {
+        string directory = Path.GetDirectoryName(options.Destination)!;
+        string temporary = Path.Combine(directory, $".{Path.GetFileName(options.Destination)}.fileaio-{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
+        bool renamed = false;
+        try
+        {
+            long size;
+            string engine;
+            double copySeconds, verifySeconds = 0;
+            using (SafeFileHandle source = Open(options.Source, FileMode.Open, FileAccess.Read, options.Direct))
+            {
+                size = RandomAccess.GetLength(source);
+                CreateTemporary(temporary, size, options.Destination);
+                using SafeFileHandle destination = Open(temporary, FileMode.Open, FileAccess.ReadWrite, options.Direct);
+                (int alignment, int memoryAlignment) = Alignment(options, source, destination);
+
+                var clock = Stopwatch.StartNew();
+                ProgressReporter bar = progress.Start($"copying {options.Source} to {options.Destination}", size);
+                using (var pipeline = new AioPipeline(Depth(options, size), options.Engine, options.BlockSize, memoryAlignment))
+                {
+                    engine = pipeline.EngineName;
+                    pipeline.Associate(source);
+                    pipeline.Associate(destination);
+                    // Writes stay inside the file's length (no extending O_DIRECT writes, which file systems serialise).
+                    RandomAccess.SetLength(destination, RoundUp(size, alignment));
+                    CopyChunks(pipeline, options, source, temporary, destination, size, alignment, bar, cancellationToken);
+                    RandomAccess.SetLength(destination, size); // cut the O_DIRECT tail's padding
+                    pipeline.Flush(destination, temporary);
+                }
+                bar.Complete();
+                copySeconds = clock.Elapsed.TotalSeconds;
+            }
+
+            if (options.Verify)
+            {
+                var clock = Stopwatch.StartNew();
+                VerifyCopy(options, temporary, size, progress, cancellationToken);
+                verifySeconds = clock.Elapsed.TotalSeconds;
+            }
+
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(temporary, File.GetUnixFileMode(options.Source));
+            }
+            File.Move(temporary, options.Destination, overwrite: true);
+            renamed = true;
+            FileSystemCalls.SyncDirectory(directory);
+            return new CopyResult(size, engine, copySeconds, verifySeconds, options.Verify);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw IoFailureException.FromException(renamed ? "sync directory of" : "copy to", options.Destination, e);
+        }
+        finally
+        {
+            if (!renamed)
+            {
+                TryDelete(temporary);
+            }
+        }
+    }
+
+    private static void CopyChunks(
+        AioPipeline pipeline, CopyOptions options, SafeFileHandle source, string temporary, SafeFileHandle destination,
+        long size, int alignment, ProgressReporter bar, CancellationToken cancellationToken)
+    {
+        int blockSize = options.BlockSize;
+        long chunks = (size + blockSize - 1) / blockSize;
+        long next = 0;
+
+        bool Start(PipelineSlot slot)
+        {
+            if (next >= chunks)
+            {
+                return false;
+            }
+            slot.Offset = next++ * blockSize;
+            slot.Length = (int)Math.Min(blockSize, size - slot.Offset);
+            slot.Done = 0;
+            slot.Stage = StageRead;
+            slot.Request.PrepareRead(source, slot.Offset, slot.Buffer.Memory[..RoundUp(slot.Length, alignment)], slot);
+            return true;
+        }
+
+        bool Complete(PipelineSlot slot)
+        {
+            int span = RoundUp(slot.Length, alignment); // what each step moves: the chunk, rounded up under O_DIRECT
+            if (slot.Stage == StageRead)
+            {
+                if (ContinueRead(slot, source, options.Source, slot.Buffer.Memory[..span], alignment, size))
+                {
+                    return true;
+                }
+                // The whole chunk is in the buffer. Under O_DIRECT the tail block is padded with zeros up to the
+                // alignment (the truncate at the end cuts them off).
+                slot.Buffer.GetSpan()[slot.Length..span].Clear();
+                slot.Stage = StageWrite;
+                slot.Done = 0;
+                slot.Request.PrepareWrite(destination, slot.Offset, slot.Buffer.Memory[..span], slot);
+                return true;
+            }
+
+            AioRequest request = slot.Request;
+            if (request.Status != AioStatus.Success)
+            {
+                throw IoFailureException.FromErrno("write", temporary, request.ErrorCode, slot.Offset + slot.Done);
+            }
+            if (request.BytesTransferred == 0)
+            {
+                throw IoFailureException.FromErrno("write", temporary, ErrnoText.EIO, slot.Offset + slot.Done);
+            }
+            slot.Done += (int)request.BytesTransferred;
+            if (slot.Done < span)
+            {
+                // A short write: write the rest (aligned under O_DIRECT, or the kernel would not have stopped there).
+                RequireAligned(slot.Done, alignment, "write", temporary, slot.Offset);
+                slot.Request.PrepareWrite(destination, slot.Offset + slot.Done, slot.Buffer.Memory[slot.Done..span], slot);
+                return true;
+            }
+            bar.Advance(slot.Length);
+            return false;
+        }
+
+        pipeline.Run(Start, Complete, cancellationToken);
+    }
+
+    /// <summary>Handles a completed read of the chunk in <paramref name="slot"/> into <paramref name="buffer"/>: returns
+    /// true when it had to prepare another read for the rest of the chunk (a short read), false when the chunk's
+    /// <see cref="PipelineSlot.Length"/> bytes are all there. End of file before that means the file shrank.</summary>
+    private static bool ContinueRead(PipelineSlot slot, SafeFileHandle file, string path, Memory<byte> buffer, int alignment, long expectedSize)
+    {
+        AioRequest request = slot.Request;
+        if (request.Status != AioStatus.Success)
+        {
+            throw IoFailureException.FromErrno("read", path, request.ErrorCode, slot.Offset + slot.Done);
+        }
+        if (request.BytesTransferred == 0)
+        {
+            throw new IoFailureException(
+                $"read {path} failed: it ends at {slot.Offset + slot.Done} bytes but was {expectedSize} bytes when the copy began (changed while being read?)")
+            {
+                Errno = ErrnoText.EIO,
+                Path = path,
+            };
+        }
+        slot.Done += (int)request.BytesTransferred;
+        if (slot.Done >= slot.Length)
+        {
+            return false;
+        }
+        RequireAligned(slot.Done, alignment, "read", path, slot.Offset);
+        slot.Request.PrepareRead(file, slot.Offset + slot.Done, buffer[slot.Done..], slot);
+        return true;
+    }
+
+    /// <summary>Re-reads source and copy (from the device: O_DIRECT, or after dropping the copy's cached pages) and
+    /// compares them chunk by chunk.</summary>
+    private static void VerifyCopy(CopyOptions options, string temporary, long size, ProgressScope progress, CancellationToken cancellationToken)
+    {
+        using SafeFileHandle source = Open(options.Source, FileMode.Open, FileAccess.Read, options.Direct);
+        using SafeFileHandle copy = Open(temporary, FileMode.Open, FileAccess.Read, options.Direct);
+        if (!options.Direct)
+        {
+            FileSystemCalls.DropCachedPages(copy);
+        }
+        (int alignment, int memoryAlignment) = Alignment(options, source, copy);
+        ProgressReporter bar = progress.Start($"verifying {options.Destination}", size);
+        using var pipeline = new AioPipeline(Depth(options, size), options.Engine, options.BlockSize, memoryAlignment, twoBuffers: true);
+        pipeline.Associate(source);
+        pipeline.Associate(copy);
+        int blockSize = options.BlockSize;
+        long chunks = (size + blockSize - 1) / blockSize;
+        long next = 0;
+
+        bool Start(PipelineSlot slot)
+        {
+            if (next >= chunks)
+            {
+                return false;
+            }
+            slot.Offset = next++ * blockSize;
+            slot.Length = (int)Math.Min(blockSize, size - slot.Offset);
+            slot.Done = 0;
+            slot.Stage = StageRead;
+            slot.Request.PrepareRead(source, slot.Offset, slot.Buffer.Memory[..RoundUp(slot.Length, alignment)], slot);
+            return true;
+        }
+
+        bool Complete(PipelineSlot slot)
+        {
+            int span = RoundUp(slot.Length, alignment);
+            if (slot.Stage == StageRead)
+            {
+                if (ContinueRead(slot, source, options.Source, slot.Buffer.Memory[..span], alignment, size))
+                {
+                    return true;
+                }
+                slot.Stage = StageReadCopy;
+                slot.Done = 0;
+                slot.Request.PrepareRead(copy, slot.Offset, slot.Second!.Memory[..span], slot);
+                return true;
+            }
+            if (ContinueRead(slot, copy, options.Destination, slot.Second!.Memory[..span], alignment, size))
+            {
+                return true;
+            }
+            ReadOnlySpan<byte> expected = slot.Buffer.GetSpan()[..slot.Length];
+            ReadOnlySpan<byte> found = slot.Second.GetSpan()[..slot.Length];
+            int same = expected.CommonPrefixLength(found);
+            if (same < slot.Length)
+            {
+                throw new VerificationFailedException(
+                    $"verify failed: the copy differs from {options.Source} at offset {slot.Offset + same} " +
+                    $"(expected 0x{expected[same]:x2}, found 0x{found[same]:x2}); {options.Destination} was not written");
+            }
+            bar.Advance(slot.Length);
+            return false;
+        }
+
+        pipeline.Run(Start, Complete, cancellationToken);
+        bar.Complete();
+    }
+
+    private static SafeFileHandle Open(string path, FileMode mode, FileAccess access, bool direct)
+    {
+        try
+        {
+            return AioFile.OpenHandle(path, mode, access, direct);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw IoFailureException.FromException(direct ? "open (O_DIRECT)" : "open", path, e);
+        }
+    }
+
+    /// <summary>Creates the temporary file with its blocks allocated up front, keeping its length at 0: a full disk
+    /// fails here, before any copying (reported under the destination's name), and the copy gets few extents.</summary>
+    private static void CreateTemporary(string path, long size, string destination)
+    {
+        try
+        {
+            using SafeFileHandle created = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            int errno = FileSystemCalls.Preallocate(created, size);
+            if (errno is 28 or 27 or 122) // ENOSPC, EFBIG, EDQUOT; others (EOPNOTSUPP) only mean "no preallocation here"
+            {
+                throw new IoFailureException($"create {destination} failed: {Sizes.Human(size)} cannot be allocated there: {ErrnoText.Describe(errno)}")
+                {
+                    Errno = errno,
+                    Path = destination,
+                };
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw IoFailureException.FromException("create", path, e);
+        }
+    }
+
+    /// <summary>The offset/length alignment every transfer keeps (1 without O_DIRECT) and the buffers' alignment.</summary>
+    private static (int Alignment, int MemoryAlignment) Alignment(CopyOptions options, SafeFileHandle a, SafeFileHandle b)
+    {
+        AioAlignment first = AioFile.GetAlignment(a), second = AioFile.GetAlignment(b);
+        int memory = Math.Max(4096, Math.Max(first.MemoryAlignment, second.MemoryAlignment));
+        if (!options.Direct)
+        {
+            return (1, memory);
+        }
+        int alignment = Math.Max(first.OffsetAlignment, second.OffsetAlignment);
+        if (options.BlockSize % alignment != 0)
+        {
+            throw new UsageException($"--bs: {options.BlockSize} is not a multiple of {alignment}, the direct-I/O alignment of the source and destination; use a multiple, or copy without --direct");
+        }
+        return (alignment, memory);
+    }
+
+    private static int Depth(CopyOptions options, long size) =>
+        (int)Math.Clamp((size + options.BlockSize - 1) / options.BlockSize, 1, options.IoDepth);
+
+    private static void RequireAligned(int done, int alignment, string operation, string path, long offset)
+    {
+        if (done % alignment != 0)
+        {
+            throw new IoFailureException($"{operation} {path} at offset {offset} failed: the kernel transferred {done} bytes, not a multiple of the O_DIRECT alignment {alignment}, and the rest cannot be requested")
+            {
+                Errno = ErrnoText.EIO,
+                Path = path,
+            };
+        }
+    }
+
+    private static int RoundUp(int value, int alignment) => (value + alignment - 1) / alignment * alignment;
+
+    private static long RoundUp(long value, int alignment) => (value + alignment - 1) / alignment * alignment;
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Nothing more to do: the name says what it is (.NAME.fileaio-PID-ID.tmp).
+        }
+    }
+}

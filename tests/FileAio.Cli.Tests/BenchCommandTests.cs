@@ -1,0 +1,184 @@
+using System.Text.Json;
+using FileAio.Cli.Tests.Infrastructure;
+
+namespace FileAio.Cli.Tests;
+
+/// <summary>The bench on a small file with short phases: what it prints and how, never how fast (no timing
+/// assertions: only that operations happened and none failed).</summary>
+public sealed class BenchCommandTests : CliTest
+{
+    private static readonly string[] s_short = ["--size", "8m", "--runtime", "0.2", "--warmup", "0.1"];
+
+    [Fact]
+    public void Bench_Json_ParsesAndHoldsEveryFieldForEveryCase()
+    {
+        CliRun run = Run([.. new[] { "bench", "--file", PathOf("data"), "--api", "context,file,randomaccess,sync", "--json" }, .. s_short]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using JsonDocument document = JsonDocument.Parse(run.Output);
+        JsonElement[] cases = [.. document.RootElement.GetProperty("cases").EnumerateArray()];
+        Assert.Equal(8, cases.Length); // 4 apis x (cached, direct)
+        foreach (JsonElement c in cases)
+        {
+            foreach (string name in new[] { "api", "engine", "rw" })
+            {
+                Assert.Equal(JsonValueKind.String, c.GetProperty(name).ValueKind);
+            }
+            foreach (string name in new[] { "bs", "iodepth", "jobs", "runtime_s", "ops", "iops", "bytes_per_sec", "cpu_us_per_op", "alloc_bytes_per_op", "errors" })
+            {
+                Assert.Equal(JsonValueKind.Number, c.GetProperty(name).ValueKind);
+            }
+            Assert.True(c.GetProperty("direct").ValueKind is JsonValueKind.True or JsonValueKind.False);
+            JsonElement latency = c.GetProperty("lat_us");
+            foreach (string name in new[] { "p50", "p99", "p999", "max" })
+            {
+                Assert.True(latency.GetProperty(name).GetDouble() > 0, $"{name} of {c}");
+            }
+            Assert.True(latency.GetProperty("p50").GetDouble() <= latency.GetProperty("p99").GetDouble());
+            Assert.True(latency.GetProperty("p99").GetDouble() <= latency.GetProperty("p999").GetDouble());
+            Assert.True(latency.GetProperty("p999").GetDouble() <= latency.GetProperty("max").GetDouble());
+            Assert.True(c.GetProperty("ops").GetInt64() > 0, c.ToString());
+            Assert.Equal(0, c.GetProperty("errors").GetInt64());
+            Assert.Equal("randread", c.GetProperty("rw").GetString());
+            Assert.Equal(4096, c.GetProperty("bs").GetInt32());
+            Assert.Equal(c.GetProperty("api").GetString() == "sync" ? 1 : 32, c.GetProperty("iodepth").GetInt32());
+        }
+        Assert.Equal([false, false, false, false, true, true, true, true], cases.Select(c => c.GetProperty("direct").GetBoolean()));
+        Assert.Equal(["context", "file", "randomaccess", "sync"], cases.Take(4).Select(c => c.GetProperty("api").GetString()));
+        string auto = EngineNames.Name(AioContext.GetLimits().Engine);
+        Assert.All(cases.Take(2), c => Assert.Equal(auto, c.GetProperty("engine").GetString()));
+        Assert.All(cases.Skip(2).Take(2), c => Assert.Equal("none", c.GetProperty("engine").GetString()));
+        Assert.All(cases.Where(c => c.GetProperty("api").GetString() == "context"),
+            c => Assert.Equal(0, c.GetProperty("alloc_bytes_per_op").GetDouble())); // the raw loop allocates nothing
+    }
+
+    [Fact]
+    public void Bench_Table_ShowsEachCaseWithTheRatioToRandomAccess()
+    {
+        CliRun run = Run([.. new[] { "bench", "--file", PathOf("data"), "--api", "context,randomaccess", "--direct", "0" }, .. s_short]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        string[] rows = [.. run.Output.Split('\n').Where(l => l.Contains("randread 4k qd32", StringComparison.Ordinal))];
+        Assert.Equal(2, rows.Length);
+        Assert.Contains("context", rows[0]);
+        Assert.Contains("randomaccess", rows[1]);
+        Assert.Contains("1.00x", rows[1]);
+        foreach (string header in new[] { "IOPS", "MiB/s", "p50 µs", "p99 µs", "p99.9 µs", "CPU µs/op", "B alloc/op", "vs RA" })
+        {
+            Assert.Contains(header, run.Output);
+        }
+        Assert.Contains("[1/2] context randread 4k qd32 cached", run.Error); // plain progress lines without a terminal
+    }
+
+    [Fact]
+    public void Bench_WithoutFile_CreatesATemporaryFileAndRemovesIt()
+    {
+        string temporary = Path.Combine(Path.GetTempPath(), $"fileaio-bench-{Environment.ProcessId}.dat");
+
+        CliRun run = Run([.. new[] { "bench", "--api", "sync", "--direct", "0", "--json" }, .. s_short]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains($"creating {temporary}", run.Error);
+        Assert.False(File.Exists(temporary));
+    }
+
+    [Fact]
+    public void Bench_WritePatternsOnEveryApi_RunWithoutErrors()
+    {
+        CliRun run = Run([.. new[] { "bench", "--file", PathOf("data"), "--rw", "write,randwrite,randrw,read", "--api", "context,file,randomaccess,sync", "--iodepth", "4", "--bs", "8k", "--jobs", "2", "--json" }, .. s_short]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using JsonDocument document = JsonDocument.Parse(run.Output);
+        JsonElement[] cases = [.. document.RootElement.GetProperty("cases").EnumerateArray()];
+        Assert.Equal(32, cases.Length); // 4 patterns x 4 apis x 2 modes
+        Assert.All(cases, c => Assert.Equal(0, c.GetProperty("errors").GetInt64()));
+        Assert.All(cases, c => Assert.True(c.GetProperty("ops").GetInt64() > 0, c.ToString()));
+        Assert.All(cases, c => Assert.Equal(2, c.GetProperty("jobs").GetInt32()));
+    }
+
+    [Fact]
+    public void Bench_BothEnginesAndRepeat_ReportsEveryRun()
+    {
+        AioLimits ioUring = AioContext.GetLimits(AioEngineKind.IoUring);
+        Assert.SkipUnless(ioUring.IsSupported, $"io_uring cannot run here: {ioUring.UnsupportedReason}");
+        CliRun run = Run([.. new[] { "bench", "--file", PathOf("data"), "--api", "context,file", "--engine", "io_uring,threadpool", "--direct", "1", "--repeat", "2", "--json" }, .. s_short]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using JsonDocument document = JsonDocument.Parse(run.Output);
+        var runs = document.RootElement.GetProperty("cases").EnumerateArray()
+            .Select(c => (c.GetProperty("api").GetString(), c.GetProperty("engine").GetString(), c.GetProperty("run").GetInt32())).ToArray();
+        Assert.Equal(
+            [("context", "io_uring", 1), ("context", "threadpool", 1), ("file", "io_uring", 1), ("file", "threadpool", 1),
+             ("context", "io_uring", 2), ("context", "threadpool", 2), ("file", "io_uring", 2), ("file", "threadpool", 2)],
+            runs);
+    }
+
+    [Fact]
+    public void Bench_Plot_WritesAPng()
+    {
+        string plot = PathOf("bench.png");
+
+        CliRun run = Run([.. new[] { "bench", "--file", PathOf("data"), "--api", "context,sync", "--plot", plot }, .. s_short]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        byte[] png = File.ReadAllBytes(plot);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        Assert.True(png.Length > 10_000, $"{png.Length} bytes");
+    }
+
+    [Fact]
+    public void Bench_ExistingFileWithoutSize_UsesItsLength()
+    {
+        CreateRandomFile("data", 2 << 20);
+
+        CliRun run = Run("bench", "--file", PathOf("data"), "--api", "sync", "--direct", "0", "--runtime", "0.1", "--warmup", "0", "--json");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using JsonDocument document = JsonDocument.Parse(run.Output);
+        Assert.Equal(2 << 20, document.RootElement.GetProperty("file_size").GetInt64());
+        Assert.Contains("into the page cache", run.Error); // an existing file is read once before cached cases
+        Assert.Equal(2 << 20, new FileInfo(PathOf("data")).Length);
+    }
+
+    [Theory]
+    [InlineData("linux-aio")]
+    [InlineData("posix-aio")]
+    public void Bench_EngineThatCannotRunHere_ExitsTwoWithTheReason(string engine)
+    {
+        CliRun run = Run("bench", "--file", PathOf("data"), "--engine", engine);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"engine {engine} cannot run here: ", run.Error);
+        Assert.Contains("not implemented", run.Error);
+        Assert.False(File.Exists(PathOf("data"))); // refused before anything was created
+    }
+
+    [Theory]
+    [InlineData("--bs", "abc", "--bs")]
+    [InlineData("--bs", "0", "--bs")]
+    [InlineData("--iodepth", "0", "--iodepth")]
+    [InlineData("--rw", "randomwrite", "--rw")]
+    [InlineData("--api", "posix", "--api")]
+    [InlineData("--runtime", "0", "--runtime")]
+    [InlineData("--direct", "maybe", "--direct")]
+    [InlineData("--size", "1k", "--size")]
+    [InlineData("--plot", "out.jpg", "--plot")]
+    [InlineData("--jobs", "0", "--jobs")]
+    public void Bench_BadOption_ExitsTwoNamingIt(string option, string value, string named)
+    {
+        CliRun run = Run("bench", "--file", PathOf("data"), option, value);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(named, run.Error);
+        Assert.DoesNotContain("   at ", run.Error);
+    }
+
+    [Fact]
+    public void Bench_BlockSizeNotAlignedForDirect_ExitsTwo()
+    {
+        CliRun run = Run([.. new[] { "bench", "--file", PathOf("data"), "--bs", "1000", "--direct" }, .. s_short]);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("direct-I/O alignment", run.Error);
+    }
+}

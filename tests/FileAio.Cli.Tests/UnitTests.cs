@@ -1,0 +1,93 @@
+using FileAio.Cli.Platform;
+using FileAio.Cli.Verify;
+
+namespace FileAio.Cli.Tests;
+
+/// <summary>The small pieces the commands are built from.</summary>
+public sealed class UnitTests
+{
+    [Theory]
+    [InlineData("4096", 4096)]
+    [InlineData("4k", 4096)]
+    [InlineData("4K", 4096)]
+    [InlineData("4KiB", 4096)]
+    [InlineData("64kb", 65536)]
+    [InlineData("1m", 1 << 20)]
+    [InlineData("1g", 1L << 30)]
+    [InlineData("2t", 2L << 40)]
+    public void Sizes_Parse_ReadsFioStyleSizes(string text, long expected) => Assert.Equal(expected, Sizes.Parse(text, "--size"));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("k")]
+    [InlineData("-1")]
+    [InlineData("1.5m")]
+    [InlineData("4x")]
+    [InlineData("99999999999t")]
+    public void Sizes_Parse_RejectsWhatIsNotASize(string text) =>
+        Assert.Contains("--bs", Assert.Throws<UsageException>(() => Sizes.Parse(text, "--bs")).Message);
+
+    [Theory]
+    [InlineData(4096, "4 KiB")]
+    [InlineData(4097, "4097 B")]
+    [InlineData(1L << 30, "1 GiB")]
+    [InlineData((10L << 20) + 1, "10485761 B")]
+    public void Sizes_Format_UsesTheLargestExactUnit(long bytes, string expected) => Assert.Equal(expected, Sizes.Format(bytes));
+
+    [Fact]
+    public void MountTable_ParseLine_ReadsTypeSourceAndEscapedMountPoint()
+    {
+        MountTable.Mount? mount = MountTable.ParseLine(@"36 35 98:0 / /mnt/my\040disk rw,noatime master:1 - ext4 /dev/sda1 rw,errors=continue");
+
+        Assert.NotNull(mount);
+        Assert.Equal("/mnt/my disk", mount.MountPoint);
+        Assert.Equal("ext4", mount.FileSystem);
+        Assert.Equal("/dev/sda1", mount.Source);
+        Assert.Equal("rw,noatime (rw,errors=continue)", mount.Options);
+    }
+
+    [Fact]
+    public void PatternBlock_FillThenCheck_IsClean()
+    {
+        byte[] block = new byte[4096];
+        PatternBlock.Fill(block, 8192, 42);
+
+        Assert.Null(PatternBlock.Check(block, 8192, 42));
+        Assert.True(PatternBlock.TryReadHeader(block, out PatternBlock.Header header));
+        Assert.Equal(new PatternBlock.Header(8192, 42, 4096), header);
+    }
+
+    [Fact]
+    public void PatternBlock_EveryBlockDiffers()
+    {
+        byte[] a = new byte[4096], b = new byte[4096], c = new byte[4096];
+        PatternBlock.Fill(a, 0, 1);
+        PatternBlock.Fill(b, 4096, 1);
+        PatternBlock.Fill(c, 0, 2);
+
+        Assert.NotEqual(a.AsSpan(PatternBlock.HeaderSize).ToArray(), b.AsSpan(PatternBlock.HeaderSize).ToArray());
+        Assert.NotEqual(a.AsSpan(PatternBlock.HeaderSize).ToArray(), c.AsSpan(PatternBlock.HeaderSize).ToArray());
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(8)]
+    [InlineData(33)]
+    [InlineData(40)]
+    [InlineData(4095)]
+    public void PatternBlock_AnySingleFlippedBit_IsCaught(int position)
+    {
+        byte[] block = new byte[4096];
+        PatternBlock.Fill(block, 4096, 7);
+        block[position] ^= 0x10;
+
+        Assert.NotNull(PatternBlock.Check(block, 4096, 7));
+    }
+
+    [Fact]
+    public void ErrnoText_Describe_GivesNameTextAndNumber()
+    {
+        Assert.Equal("ENOENT", ErrnoText.Name(2));
+        Assert.Contains("(ENOSPC, errno 28)", ErrnoText.Describe(28));
+    }
+}
