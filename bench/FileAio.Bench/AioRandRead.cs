@@ -40,6 +40,8 @@ internal sealed class AioRandRead : IDisposable
         for (int i = 0; i < options.IoDepth; i++)
         {
             _buffers[i] = new AlignedBuffer(options.BlockSize);
+            // Like fio's --fixedbufs: io_uring registers the buffer once instead of pinning it on every read.
+            _context.AssociateWithBuffer(_buffers[i].Memory);
             _requests[i] = new AioRequest();
             PrepareNext(_requests[i], _buffers[i]);
             _batch[_pending++] = _requests[i];

@@ -103,6 +103,27 @@ public sealed class AioContext : IDisposable
         }
     }
 
+    /// <summary>Tells the context that <paramref name="buffer"/> will be used for its transfers. Engines that can register
+    /// memory with the kernel (io_uring's fixed buffers) do so, which spares the kernel pinning its pages on every
+    /// direct transfer; the buffer then stays pinned until the context is disposed. A no-op elsewhere.</summary>
+    /// <exception cref="ArgumentException">The buffer is empty.</exception>
+    public void AssociateWithBuffer(Memory<byte> buffer)
+    {
+        if (buffer.IsEmpty)
+        {
+            ThrowHelper.ThrowArgumentException("Only a non-empty buffer can be associated.", nameof(buffer));
+        }
+        Enter();
+        try
+        {
+            _engine.AssociateWithBuffer(buffer);
+        }
+        finally
+        {
+            _lifetime.Exit();
+        }
+    }
+
     /// <summary>
     /// Hands Prepared requests to the kernel, in order, and returns how many were accepted.
     /// </summary>

@@ -39,6 +39,9 @@ internal interface IAioEngine : IDisposable
     /// <summary>The context was told the file will be used with it (registration, where the engine has any).</summary>
     void AssociateWithFile(Microsoft.Win32.SafeHandles.SafeFileHandle file);
 
+    /// <summary>The context was told the buffer will be used with it (registration, where the engine has any).</summary>
+    void AssociateWithBuffer(Memory<byte> buffer);
+
     /// <summary>Tries to stop one started request. See <see cref="EngineCancelResult"/>.</summary>
     EngineCancelResult Cancel(AioRequest request);
 

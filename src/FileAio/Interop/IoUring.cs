@@ -118,6 +118,29 @@ internal struct IoUringRsrcUpdate
     public ulong Data;
 }
 
+/// <summary><c>struct io_uring_rsrc_register</c> (32 bytes): registers a (sparse) table of files or buffers.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct IoUringRsrcRegister
+{
+    public uint Nr;
+    public uint Flags;
+    public ulong Resv2;
+    public ulong Data;
+    public ulong Tags;
+}
+
+/// <summary><c>struct io_uring_rsrc_update2</c> (32 bytes): fills entries of a registered table.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct IoUringRsrcUpdate2
+{
+    public uint Offset;
+    public uint Resv;
+    public ulong Data;
+    public ulong Tags;
+    public uint Nr;
+    public uint Resv2;
+}
+
 /// <summary>Constants of linux/io_uring.h.</summary>
 internal static class IoUringConstants
 {
@@ -165,6 +188,8 @@ internal static class IoUringConstants
     public const byte IORING_OP_READV = 1;
     public const byte IORING_OP_WRITEV = 2;
     public const byte IORING_OP_FSYNC = 3;
+    public const byte IORING_OP_READ_FIXED = 4;
+    public const byte IORING_OP_WRITE_FIXED = 5;
     public const byte IORING_OP_ASYNC_CANCEL = 14;
     public const byte IORING_OP_READ = 22;
     public const byte IORING_OP_WRITE = 23;
@@ -179,6 +204,13 @@ internal static class IoUringConstants
     public const uint IORING_REGISTER_PROBE = 8;
     public const uint IORING_REGISTER_SYNC_CANCEL = 24;
     public const uint IORING_REGISTER_RING_FDS = 20;
+    public const uint IORING_REGISTER_FILES2 = 13;
+    public const uint IORING_REGISTER_FILES_UPDATE2 = 14;
+    public const uint IORING_REGISTER_BUFFERS2 = 15;
+    public const uint IORING_REGISTER_BUFFERS_UPDATE = 16;
+
+    /// <summary>Register an empty table of the given size, to fill entry by entry (Linux 5.19).</summary>
+    public const uint IORING_RSRC_REGISTER_SPARSE = 1u << 0;
 
     /// <summary>Set in <c>io_uring_probe_op.flags</c> for an opcode the kernel supports.</summary>
     public const ushort IO_URING_OP_SUPPORTED = 1;

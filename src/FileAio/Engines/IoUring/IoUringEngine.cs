@@ -58,6 +58,7 @@ internal sealed unsafe class IoUringEngine : IAioEngine
     private const ulong FirstInternalUserData = CancelUserData;
 
     private readonly IoUringRing _ring;
+    private readonly RegisteredResources _registered;   // files and buffers registered through Associate*
     private readonly bool _hasSyncCancel;
     private readonly IoUringSlot[] _slots;
 
@@ -118,6 +119,7 @@ internal sealed unsafe class IoUringEngine : IAioEngine
             throw new NotSupportedException($"The kernel gave a completion queue of {got} entries; {capacity} outstanding requests need more.");
         }
         _ring = ring;
+        _registered = new RegisteredResources(ring);
         _hasSyncCancel = support.HasSyncCancel;
         _slots = new IoUringSlot[capacity];
         _free = new int[capacity];
@@ -137,9 +139,23 @@ internal sealed unsafe class IoUringEngine : IAioEngine
 
     public AioEngineKind Kind => AioEngineKind.IoUring;
 
-    /// <summary>Regular descriptors work as they are; registering files is an optimisation left for later.</summary>
+    /// <summary>Registers the file with the ring (a sparse registered-file table, Linux 5.19): its operations then
+    /// skip the kernel's per-operation file lookup. Where the kernel refuses, the plain fd is used.</summary>
     public void AssociateWithFile(Microsoft.Win32.SafeHandles.SafeFileHandle file)
     {
+        lock (_sqLock)
+        {
+            _registered.AddFile(file);
+        }
+    }
+
+    /// <summary>Registers the buffer with the ring (fixed buffers): transfers inside it skip pinning its pages.</summary>
+    public void AssociateWithBuffer(Memory<byte> buffer)
+    {
+        lock (_sqLock)
+        {
+            _registered.AddBuffer(buffer);
+        }
     }
 
     // ============================================================================================================
@@ -376,8 +392,17 @@ internal sealed unsafe class IoUringEngine : IAioEngine
         switch (request.Kind)
         {
             case AioOperationKind.Read or AioOperationKind.Write when request.SegmentCount == 1:
-                SqePrep.Transfer(sqe, request.Kind == AioOperationKind.Read, fd, request.Offset,
-                    request.SegmentPointer(0), request.Segment(0).Length, userData);
+                byte* buffer = request.SegmentPointer(0);
+                int length = request.Segment(0).Length;
+                int bufferIndex = _registered.BufferIndexOf(buffer, length);
+                if (bufferIndex >= 0)
+                {
+                    SqePrep.TransferFixed(sqe, request.Kind == AioOperationKind.Read, fd, request.Offset, buffer, length, (ushort)bufferIndex, userData);
+                }
+                else
+                {
+                    SqePrep.Transfer(sqe, request.Kind == AioOperationKind.Read, fd, request.Offset, buffer, length, userData);
+                }
                 break;
             case AioOperationKind.Read or AioOperationKind.Write:
                 IoVec* vectors = _iovecs + iovec;
@@ -395,6 +420,11 @@ internal sealed unsafe class IoUringEngine : IAioEngine
                 break;
             default:
                 throw new InvalidOperationException($"Unexpected operation {request.Kind}.");
+        }
+        int fileIndex = _registered.FileIndexOf(request.File);
+        if (fileIndex >= 0)
+        {
+            SqePrep.UseFixedFile(sqe, fileIndex);
         }
     }
 
@@ -926,6 +956,7 @@ internal sealed unsafe class IoUringEngine : IAioEngine
         {
             _disposed = true;
             _ring.Dispose();
+            _registered.Release(); // after the ring is gone: the kernel's tables no longer refer to them
             NativeMemory.Free(_iovecs);
             _iovecs = null;
             _iovecCapacity = 0;

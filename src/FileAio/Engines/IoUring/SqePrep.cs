@@ -21,6 +21,27 @@ internal static unsafe class SqePrep
         sqe->UserData = userData;
     }
 
+    /// <summary>A read or write of one buffer inside a registered buffer (IORING_OP_READ_FIXED / WRITE_FIXED, 5.1):
+    /// the kernel pinned its pages once, at registration, instead of on every transfer.</summary>
+    public static void TransferFixed(IoUringSqe* sqe, bool read, int fd, long offset, byte* buffer, int length, ushort bufferIndex, ulong userData)
+    {
+        *sqe = default;
+        sqe->Opcode = read ? IORING_OP_READ_FIXED : IORING_OP_WRITE_FIXED;
+        sqe->Fd = fd;
+        sqe->Off = (ulong)offset;
+        sqe->Addr = (ulong)buffer;
+        sqe->Len = (uint)length;
+        sqe->BufIndex = bufferIndex;
+        sqe->UserData = userData;
+    }
+
+    /// <summary>Marks the SQE's fd as an index into the ring's registered file table.</summary>
+    public static void UseFixedFile(IoUringSqe* sqe, int fileIndex)
+    {
+        sqe->Fd = fileIndex;
+        sqe->Flags |= IOSQE_FIXED_FILE;
+    }
+
     /// <summary>A vectored read or write (IORING_OP_READV / IORING_OP_WRITEV). The kernel copies the iovec array during
     /// submission (IORING_FEAT_SUBMIT_STABLE), so it need only live until io_uring_enter returns.</summary>
     public static void TransferVectored(IoUringSqe* sqe, bool read, int fd, long offset, IoVec* vectors, int count, ulong userData)

@@ -88,6 +88,11 @@ internal sealed class ThreadPoolEngine : IAioEngine
     {
     }
 
+    /// <summary>Positional calls take any memory: nothing to register.</summary>
+    public void AssociateWithBuffer(Memory<byte> buffer)
+    {
+    }
+
     public int Start(ReadOnlySpan<AioRequest> requests, out int refusedErrno)
     {
         refusedErrno = 0;
