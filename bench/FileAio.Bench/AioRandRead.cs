@@ -31,7 +31,9 @@ internal sealed class AioRandRead : IDisposable
     {
         _options = options;
         _file = AioFile.OpenHandle(options.File!, FileMode.Open, FileAccess.Read, options.Direct);
-        _context = AioContext.Create(options.IoDepth, new AioContextOptions { Engine = options.Engine });
+        // One thread drives the context (like fio's job thread): SingleThreaded lets io_uring use SINGLE_ISSUER and
+        // DEFER_TASKRUN, so completions do not interrupt the thread one by one.
+        _context = AioContext.Create(options.IoDepth, new AioContextOptions { Engine = options.Engine, SingleThreaded = true });
         _context.AssociateWithFile(_file);
         _requests = new AioRequest[options.IoDepth];
         _buffers = new AlignedBuffer[options.IoDepth];

@@ -31,10 +31,12 @@ public sealed class AioContext : IDisposable
     private int _outstanding;                    // Submitted requests of this context: accepted, not yet reaped or cancelled
     private int _waiterActive;                   // 1 while a thread is inside Wait
     private LifetimeGuard _lifetime;
+    private readonly int _ownerThreadId;                // the only thread allowed to call, when SingleThreaded (else 0)
     private readonly ManualResetEventSlim _teardownDone = new();  // set when the first Dispose has finished
 
-    private AioContext(IAioEngine engine, int capacity, bool waitWithoutPendingRequests)
+    private AioContext(IAioEngine engine, int capacity, bool waitWithoutPendingRequests, int ownerThreadId = 0)
     {
+        _ownerThreadId = ownerThreadId;
         _engine = engine;
         Capacity = capacity;
         _waitWithoutPendingRequests = waitWithoutPendingRequests;
@@ -61,8 +63,9 @@ public sealed class AioContext : IDisposable
             throw new NotSupportedException($"The {limits.Engine} engine cannot run here: {limits.UnsupportedReason}");
         }
         int effectiveCapacity = Math.Min(capacity, limits.MaxOutstanding);
-        IAioEngine engine = EngineFactory.Create(limits.Engine, effectiveCapacity);
-        return new AioContext(engine, effectiveCapacity, options.WaitWithoutPendingRequests);
+        IAioEngine engine = EngineFactory.Create(limits.Engine, effectiveCapacity, options.SingleThreaded);
+        return new AioContext(engine, effectiveCapacity, options.WaitWithoutPendingRequests,
+            options.SingleThreaded ? Environment.CurrentManagedThreadId : 0);
     }
 
     /// <summary>Wraps an engine built by hand: for tests that run the contract over an engine variant Auto would not
@@ -235,7 +238,10 @@ public sealed class AioContext : IDisposable
     /// several before any Wait may coalesce into one.</summary>
     public void Wakeup()
     {
-        Enter();
+        if (!_lifetime.TryEnter())
+        {
+            ThrowHelper.ThrowObjectDisposed(this);
+        }
         try
         {
             _engine.Wakeup();
@@ -250,6 +256,7 @@ public sealed class AioContext : IDisposable
     /// BUSY). Returns false, and changes nothing, when requests are outstanding.</summary>
     public bool TryClose()
     {
+        CheckOwnerThread();
         // Decided under the submit lock, which Submit also holds while it checks for teardown and hands requests over:
         // either a concurrent Submit comes first (and TryClose answers busy) or it comes after (and throws
         // ObjectDisposedException). Nothing submitted is torn down behind a "true".
@@ -272,11 +279,13 @@ public sealed class AioContext : IDisposable
     /// <summary>
     /// Tears the context down without losing anything: interrupts a running Wait, cancels every outstanding request it
     /// can (they become Completed with status Canceled), waits until the kernel owes nothing (the others become Completed
-    /// with their real result), then releases the engine. Never throws; idempotent. A second caller returns only once
+    /// with their real result), then releases the engine. Idempotent; never throws, except on a SingleThreaded context
+    /// called from another thread (InvalidOperationException: only its own thread can drain its ring). A second caller returns only once
     /// the first has finished, so after any Dispose returns no buffer of this context is in the kernel's hands.
     /// </summary>
     public void Dispose()
     {
+        CheckOwnerThread(); // a SingleThreaded ring can only be drained by its own thread
         if (!_lifetime.TryBeginDispose())
         {
             _teardownDone.Wait();
@@ -322,6 +331,7 @@ public sealed class AioContext : IDisposable
     /// <summary>Called by <see cref="AioRequest.Cancel"/> for a request Submitted to this context.</summary>
     internal AioCancelResult Cancel(AioRequest request)
     {
+        CheckOwnerThread();
         if (!_lifetime.TryEnter())
         {
             // Dispose is finishing every request of this context: the caller must treat the buffer as busy until the
@@ -361,9 +371,20 @@ public sealed class AioContext : IDisposable
 
     private void Enter()
     {
+        CheckOwnerThread();
         if (!_lifetime.TryEnter())
         {
             ThrowHelper.ThrowObjectDisposed(this);
+        }
+    }
+
+    /// <summary>A SingleThreaded context accepts calls (but Wakeup) from its creating thread only.</summary>
+    private void CheckOwnerThread()
+    {
+        if (_ownerThreadId != 0 && Environment.CurrentManagedThreadId != _ownerThreadId)
+        {
+            ThrowHelper.ThrowInvalidOperation(
+                "This context was created SingleThreaded: only the thread that created it may call it (Wakeup excepted).");
         }
     }
 

@@ -58,7 +58,7 @@ internal static class EngineFactory
 
     /// <summary>Creates an engine for a context of <paramref name="capacity"/> (already clamped to the engine's maximum).</summary>
     /// <exception cref="NotSupportedException">The engine cannot run here; the message says why.</exception>
-    public static IAioEngine Create(AioEngineKind kind, int capacity)
+    public static IAioEngine Create(AioEngineKind kind, int capacity, bool singleThreaded = false)
     {
         AioLimits limits = GetLimits(kind);
         if (!limits.IsSupported)
@@ -68,7 +68,7 @@ internal static class EngineFactory
         return limits.Engine switch
         {
             AioEngineKind.ThreadPool => new ThreadPoolEngine(capacity),
-            AioEngineKind.IoUring => new IoUringEngine(capacity, IoUringProbe.Current),
+            AioEngineKind.IoUring => new IoUringEngine(capacity, IoUringProbe.Current, singleThreaded),
             _ => throw new NotSupportedException($"The {limits.Engine} engine is not implemented."),
         };
     }

@@ -93,6 +93,14 @@ internal sealed unsafe class IoUringEngine : IAioEngine
 
     private int _finishedWriteCount;            // entries of _finishedWrites used by the current harvest (under _cqLock)
     private int _wakeupArmed;                   // 1 while a wakeup NOP is in the ring, unconsumed
+
+    // ---- SINGLE_ISSUER rings (SingleThreaded contexts): wakeups through an eventfd read kept armed in the ring.
+    private readonly bool _singleIssuer;
+    private readonly bool _deferTaskrun;        // completion work runs only when the owner enters with GETEVENTS
+    private readonly int _eventFd = -1;
+    private readonly ulong* _eventFdValue;
+    private bool _eventFdArmed;                 // owner thread only
+    private bool _stopping;                     // teardown: do not re-arm
     private int _kickArmed;                     // 1 while a kick NOP (re-check _ready) is in the ring
 
     // ---- Fallback cancel (kernels without IORING_REGISTER_SYNC_CANCEL): one at a time, answer in a mailbox.
@@ -102,12 +110,14 @@ internal sealed unsafe class IoUringEngine : IAioEngine
 
     private bool _disposed;
 
-    public IoUringEngine(int capacity, IoUringSupport support)
+    public IoUringEngine(int capacity, IoUringSupport support, bool singleThreaded = false)
     {
         Debug.Assert(support.IsSupported);
         uint sqEntries = Math.Min(BitOperations.RoundUpToPowerOf2((uint)capacity), MaxSqEntries);
         uint cqEntries = Math.Max(BitOperations.RoundUpToPowerOf2((uint)(capacity + ReservedCqEntries)), 2 * sqEntries);
-        int errno = IoUringRing.TryCreate(sqEntries, cqEntries, out IoUringRing? ring);
+        // A context promised to one thread gets the flags that bind the ring to it (see AioContextOptions.SingleThreaded).
+        int errno = IoUringRing.TryCreate(sqEntries, cqEntries,
+            singleThreaded ? IoUringRing.OwnedRingFlagSets : IoUringRing.SharedRingFlagSets, out IoUringRing? ring);
         if (errno != 0)
         {
             throw new NotSupportedException(IoUringProbe.DescribeSetupError(errno));
@@ -120,6 +130,8 @@ internal sealed unsafe class IoUringEngine : IAioEngine
         }
         _ring = ring;
         _registered = new RegisteredResources(ring);
+        _singleIssuer = (ring.SetupFlags & IORING_SETUP_SINGLE_ISSUER) != 0;
+        _deferTaskrun = (ring.SetupFlags & IORING_SETUP_DEFER_TASKRUN) != 0;
         _hasSyncCancel = support.HasSyncCancel;
         _slots = new IoUringSlot[capacity];
         _free = new int[capacity];
@@ -135,6 +147,33 @@ internal sealed unsafe class IoUringEngine : IAioEngine
         _finishedWrites = new long[_ring.CqEntries];
         _freed = new int[_ring.CqEntries];
         _harvestScratch = new AioRequest[_ring.CqEntries];
+        if (_singleIssuer)
+        {
+            // Other threads may not enter a SINGLE_ISSUER ring, so Wakeup cannot post a NOP: it writes to an eventfd
+            // whose read the ring keeps armed instead (created here, on the owning thread).
+            _eventFd = Syscalls.EventFd(0, Syscalls.EFD_CLOEXEC);
+            if (_eventFd < 0)
+            {
+                int error = Marshal.GetLastPInvokeError();
+                _ring.Dispose();
+                throw new IOException($"eventfd failed: {Marshal.GetPInvokeErrorMessage(error)} (errno {error}).", error);
+            }
+            _eventFdValue = (ulong*)NativeMemory.AllocZeroed(sizeof(ulong));
+            ArmEventFdRead();
+        }
+    }
+
+    /// <summary>Keeps a read of the wakeup eventfd in the ring (SINGLE_ISSUER rings); its CQE is a wakeup.</summary>
+    private void ArmEventFdRead()
+    {
+        lock (_sqLock)
+        {
+            SqePrep.Transfer(_ring.Sqe(_sqTail), read: true, _eventFd, -1, (byte*)_eventFdValue, sizeof(ulong), WakeupUserData);
+            RingBarriers.StoreRelease(_ring.KSqTail, _sqTail + 1);
+            SubmitOneOrFail();
+            _sqTail++;
+            _eventFdArmed = true;
+        }
     }
 
     public AioEngineKind Kind => AioEngineKind.IoUring;
@@ -467,6 +506,7 @@ internal sealed unsafe class IoUringEngine : IAioEngine
         int count = 0;
         bool interrupted = false;
         bool overflowFlushed = false;
+        bool taskWorkRun = false;
         while (true)
         {
             lock (_cqLock)
@@ -489,6 +529,13 @@ internal sealed unsafe class IoUringEngine : IAioEngine
             }
             if (deadline.HasExpired)
             {
+                if (_deferTaskrun && !taskWorkRun)
+                {
+                    // DEFER_TASKRUN: completions are posted only when the owner asks for events. Ask once, then look.
+                    _ring.Enter(0, 0, IORING_ENTER_GETEVENTS, null, 0);
+                    taskWorkRun = true;
+                    continue;
+                }
                 if (!overflowFlushed && FlushOverflow())
                 {
                     overflowFlushed = true;
@@ -615,6 +662,14 @@ internal sealed unsafe class IoUringEngine : IAioEngine
     {
         switch (userData)
         {
+            case WakeupUserData when _singleIssuer:
+                _eventFdArmed = false;
+                if (!_stopping)
+                {
+                    interrupted = result >= 0;
+                    ArmEventFdRead(); // the eventfd's count was read (and reset): arm for the next wakeup
+                }
+                break;
             case WakeupUserData:
                 interrupted = true;
                 Interlocked.Exchange(ref _wakeupArmed, 0); // consumed: the next Wakeup posts a new NOP (full fence pairs with its CAS)
@@ -626,6 +681,26 @@ internal sealed unsafe class IoUringEngine : IAioEngine
                 Volatile.Write(ref _asyncCancelAnswer, result);
                 Volatile.Write(ref _asyncCancelAnswered, 1);
                 break;
+        }
+    }
+
+    /// <summary>Asks the kernel to cancel one request by user_data, without waiting for its CQE.</summary>
+    private void SyncOrAsyncCancelOne(ulong userData)
+    {
+        if (_hasSyncCancel)
+        {
+            IoUringSyncCancelReg reg = default;
+            reg.Addr = userData;
+            reg.Fd = -1;
+            _ring.Register(IORING_REGISTER_SYNC_CANCEL, &reg, 1); // zero timeout: do not wait here
+            return;
+        }
+        lock (_sqLock)
+        {
+            SqePrep.Cancel(_ring.Sqe(_sqTail), userData, 0, CancelUserData);
+            RingBarriers.StoreRelease(_ring.KSqTail, _sqTail + 1);
+            SubmitOneOrFail();
+            _sqTail++;
         }
     }
 
@@ -670,6 +745,13 @@ internal sealed unsafe class IoUringEngine : IAioEngine
 
     public void Wakeup()
     {
+        if (_singleIssuer)
+        {
+            // Any thread: the eventfd's counter coalesces wakeups until the armed read takes them.
+            ulong one = 1;
+            Syscalls.Write(_eventFd, &one, sizeof(ulong));
+            return;
+        }
         // One wakeup NOP in the ring at a time: further wakeups before a Wait consumes it coalesce into it.
         if (Interlocked.CompareExchange(ref _wakeupArmed, 1, 0) == 0)
         {
@@ -874,6 +956,12 @@ internal sealed unsafe class IoUringEngine : IAioEngine
 
     public void CancelAllAndDrain(List<AioRequest> canceled, List<AioRequest> completed)
     {
+        _stopping = true;
+        if (_eventFdArmed)
+        {
+            // The armed eventfd read must end before its 8-byte buffer is freed; cancel it and reap it below.
+            SyncOrAsyncCancelOne(WakeupUserData);
+        }
         // Ask the kernel to cancel everything it can (running disk I/O it cannot stop finishes on its own).
         if (Volatile.Read(ref _inUse) > 0)
         {
@@ -922,7 +1010,7 @@ internal sealed unsafe class IoUringEngine : IAioEngine
         {
             completed.Add(ready);
         }
-        while (Volatile.Read(ref _inUse) > 0)
+        while (Volatile.Read(ref _inUse) > 0 || _eventFdArmed)
         {
             bool interrupted = false;
             int n;
@@ -943,7 +1031,7 @@ internal sealed unsafe class IoUringEngine : IAioEngine
                     completed.Add(request);
                 }
             }
-            if (n == 0 && Volatile.Read(ref _inUse) > 0)
+            if (n == 0 && (Volatile.Read(ref _inUse) > 0 || _eventFdArmed))
             {
                 WaitForCqes(1, Deadline.Infinite);
             }
@@ -957,6 +1045,11 @@ internal sealed unsafe class IoUringEngine : IAioEngine
             _disposed = true;
             _ring.Dispose();
             _registered.Release(); // after the ring is gone: the kernel's tables no longer refer to them
+            if (_eventFd >= 0)
+            {
+                Syscalls.Close(_eventFd);
+                NativeMemory.Free(_eventFdValue);
+            }
             NativeMemory.Free(_iovecs);
             _iovecs = null;
             _iovecCapacity = 0;
