@@ -92,22 +92,8 @@ internal static class FileCopier
         long size, int alignment, ProgressReporter bar, CancellationToken cancellationToken)
     {
         int blockSize = options.BlockSize;
-        long chunks = (size + blockSize - 1) / blockSize;
-        long next = 0;
-
-        bool Start(PipelineSlot slot)
-        {
-            if (next >= chunks)
-            {
-                return false;
-            }
-            slot.Offset = next++ * blockSize;
-            slot.Length = (int)Math.Min(blockSize, size - slot.Offset);
-            slot.Done = 0;
-            slot.Stage = StageRead;
-            slot.Request.PrepareRead(source, slot.Offset, slot.Buffer.Memory[..RoundUp(slot.Length, alignment)], slot);
-            return true;
-        }
+        var chunks = new ChunkCursor(source, size, blockSize, alignment);
+        bool Start(PipelineSlot slot) => chunks.TryStartRead(slot);
 
         bool Complete(PipelineSlot slot)
         {
@@ -196,22 +182,8 @@ internal static class FileCopier
         pipeline.Associate(source);
         pipeline.Associate(copy);
         int blockSize = options.BlockSize;
-        long chunks = (size + blockSize - 1) / blockSize;
-        long next = 0;
-
-        bool Start(PipelineSlot slot)
-        {
-            if (next >= chunks)
-            {
-                return false;
-            }
-            slot.Offset = next++ * blockSize;
-            slot.Length = (int)Math.Min(blockSize, size - slot.Offset);
-            slot.Done = 0;
-            slot.Stage = StageRead;
-            slot.Request.PrepareRead(source, slot.Offset, slot.Buffer.Memory[..RoundUp(slot.Length, alignment)], slot);
-            return true;
-        }
+        var chunks = new ChunkCursor(source, size, blockSize, alignment);
+        bool Start(PipelineSlot slot) => chunks.TryStartRead(slot);
 
         bool Complete(PipelineSlot slot)
         {
@@ -328,6 +300,29 @@ internal static class FileCopier
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Nothing more to do: the name says what it is (.NAME.fileaio-PID-ID.tmp).
+        }
+    }
+
+    /// <summary>Hands out the file's chunks in order, each to a slot that starts by reading it (the length rounded up
+    /// to the direct-I/O alignment; a short read at the end of the file is expected). Shared by the copy pass and the
+    /// verify pass.</summary>
+    private sealed class ChunkCursor(SafeFileHandle source, long size, int blockSize, int alignment)
+    {
+        private readonly long _chunks = (size + blockSize - 1) / blockSize;
+        private long _next;
+
+        public bool TryStartRead(PipelineSlot slot)
+        {
+            if (_next >= _chunks)
+            {
+                return false;
+            }
+            slot.Offset = _next++ * blockSize;
+            slot.Length = (int)Math.Min(blockSize, size - slot.Offset);
+            slot.Done = 0;
+            slot.Stage = StageRead;
+            slot.Request.PrepareRead(source, slot.Offset, slot.Buffer.Memory[..RoundUp(slot.Length, alignment)], slot);
+            return true;
         }
     }
 }
