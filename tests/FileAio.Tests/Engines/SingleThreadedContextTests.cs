@@ -15,13 +15,15 @@ public sealed class SingleThreadedContextTests : FileAioTest
         Assert.SkipUnless(IoUringProbe.Current.IsSupported, $"io_uring cannot run here: {IoUringProbe.Current.Reason}");
     }
 
-    private AioContext NewContext(int capacity = 64, bool waitWithoutPendingRequests = false) =>
-        Own(AioContext.Create(capacity, new AioContextOptions
+    /// <summary>A single-threaded context. Tests dispose it themselves (<c>using</c>), on the thread that created it:
+    /// the test class's own Dispose may run on another thread, which such a context refuses.</summary>
+    private static AioContext NewContext(int capacity = 64, bool waitWithoutPendingRequests = false) =>
+        AioContext.Create(capacity, new AioContextOptions
         {
             Engine = AioEngineKind.IoUring,
             SingleThreaded = true,
             WaitWithoutPendingRequests = waitWithoutPendingRequests,
-        }));
+        });
 
     private static List<AioRequest> WaitFor(AioContext context, int count)
     {
@@ -39,7 +41,7 @@ public sealed class SingleThreadedContextTests : FileAioTest
     [Fact]
     public void ReadsAndWrites_RoundTrip_WithDirectIoAndRegisteredBuffers()
     {
-        AioContext context = NewContext();
+        using AioContext context = NewContext();
         SafeFileHandle file = Open(CreatePatternFile("s.bin", 1 << 20), FileMode.Open, FileAccess.ReadWrite, direct: true);
         context.AssociateWithFile(file);
         var buffers = Enumerable.Range(0, 16).Select(_ => Own(new FileAio.Buffers.AlignedBuffer(4096))).ToArray();
@@ -64,7 +66,7 @@ public sealed class SingleThreadedContextTests : FileAioTest
     [Fact]
     public void Wakeup_FromAnotherThread_InterruptsTheOwnersWait_AndIsConsumedOnce()
     {
-        AioContext context = NewContext(waitWithoutPendingRequests: true);
+        using AioContext context = NewContext(waitWithoutPendingRequests: true);
         var output = new AioRequest[1];
         var waker = new Thread(() =>
         {
@@ -77,7 +79,7 @@ public sealed class SingleThreadedContextTests : FileAioTest
         Assert.Equal(AioWaitReason.TimedOut, context.Wait(1, TimeSpan.FromMilliseconds(20), output).Reason);
 
         // Before the Wait, from another thread; and with nothing outstanding it still wins over NoRequests.
-        AioContext plain = NewContext();
+        using AioContext plain = NewContext();
         var before = new Thread(plain.Wakeup);
         before.Start();
         before.Join();
@@ -88,7 +90,7 @@ public sealed class SingleThreadedContextTests : FileAioTest
     [Fact]
     public void ZeroTimeoutPoll_SeesCompletionsTheKernelDeferredToThisThread()
     {
-        AioContext context = NewContext();
+        using AioContext context = NewContext();
         SafeFileHandle file = Open(CreatePatternFile("p.bin", 4096));
         using var request = new AioRequest();
         request.PrepareRead(file, 0, new byte[512]);
@@ -105,7 +107,7 @@ public sealed class SingleThreadedContextTests : FileAioTest
     [Fact]
     public void CallsFromAnotherThread_AreRefused_ButWakeupIsNot()
     {
-        AioContext context = NewContext();
+        using AioContext context = NewContext();
         SafeFileHandle file = Open(CreatePatternFile("o.bin", 4096));
         using var request = new AioRequest();
         request.PrepareRead(file, 0, new byte[16]);
