@@ -1,3 +1,4 @@
+using FileAio.Cli.Bench;
 using System.Diagnostics;
 using FileAio.Buffers;
 using Microsoft.Win32.SafeHandles;

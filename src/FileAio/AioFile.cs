@@ -34,7 +34,7 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
         Handle = handle;
         Path = path;
         IsDirect = direct;
-        _alignment = direct ? FileAlignment.Get(handle) : default;
+        _alignment = direct ? FileIoInfo.Of(handle).Alignment : default; // remembered by OpenHandleCore: no statx again
         _worker = host.AssignWorker();
         _requestCancel = _worker.RequestCancel;
         _pool = host.Pool;

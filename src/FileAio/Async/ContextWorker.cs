@@ -77,6 +77,9 @@ internal sealed class ContextWorker : IAsyncWorker
         }
     }
 
+    /// <summary>The write's buffers in the type the contract's vectored write takes. This (and the ArraySegment of a
+    /// vectored read) allocates per vectored operation: accepted on this fallback path, which blocks a thread per
+    /// operation anyway; the io_uring path allocates nothing.</summary>
     private static ReadOnlyMemory<byte>[] ToReadOnly(AioFileOperation operation)
     {
         var segments = new ReadOnlyMemory<byte>[operation.SegmentCount];
