@@ -25,16 +25,18 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
     private readonly Action<AioFileOperation> _requestCancel;   // _worker.RequestCancel, made once (not per call)
     private readonly OperationPool _pool;
     private readonly AioAlignment _alignment;          // meaningful when IsDirect
+    private readonly PageCacheReads? _cachedReads;     // the page-cache fast path, when on
     private int _inFlight;
     private int _disposed;
     private TaskCompletionSource? _drained;            // set when disposal waits for operations in flight
 
-    private AioFile(SafeFileHandle handle, string path, bool direct, AioEngineHost host)
+    private AioFile(SafeFileHandle handle, string path, bool direct, bool inlineCachedReads, AioEngineHost host)
     {
         Handle = handle;
         Path = path;
         IsDirect = direct;
         _alignment = direct ? FileIoInfo.Of(handle).Alignment : default; // remembered by OpenHandleCore: no statx again
+        _cachedReads = inlineCachedReads && !direct && OperatingSystem.IsLinux() ? new PageCacheReads() : null;
         _worker = host.AssignWorker();
         _requestCancel = _worker.RequestCancel;
         _pool = host.Pool;
@@ -50,7 +52,7 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
         SafeFileHandle handle = OpenHandleCore(path, mode, access, options.Share, options.PreallocationSize, options.Direct);
         try
         {
-            return new AioFile(handle, System.IO.Path.GetFullPath(path), options.Direct, host);
+            return new AioFile(handle, System.IO.Path.GetFullPath(path), options.Direct, options.InlineCachedReads, host);
         }
         catch
         {
@@ -147,7 +149,8 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
         {
             return ValueTask.FromCanceled(cancellationToken);
         }
-        AioFileOperation operation = StartOperation();
+        long started = StartOperation();
+        AioFileOperation operation = _pool.Rent();
         try
         {
             operation.Prepare(AioOperationKind.Flush, this, 0, default, dataOnly);
@@ -157,7 +160,7 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
             AbandonOperation(operation);
             throw;
         }
-        Submit(operation, cancellationToken);
+        Submit(operation, started, cancellationToken);
         return new ValueTask(operation, operation.Version);
     }
 
@@ -179,10 +182,40 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
             return new ValueTask<int>(0);
         }
 
-        AioFileOperation operation = StartOperation();
+        int cached = 0;
+        long started;
+        if (kind == AioOperationKind.Read && _cachedReads is { } cache && cache.ShouldTry())
+        {
+            // A synchronous call on this thread, holding its own handle reference: not counted in flight (Dispose
+            // waits for the asynchronous operations), but refused after Dispose like any other.
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            started = FileAioMetrics.Started();
+            try
+            {
+                cached = cache.TryRead(Handle, buffer.Span, offset);
+            }
+            catch
+            {
+                FileAioMetrics.Refused(); // the handle was closed under the file
+                throw;
+            }
+            if (cached == buffer.Length)
+            {
+                FileAioMetrics.FinishedFromCache(started, cached);
+                return new ValueTask<int>(cached);
+            }
+            EnterOperationOrRefuse(); // the engine reads the rest, or all of it on a miss
+        }
+        else
+        {
+            started = StartOperation();
+        }
+
+        AioFileOperation operation = _pool.Rent();
         try
         {
-            operation.Prepare(kind, this, offset, buffer, dataOnly: false);
+            // After a partial cache hit the engine reads only the rest (a read of buffered data, never O_DIRECT).
+            operation.Prepare(kind, this, offset + cached, buffer[cached..], dataOnly: false, cachedPrefix: cached);
             CheckPinnedAddresses(operation);
         }
         catch
@@ -190,7 +223,7 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
             AbandonOperation(operation);
             throw;
         }
-        Submit(operation, cancellationToken);
+        Submit(operation, started, cancellationToken);
         return new ValueTask<int>(operation, operation.Version);
     }
 
@@ -203,9 +236,11 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
         {
             ThrowHelper.ThrowArgumentException($"A vectored transfer takes 1 to {Interop.LinuxConstants.IOV_MAX} buffers; {count} were given.", nameof(buffers));
         }
+        long total = 0;
         for (int i = 0; i < count; i++)
         {
             int length = asMemory(buffers[i]).Length;
+            total += length;
             if (length == 0)
             {
                 ThrowHelper.ThrowArgumentException("A vectored transfer needs non-empty buffers.", nameof(buffers));
@@ -224,7 +259,8 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
             return ValueTask.FromCanceled<int>(cancellationToken);
         }
 
-        AioFileOperation operation = StartOperation();
+        long started = StartOperation();
+        AioFileOperation operation = _pool.Rent();
         try
         {
             Memory<byte>[] segments = operation.RentSegments(count);
@@ -240,8 +276,30 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
             AbandonOperation(operation);
             throw;
         }
-        Submit(operation, cancellationToken);
+        if (kind == AioOperationKind.Read && _cachedReads is { } cache && cache.ShouldTry()
+            && TryReadVectoredFromCache(cache, operation, total) is int read)
+        {
+            operation.Abandon(); // the pins and the handle reference it took are released; nothing reached an engine
+            FileAioMetrics.FinishedFromCache(started, read);
+            OperationEnded();
+            return new ValueTask<int>(read);
+        }
+        Submit(operation, started, cancellationToken);
         return new ValueTask<int>(operation, operation.Version);
+    }
+
+    /// <summary>The page-cache fast path for a prepared (pinned) vectored read: the bytes if the cache held all of
+    /// them, else null (a partial hit is read again, whole, by the engine).</summary>
+    private static unsafe int? TryReadVectoredFromCache(PageCacheReads cache, AioFileOperation operation, long total)
+    {
+        Interop.IoVec* vectors = operation.PinnedIovecs(operation.SegmentCount);
+        for (int i = 0; i < operation.SegmentCount; i++)
+        {
+            vectors[i].Base = operation.SegmentPointer(i);
+            vectors[i].Length = (nuint)operation.SegmentLength(i);
+        }
+        long read = cache.TryRead(operation.Fd, vectors, operation.SegmentCount, operation.Offset, total);
+        return read == total ? (int)read : null;
     }
 
     private unsafe void CheckPinnedAddresses(AioFileOperation operation)
@@ -255,8 +313,29 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
         }
     }
 
-    /// <summary>Counts an operation in flight (so Dispose waits for it) and rents its source; refuses after Dispose.</summary>
-    private AioFileOperation StartOperation()
+    /// <summary>Counts an operation in flight (so Dispose waits for it), refusing after Dispose; returns its start
+    /// timestamp for the metrics.</summary>
+    private long StartOperation()
+    {
+        EnterOperation();
+        return FileAioMetrics.Started();
+    }
+
+    /// <summary><see cref="EnterOperation"/> for an operation whose metrics have started already.</summary>
+    private void EnterOperationOrRefuse()
+    {
+        try
+        {
+            EnterOperation();
+        }
+        catch
+        {
+            FileAioMetrics.Refused();
+            throw;
+        }
+    }
+
+    private void EnterOperation()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         Interlocked.Increment(ref _inFlight);
@@ -265,28 +344,36 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
             OperationEnded();
             ObjectDisposedException.ThrowIf(true, this);
         }
-        return _pool.Rent();
+    }
+
+    /// <summary>Undoes <see cref="StartOperation"/> for an operation refused before it ran (it threw).</summary>
+    private void RefuseOperation()
+    {
+        FileAioMetrics.Refused();
+        OperationEnded();
     }
 
     private void AbandonOperation(AioFileOperation operation)
     {
         operation.Abandon();
+        RefuseOperation();
+    }
+
+    private void EndOperation(long started, long result)
+    {
+        FileAioMetrics.Finished(started, result);
         OperationEnded();
     }
 
-    private void Submit(AioFileOperation operation, CancellationToken cancellationToken)
+    private void Submit(AioFileOperation operation, long started, CancellationToken cancellationToken)
     {
-        FileAioMetrics.Started(operation);
+        operation.StartTimestamp = started;
         operation.RegisterCancellation(_requestCancel, cancellationToken);
         _worker.Enqueue(operation);
     }
 
     /// <summary>Called by the operation when it completes, before its result is published.</summary>
-    internal void OnOperationFinished(AioFileOperation operation, long result)
-    {
-        FileAioMetrics.Finished(operation, result);
-        OperationEnded();
-    }
+    internal void OnOperationFinished(AioFileOperation operation, long result) => EndOperation(operation.StartTimestamp, result);
 
     private void OperationEnded()
     {

@@ -17,6 +17,15 @@ public sealed class AioFileOptions
     /// <summary>How other opens may share the file, as for <see cref="File.OpenHandle"/>. Default: read.</summary>
     public FileShare Share { get; init; } = FileShare.Read;
 
+    /// <summary>
+    /// Serve a read whose data is already in the page cache on the calling thread (<c>preadv2</c> with
+    /// <c>RWF_NOWAIT</c>, which never waits for the device), completing it synchronously instead of sending it to the
+    /// engine. Default: on. Ignored for <see cref="Direct"/> files and off Linux. The engine still serves every read
+    /// the cache cannot, and the path turns itself down on a file whose reads keep missing the cache (see
+    /// docs/async.md). Turn it off to send every read through the engine.
+    /// </summary>
+    public bool InlineCachedReads { get; init; } = true;
+
     /// <summary>Space to reserve when the file is created or truncated (0: none), as for <see cref="File.OpenHandle"/>.</summary>
     public long PreallocationSize { get; init; }
 }

@@ -30,7 +30,8 @@ internal sealed class AioFileOperation : IValueTaskSource<int>, IValueTaskSource
     public AioFile? File;
     public long Offset;
     public bool DataOnly;
-    public Memory<byte> Buffer;                  // a plain transfer
+    public Memory<byte> Buffer;                  // a plain transfer (what is left of it after a partial cache hit)
+    private int _cachedPrefix;                   // bytes the page-cache fast path already read, ahead of Buffer
     public Memory<byte>[] Segments = [];         // a vectored transfer (reused; grows)
     public int SegmentCount;                     // 0 flush, 1 plain, more vectored
     private bool _vectored;
@@ -64,14 +65,18 @@ internal sealed class AioFileOperation : IValueTaskSource<int>, IValueTaskSource
     internal void AttachPool(OperationPool pool) => _pool = pool;
 
     /// <summary>Fills in a transfer or flush and takes what it needs from the caller's side: the handle reference
-    /// and the pins. Throws (and holds nothing) if the handle was closed.</summary>
-    public void Prepare(AioOperationKind kind, AioFile file, long offset, Memory<byte> buffer, bool dataOnly)
+    /// and the pins. Throws (and holds nothing) if the handle was closed. <paramref name="cachedPrefix"/>: bytes of the
+    /// read the page cache already gave, just before <paramref name="buffer"/> and <paramref name="offset"/>; they are
+    /// added to the engine's result.</summary>
+    public void Prepare(AioOperationKind kind, AioFile file, long offset, Memory<byte> buffer, bool dataOnly,
+        int cachedPrefix = 0)
     {
         Kind = kind;
         File = file;
         Offset = offset;
         DataOnly = dataOnly;
         Buffer = buffer;
+        _cachedPrefix = cachedPrefix;
         SegmentCount = kind == AioOperationKind.Flush ? 0 : 1;
         _vectored = false;
         ReferenceFile();
@@ -88,6 +93,7 @@ internal sealed class AioFileOperation : IValueTaskSource<int>, IValueTaskSource
         Offset = offset;
         DataOnly = false;
         Buffer = default;
+        _cachedPrefix = 0;
         SegmentCount = count;
         _vectored = true;
         ReferenceFile();
@@ -155,6 +161,12 @@ internal sealed class AioFileOperation : IValueTaskSource<int>, IValueTaskSource
         _registration = default;
         _onCancel = null;
         ReleaseResources();
+        if (_cachedPrefix > 0)
+        {
+            // The rest of a read the page cache served in part: the caller gets every byte read, and an error or a
+            // cancellation of the rest leaves a short read (as pread would), not an exception that hides the data.
+            result = result >= 0 ? result + _cachedPrefix : _cachedPrefix;
+        }
 
         AioFile file = File!;
         file.OnOperationFinished(this, result);

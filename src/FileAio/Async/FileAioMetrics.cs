@@ -26,16 +26,41 @@ internal static class FileAioMetrics
     public static readonly Histogram<double> Latency =
         Meter.CreateHistogram<double>("fileaio.latency", "us", "Time from start to completion of an operation.");
 
-    public static void Started(AioFileOperation operation)
+    public static readonly Counter<long> CachedReads =
+        Meter.CreateCounter<long>("fileaio.cached_reads", "{operation}",
+            "Reads served whole from the page cache on the calling thread, without the engine (also in fileaio.operations).");
+
+    /// <summary>An operation starts: returns its start timestamp (0 when no one listens to the latency).</summary>
+    public static long Started()
     {
         if (InFlight.Enabled)
         {
             InFlight.Add(1);
         }
-        operation.StartTimestamp = Latency.Enabled ? Stopwatch.GetTimestamp() : 0;
+        return Latency.Enabled ? Stopwatch.GetTimestamp() : 0;
     }
 
-    public static void Finished(AioFileOperation operation, long result)
+    /// <summary>An operation counted by <see cref="Started"/> was refused before it ran (its call threw).</summary>
+    public static void Refused()
+    {
+        if (InFlight.Enabled)
+        {
+            InFlight.Add(-1);
+        }
+    }
+
+    /// <summary>A read served whole from the page cache on the calling thread has finished.</summary>
+    public static void FinishedFromCache(long startTimestamp, int bytes)
+    {
+        if (CachedReads.Enabled)
+        {
+            CachedReads.Add(1);
+        }
+        Finished(startTimestamp, bytes);
+    }
+
+    /// <summary>An operation has finished with <paramref name="result"/> (bytes, or a negative errno).</summary>
+    public static void Finished(long startTimestamp, long result)
     {
         if (InFlight.Enabled)
         {
@@ -56,9 +81,9 @@ internal static class FileAioMetrics
         {
             Operations.Add(1);
         }
-        if (operation.StartTimestamp != 0 && Latency.Enabled)
+        if (startTimestamp != 0 && Latency.Enabled)
         {
-            Latency.Record(Stopwatch.GetElapsedTime(operation.StartTimestamp).TotalMicroseconds);
+            Latency.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalMicroseconds);
         }
     }
 }

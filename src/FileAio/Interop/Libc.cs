@@ -22,6 +22,11 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "preadv", SetLastError = true)]
     internal static partial nint PReadV(int fd, IoVec* iov, int iovcnt, long offset);
 
+    /// <summary><c>preadv2</c> (glibc 2.26+, Linux 4.6+): <c>preadv</c> with per-call flags such as
+    /// <see cref="LinuxConstants.RWF_NOWAIT"/>.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "preadv2", SetLastError = true)]
+    internal static partial nint PReadV2(int fd, IoVec* iov, int iovcnt, long offset, int flags);
+
     [LibraryImport(LibraryName, EntryPoint = "pwritev", SetLastError = true)]
     internal static partial nint PWriteV(int fd, IoVec* iov, int iovcnt, long offset);
 

@@ -21,6 +21,10 @@ internal static class LinuxConstants
     public const int S_IFREG = 0x8000;
     public const int S_IFBLK = 0x6000;
 
+    /// <summary><c>RWF_NOWAIT</c> (Linux 4.14+ for buffered reads): fail with EAGAIN rather than wait for the device
+    /// or a lock; a read returns what the page cache already holds, perhaps short.</summary>
+    public const int RWF_NOWAIT = 0x8;
+
     /// <summary>Largest number of buffers one vectored call takes (<c>IOV_MAX</c> / <c>UIO_MAXIOV</c>).</summary>
     public const int IOV_MAX = 1024;
 }

@@ -1,0 +1,226 @@
+using FileAio.Async;
+using FileAio.Buffers;
+using FileAio.Tests.Infrastructure;
+
+namespace FileAio.Tests.Files;
+
+/// <summary>
+/// The page-cache fast path of <see cref="AioFile"/> reads (<c>preadv2(RWF_NOWAIT)</c> on the calling thread): what
+/// the cache holds is served there, synchronously; everything else reaches the engine, with the same results. The
+/// page cache is set up for real (written, dropped with POSIX_FADV_DONTNEED and checked gone), and where a read was
+/// served is read off the "fileaio.cached_reads" counter.
+/// </summary>
+public sealed class PageCacheReadsTests : FileAioTest
+{
+    private readonly AioEngineHost _host;
+    private readonly MeasurementCounter _cachedReads = new("fileaio.cached_reads");
+
+    public PageCacheReadsTests()
+    {
+        Require.Linux();
+        _host = Own(AioEngineHost.Create(AioEngineKind.Auto, threads: 1));
+        Own(_cachedReads);
+    }
+
+    private AioFile OpenFile(string path, bool inline = true, bool direct = false, FileAccess access = FileAccess.ReadWrite) =>
+        Own(AioFile.Open(path, FileMode.Open, access, new AioFileOptions { Host = _host, InlineCachedReads = inline, Direct = direct }));
+
+    [Fact]
+    public async Task CachedRead_CompletesOnTheCallingThread_WithTheData()
+    {
+        string path = CreatePatternFile("hot.bin", 64 * 1024);
+        PageCache.Load(path, 0, 64 * 1024);
+        AioFile file = OpenFile(path);
+        var buffer = new byte[4096];
+
+        ValueTask<int> read = file.ReadAsync(buffer, 8192);
+
+        Assert.True(read.IsCompletedSuccessfully, "A read of cached data should complete before ReadAsync returns.");
+        Assert.Equal(4096, await read);
+        AssertPattern(buffer, 8192);
+        Assert.Equal(1, _cachedReads.Total);
+    }
+
+    [Fact]
+    public async Task ReadOfEvictedData_IsServedByTheEngine()
+    {
+        string path = CreatePatternFile("cold.bin", 64 * 1024);
+        PageCache.Evict(path, 0, 64 * 1024);
+        AioFile file = OpenFile(path);
+        var buffer = new byte[4096];
+
+        Assert.Equal(4096, await file.ReadAsync(buffer, 12288));
+
+        AssertPattern(buffer, 12288);
+        Assert.Equal(0, _cachedReads.Total);
+    }
+
+    [Fact]
+    public async Task PartlyCachedRead_GetsTheRestFromTheEngine_AndReturnsEveryByte()
+    {
+        string path = CreatePatternFile("half.bin", 16 * 1024);
+        PageCache.Evict(path, 0, 16 * 1024);
+        PageCache.Load(path, 0, 8192);       // the first half cached, the second not
+        PageCache.AssertResident(path, 8192, 8192, expected: false);
+        AioFile file = OpenFile(path);
+        var buffer = new byte[16 * 1024];
+
+        Assert.Equal(buffer.Length, await file.ReadAsync(buffer, 0));
+
+        AssertPattern(buffer, 0);
+        Assert.Equal(0, _cachedReads.Total); // not served whole from the cache
+    }
+
+    [Fact]
+    public async Task ReadsAtAndAcrossTheEnd_ReturnWhatTheFileHas()
+    {
+        string path = CreatePatternFile("end.bin", 5000);
+        PageCache.Load(path, 0, 5000);
+        AioFile file = OpenFile(path);
+        var buffer = new byte[8192];
+
+        Assert.Equal(5000, await file.ReadAsync(buffer, 0));   // the cache gives 5000, the engine confirms the end
+        AssertPattern(buffer.AsSpan(0, 5000), 0);
+        Assert.Equal(0, await file.ReadAsync(buffer, 5000));
+        Assert.Equal(0, await file.ReadAsync(buffer, 1_000_000));
+        await Assert.ThrowsAsync<EndOfStreamException>(async () => await file.ReadExactlyAsync(buffer, 0));
+    }
+
+    [Fact]
+    public async Task VectoredReads_AreServedFromTheCacheWhole_OrByTheEngine()
+    {
+        string path = CreatePatternFile("vec.bin", 32 * 1024);
+        PageCache.Load(path, 0, 32 * 1024);
+        AioFile file = OpenFile(path);
+        var a = new byte[3000];
+        var b = new byte[5192];
+
+        ValueTask<int> hot = file.ReadAsync(new Memory<byte>[] { a, b }, 100);
+        Assert.True(hot.IsCompletedSuccessfully);
+        Assert.Equal(8192, await hot);
+        AssertPattern(a, 100);
+        AssertPattern(b, 3100);
+        Assert.Equal(1, _cachedReads.Total);
+
+        PageCache.Evict(path, 0, 32 * 1024);
+        PageCache.Load(path, 12000, 4000);   // the pages at 8K and 12K cached, those at 16K and 20K not
+        Array.Clear(a);
+        Array.Clear(b);
+        Assert.Equal(8192, await file.ReadAsync(new Memory<byte>[] { a, b }, 12000)); // cached at first, then not
+        AssertPattern(a, 12000);
+        AssertPattern(b, 15000);
+        Assert.Equal(1, _cachedReads.Total);
+    }
+
+    [Fact]
+    public async Task TurnedOff_EveryReadGoesToTheEngine()
+    {
+        string path = CreatePatternFile("off.bin", 16 * 1024);
+        PageCache.Load(path, 0, 16 * 1024);
+        AioFile file = OpenFile(path, inline: false);
+        var buffer = new byte[4096];
+
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.Equal(4096, await file.ReadAsync(buffer, i * 4096));
+            AssertPattern(buffer, i * 4096);
+        }
+        Assert.Equal(0, _cachedReads.Total);
+    }
+
+    [Fact]
+    public async Task DirectFiles_NeverUseIt()
+    {
+        string path = CreatePatternFile("direct.bin", 64 * 1024);
+        PageCache.Load(path, 0, 64 * 1024);
+        AioFile file = OpenFile(path, direct: true);
+        using var buffer = new AlignedBuffer(8192);
+
+        Assert.Equal(8192, await file.ReadAsync(buffer.Memory, 8192));
+
+        AssertPattern(buffer.Memory.Span, 8192);
+        Assert.Equal(0, _cachedReads.Total);
+    }
+
+    [Fact]
+    public async Task FileSystemWithoutNoWait_IsServedByTheEngine()
+    {
+        // tmpfs refuses RWF_NOWAIT (EOPNOTSUPP) even though its pages are always in memory.
+        Assert.SkipUnless(System.IO.Directory.Exists("/dev/shm"), "Needs /dev/shm (tmpfs).");
+        string path = $"/dev/shm/fileaio-test-{Guid.NewGuid():N}.bin";
+        File.WriteAllBytes(path, Enumerable.Range(0, 8192).Select(i => PatternByte(i)).ToArray());
+        try
+        {
+            AioFile file = OpenFile(path);
+            var buffer = new byte[4096];
+            for (int i = 0; i < 3; i++)
+            {
+                Assert.Equal(4096, await file.ReadAsync(buffer, 4096));
+                AssertPattern(buffer, 4096);
+            }
+            Assert.Equal(0, _cachedReads.Total);
+            file.Dispose();
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task ReadOnAWriteOnlyHandle_FailsThroughTheEngineWithTheErrno()
+    {
+        string path = CreatePatternFile("wo.bin", 8192);
+        AioFile file = OpenFile(path, access: FileAccess.Write);
+
+        var e = await Assert.ThrowsAsync<IOException>(async () => await file.ReadAsync(new byte[100], 0));
+
+        Assert.Equal(9, e.HResult); // EBADF
+        Assert.Contains("wo.bin", e.Message);
+    }
+
+    [Fact]
+    public void Misses_BackOffDoublingUpTo1024_AndAHitResets()
+    {
+        const int Pages = 16;
+        string path = CreatePatternFile("policy.bin", Pages * 4096);
+        PageCache.Evict(path, 0, Pages * 4096);
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        // A missed RWF_NOWAIT read still starts reading the page in: with readahead off only that page, so each miss
+        // below uses a page of its own.
+        Assert.Equal(0, TestNative.posix_fadvise((int)handle.DangerousGetHandle(), 0, 0, TestNative.POSIX_FADV_RANDOM));
+        var policy = new PageCacheReads();
+        var buffer = new byte[4096];
+
+        Assert.True(policy.ShouldTry());
+        int expectedSkip = 1;
+        for (int miss = 0; miss < 12; miss++)
+        {
+            Assert.Equal(0, policy.TryRead(handle, buffer, miss * 4096L)); // a miss: not cached
+            for (int skipped = 0; skipped < expectedSkip; skipped++)
+            {
+                Assert.False(policy.ShouldTry(), $"After miss {miss + 1}, read {skipped + 1} of {expectedSkip} should skip the cache.");
+            }
+            Assert.True(policy.ShouldTry());
+            expectedSkip = Math.Min(expectedSkip * 2, 1024);
+        }
+
+        PageCache.Load(path, 14 * 4096, 4096);
+        Assert.Equal(4096, policy.TryRead(handle, buffer, 14 * 4096)); // a hit
+        AssertPattern(buffer, 14 * 4096);
+        Assert.Equal(0, policy.TryRead(handle, buffer, 15 * 4096));    // the next miss starts again at 1
+        Assert.False(policy.ShouldTry());
+        Assert.True(policy.ShouldTry());
+    }
+
+    private static void AssertPattern(ReadOnlySpan<byte> data, long fileOffset)
+    {
+        for (int i = 0; i < data.Length; i++)
+        {
+            if (data[i] != PatternByte(fileOffset + i))
+            {
+                Assert.Fail($"Byte at {fileOffset + i} is {data[i]}, expected {PatternByte(fileOffset + i)}.");
+            }
+        }
+    }
+}
