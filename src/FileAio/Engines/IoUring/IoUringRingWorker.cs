@@ -18,8 +18,8 @@ namespace FileAio.Engines.IoUring;
 /// <para>2. Batching. Each round drains the queues into SQEs and makes one <c>io_uring_enter</c> that both submits
 /// and reaps; under load the thread never sleeps and producers never make a system call.</para>
 /// <para>3. Sleeping without losing work. Before blocking, the thread sets <c>_sleeping</c>, fences, and looks at the
-/// queues once more; a producer enqueues, then swaps <c>_sleeping</c> to 0 and, if it was 1, writes to an eventfd
-/// whose read the ring keeps armed — its completion ends the sleep. Either the thread sees the new work, or the
+/// queues once more; a producer enqueues, fences, then swaps <c>_sleeping</c> to 0 and, if it was 1, writes to an
+/// eventfd whose read the ring keeps armed — its completion ends the sleep. Either the thread sees the new work, or the
 /// producer sees the flag and wakes it (the Dekker pattern, both sides with full fences).</para>
 /// <para>4. Completion. A CQE completes its operation on this thread; the operation's source runs continuations
 /// asynchronously, so user code goes to the thread pool, never here. Cancellation asks the kernel with an
@@ -141,7 +141,10 @@ internal sealed unsafe class IoUringRingWorker : IAsyncWorker
 
     private void WakeIfSleeping()
     {
-        // Interlocked.Exchange is a full fence: our enqueue above is visible before we read the flag (remark 3).
+        // A full fence between the enqueue above and the read of the flag (remark 3): without it the read could be
+        // served before the queue's publishing store leaves this core's store buffer, and the worker, having looked
+        // at the queue just before, would sleep on work nobody wakes it for. (A plain read is not enough even on x64.)
+        Interlocked.MemoryBarrier();
         if (Volatile.Read(ref _sleeping) == 1 && Interlocked.Exchange(ref _sleeping, 0) == 1)
         {
             ulong one = 1;
