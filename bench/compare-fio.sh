@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# FileAio's raw AioContext against fio (io_uring) and .NET's RandomAccess.ReadAsync: 4 KiB random reads, 32 in
-# flight, batched submit and reap, on one 1 GiB file, page-cached and O_DIRECT. See docs/benchmarks.md.
+# FileAio's raw AioContext and its async AioFile against fio (io_uring) and .NET's RandomAccess.ReadAsync: 4 KiB
+# random reads, 32 in flight, on one 1 GiB file, page-cached and O_DIRECT. See docs/benchmarks.md.
 #
 #   bench/compare-fio.sh                        # RUNTIME=10 s per run, ENGINE=io_uring (falls back to threadpool)
 #   RUNTIME=5 ENGINE=threadpool BENCH_DIR=/var/tmp/x bench/compare-fio.sh
 #
-# The tools run alternately (fio, FileAio, RandomAccess; three rounds) so that drift on a shared VM — a noisy
+# The tools run alternately (fio, AioContext, AioFile, RandomAccess; three rounds) so that drift on a shared VM — a noisy
 # neighbour, the host's cache behind the virtual disk warming up — hits each of them alike; medians are reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,9 +89,10 @@ for mode in cached direct; do
   for round in $(seq 1 "$ROUNDS"); do
     # Page-cached runs should read memory, not the disk: make sure the whole file is in the cache (fast when it is).
     [ "$mode" = cached ] && cat "$FILE" >/dev/null
-    echo "  $mode round $round/$ROUNDS: fio, FileAio ($ENGINE), RandomAccess"
+    echo "  $mode round $round/$ROUNDS: fio, FileAio AioContext ($ENGINE), FileAio AioFile, RandomAccess"
     run_fio "$direct" "$OUT/fio-$mode-$round.json"
     run_bench randread "$direct" "$OUT/fileaio-$mode-$round.json"
+    run_bench file "$direct" "$OUT/aiofile-$mode-$round.json"
     run_bench randomaccess "$direct" "$OUT/randomaccess-$mode-$round.json"
   done
 done
@@ -101,7 +102,7 @@ done
   printf '%-7s %-32s %12s %11s %10s   %s\n' mode tool "median IOPS" "CPU us/op" "B alloc/op" "IOPS of each run"
   for mode in cached direct; do
     declare -A iops=() cpu=()
-    for tool in fio fileaio randomaccess; do
+    for tool in fio fileaio aiofile randomaccess; do
       runs="" cpus="" allocs=""
       for round in $(seq 1 "$ROUNDS"); do
         a=-
@@ -115,12 +116,15 @@ done
       case $tool in
         fio) label="fio io_uring" ;;
         fileaio) label="FileAio AioContext ($ENGINE)" ;;
+        aiofile) label="FileAio AioFile.ReadAsync x32" ;;
         randomaccess) label="RandomAccess.ReadAsync x32" ;;
       esac
       printf '%-7s %-32s %12.0f %11.2f %10s   %s\n' "$mode" "$label" "${iops[$tool]}" "${cpu[$tool]}" "$alloc" \
         "$(printf '%s' "$runs" | awk '{ printf "%.0f ", $1 }')"
     done
-    awk -v m="$mode" -v f="${iops[fio]}" -v a="${iops[fileaio]}" -v r="${iops[randomaccess]}" \
-      'BEGIN { printf "%-7s ratio FileAio/fio = %.2f, RandomAccess/fio = %.2f, FileAio/RandomAccess = %.2f\n", m, a / f, r / f, a / r }'
+    awk -v m="$mode" -v f="${iops[fio]}" -v a="${iops[fileaio]}" -v l="${iops[aiofile]}" -v r="${iops[randomaccess]}" \
+      -v lc="${cpu[aiofile]}" -v rc="${cpu[randomaccess]}" \
+      'BEGIN { printf "%-7s ratio AioContext/fio = %.2f, AioFile/fio = %.2f, RandomAccess/fio = %.2f\n", m, a / f, l / f, r / f
+               printf "%-7s ratio AioFile/RandomAccess: IOPS %.2f, CPU per op %.2f\n", m, l / r, lc / rc }'
   done
 } | tee "$SUMMARY"

@@ -184,7 +184,7 @@ internal static class BenchCommand
     }
 
     /// <summary>Runs every case, <see cref="BenchSettings.Repeat"/> rounds, keeping the page cache as each case
-    /// expects it: warm before page-cached cases (read through once unless the file was just written), and no dirty
+    /// expects it: warm before each page-cached case (read through, unless the file was just written), and no dirty
     /// pages left behind by page-cached writes (fsync after each).</summary>
     private static List<BenchResult> RunAll(Terminal terminal, List<BenchCase> cases, BenchSettings settings, bool created, CancellationToken cancellationToken)
     {
@@ -210,9 +210,12 @@ internal static class BenchCommand
                 {
                     number++;
                     progress.CaseStarting(number, total, BenchReport.Describe(benchCase));
-                    if (!benchCase.Direct && !cacheWarm)
+                    if (!benchCase.Direct && (!cacheWarm || number > 1))
                     {
-                        // An earlier O_DIRECT write dropped the pages it wrote from the cache.
+                        // Read the file through again before every page-cached case but the first: an earlier O_DIRECT
+                        // write dropped the pages it wrote, and the kernel may have reclaimed cold pages while other
+                        // cases ran (some virtual machines run proactive reclaim, DAMON's "pageout"). When the file is
+                        // still cached this takes a fraction of a second.
                         BenchFile.WarmPageCache(settings.FilePath, settings.FileSize, new ProgressScope(terminal, null), cancellationToken);
                         cacheWarm = true;
                     }
