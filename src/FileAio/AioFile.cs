@@ -84,6 +84,10 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
 
     /// <summary>Reads into <paramref name="buffer"/> from <paramref name="offset"/>; returns the bytes read, which may be
     /// fewer than asked (0 at or past the end of the file).</summary>
+    /// <remarks>When the page cache holds the data, the read usually completes before this returns (see
+    /// <see cref="AioFileOptions.InlineCachedReads"/>). When it holds only the start of the range, the engine reads the
+    /// rest; should that fail or be cancelled, the call returns the bytes it has, as <c>pread</c> would, and the next
+    /// read at the following offset reports the error.</remarks>
     public ValueTask<int> ReadAsync(Memory<byte> buffer, long offset, CancellationToken cancellationToken = default) =>
         Transfer(AioOperationKind.Read, buffer, offset, cancellationToken);
 
@@ -184,7 +188,7 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
 
         int cached = 0;
         long started;
-        if (kind == AioOperationKind.Read && _cachedReads is { } cache && cache.ShouldTry())
+        if (kind == AioOperationKind.Read && _cachedReads is { } cache && cache.ShouldTry(buffer.Length))
         {
             // A synchronous call on this thread, holding its own handle reference: not counted in flight (Dispose
             // waits for the asynchronous operations), but refused after Dispose like any other.
@@ -276,7 +280,7 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
             AbandonOperation(operation);
             throw;
         }
-        if (kind == AioOperationKind.Read && _cachedReads is { } cache && cache.ShouldTry()
+        if (kind == AioOperationKind.Read && _cachedReads is { } cache && cache.ShouldTry(total)
             && TryReadVectoredFromCache(cache, operation, total) is int read)
         {
             operation.Abandon(); // the pins and the handle reference it took are released; nothing reached an engine

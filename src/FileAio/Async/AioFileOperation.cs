@@ -94,13 +94,13 @@ internal sealed class AioFileOperation : IValueTaskSource<int>, IValueTaskSource
         DataOnly = false;
         Buffer = default;
         _cachedPrefix = 0;
+        if (_segmentPins.Length < count)
+        {
+            _segmentPins = new MemoryHandle[count]; // before anything can throw: ReleaseResources walks them
+        }
         SegmentCount = count;
         _vectored = true;
         ReferenceFile();
-        if (_segmentPins.Length < count)
-        {
-            _segmentPins = new MemoryHandle[count];
-        }
         for (int i = 0; i < count; i++)
         {
             _segmentPins[i] = Segments[i].Pin();

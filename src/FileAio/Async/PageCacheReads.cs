@@ -18,11 +18,12 @@ namespace FileAio.Async;
 /// EAGAIN). Only reads of files opened without O_DIRECT: a direct read with RWF_NOWAIT still waits for the device.</para>
 /// <para>What the engine still gets: a read the cache cannot serve at all (EAGAIN), the rest of a read it serves in
 /// part, a read at the end of the file (0 bytes: the engine answers it, so an odd file system cannot turn a miss into
-/// a false end of file), and any error (the engine reports it as usual).</para>
+/// a false end of file), any error (the engine reports it as usual), and reads over <see cref="MaxInlineBytes"/>.</para>
 /// <para>It adapts. Misses in a row double the number of following reads sent straight to the engine (1, 2, 4 … up
 /// to 1024), so a cold file or a random workload far larger than memory stops paying for the failed attempt; any hit
 /// resets it. A file system that refuses RWF_NOWAIT (EOPNOTSUPP: tmpfs, FUSE, many network file systems) turns the
-/// path off for the file, a libc without <c>preadv2</c> for the process.</para>
+/// path off for the file, and so do errors that cannot change for its descriptor (ESPIPE, EBADF, EISDIR); a libc
+/// without <c>preadv2</c> turns it off for the process.</para>
 /// <para>The counters are plain fields updated without synchronisation: racing callers may skip one attempt too many
 /// or too few, which changes where a read is served, never what it returns.</para>
 /// </remarks>
@@ -31,15 +32,24 @@ internal sealed unsafe class PageCacheReads
     /// <summary>Most reads sent straight to the engine after a run of misses, before the cache is tried again.</summary>
     private const int MaxSkip = 1024;
 
+    /// <summary>Largest read tried on the calling thread: a bigger one goes to the engine, so that one call does not
+    /// hold its caller for a long copy (256 KiB is tens of microseconds here).</summary>
+    public const int MaxInlineBytes = 256 * 1024;
+
     private static bool s_preadv2Missing;              // set once if libc has no preadv2
 
     private bool _unsupported;                         // the file system refuses RWF_NOWAIT
     private int _skip;                                 // reads still to send straight to the engine
     private int _nextSkip;                             // what the next miss sets _skip to (0: no miss in a row yet)
 
-    /// <summary>Whether this read should try the page cache first. (Reads only, in steady state: no shared writes.)</summary>
-    public bool ShouldTry()
+    /// <summary>Whether a read of <paramref name="length"/> bytes should try the page cache first. (Reads only, in
+    /// steady state: no shared writes.)</summary>
+    public bool ShouldTry(long length)
     {
+        if (length > MaxInlineBytes)
+        {
+            return false;
+        }
         if (_unsupported || s_preadv2Missing)
         {
             return false;
@@ -116,8 +126,10 @@ internal sealed unsafe class PageCacheReads
             }
             return result;
         }
-        if (result < 0 && errno is Errno.EOPNOTSUPP or Errno.ENOSYS)
+        if (result < 0 && errno is Errno.EOPNOTSUPP or Errno.ENOSYS or Errno.ESPIPE or Errno.EBADF or Errno.EISDIR)
         {
+            // Errors that will not go away for this descriptor (no RWF_NOWAIT, no positional reads, not open for
+            // reading, a directory): stop trying; the engine reports whatever applies to each read.
             _unsupported = true;
             return 0;
         }

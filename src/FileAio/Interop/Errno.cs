@@ -11,8 +11,10 @@ internal static class Errno
     public const int EAGAIN = 11;
     public const int ENOMEM = 12;
     public const int EBUSY = 16;
+    public const int EISDIR = 21;
     public const int EINVAL = 22;
     public const int ENOSPC = 28;
+    public const int ESPIPE = 29;
     public const int ENOSYS = 38;
     public const int ETIME = 62;
     public const int EOPNOTSUPP = 95;

@@ -197,6 +197,52 @@ public sealed class PageCacheReadsTests : FileAioTest
     }
 
     [Fact]
+    public async Task ReadsOverTheInlineLimit_GoToTheEngine()
+    {
+        int length = PageCacheReads.MaxInlineBytes + 4096;
+        string path = CreatePatternFile("big.bin", length);
+        PageCache.Load(path, 0, length);
+        AioFile file = OpenFile(path);
+        var buffer = new byte[length];
+
+        Assert.Equal(length, await file.ReadAsync(buffer, 0));
+        AssertPattern(buffer, 0);
+        Assert.Equal(0, _cachedReads.Total);
+
+        Assert.Equal(PageCacheReads.MaxInlineBytes, await file.ReadAsync(buffer.AsMemory(0, PageCacheReads.MaxInlineBytes), 0));
+        Assert.Equal(1, _cachedReads.Total); // at the limit: still served inline
+    }
+
+    [Fact]
+    public void ErrorsThatCannotChange_TurnThePathOffForTheFile()
+    {
+        string path = CreatePatternFile("wo-policy.bin", 8192);
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write);
+        var policy = new PageCacheReads();
+
+        Assert.True(policy.ShouldTry(4096));
+        Assert.Equal(0, policy.TryRead(handle, new byte[4096], 0)); // EBADF: not open for reading
+
+        for (int i = 0; i < 5000; i++)
+        {
+            Assert.False(policy.ShouldTry(4096));
+        }
+    }
+
+    [Fact]
+    public async Task VectoredReadAfterTheHandleWasClosedUnderTheFile_ThrowsObjectDisposed_AndDisposeStillReturns()
+    {
+        AioFile file = OpenFile(CreatePatternFile("closed.bin", 8192));
+        file.Handle.Dispose(); // against the documentation, but it must not wedge the file
+
+        Assert.Throws<ObjectDisposedException>(() => file.ReadAsync(new Memory<byte>[] { new byte[10], new byte[10] }, 0));
+        Assert.Throws<ObjectDisposedException>(() => file.ReadAsync(new byte[10], 0));
+
+        Task disposing = Task.Run(file.Dispose);
+        Assert.True(await Task.WhenAny(disposing, Task.Delay(LongTimeout)) == disposing, "Dispose waited for an operation that never started.");
+    }
+
+    [Fact]
     public void Misses_BackOffDoublingUpTo1024_AndAHitResets()
     {
         const long Spacing = 1 << 20, Length = 16 * Spacing;
@@ -209,25 +255,27 @@ public sealed class PageCacheReadsTests : FileAioTest
         var policy = new PageCacheReads();
         var buffer = new byte[4096];
 
-        Assert.True(policy.ShouldTry());
+        Assert.True(policy.ShouldTry(4096));
         int expectedSkip = 1;
         for (int miss = 0; miss < 12; miss++)
         {
+            PageCache.Evict(path, miss * Spacing, 4096); // again: the kernel's readahead may have reached it meanwhile
             Assert.Equal(0, policy.TryRead(handle, buffer, miss * Spacing)); // a miss: not cached
             for (int skipped = 0; skipped < expectedSkip; skipped++)
             {
-                Assert.False(policy.ShouldTry(), $"After miss {miss + 1}, read {skipped + 1} of {expectedSkip} should skip the cache.");
+                Assert.False(policy.ShouldTry(4096), $"After miss {miss + 1}, read {skipped + 1} of {expectedSkip} should skip the cache.");
             }
-            Assert.True(policy.ShouldTry());
+            Assert.True(policy.ShouldTry(4096));
             expectedSkip = Math.Min(expectedSkip * 2, 1024);
         }
 
         PageCache.Load(path, 14 * Spacing, 4096);
         Assert.Equal(4096, policy.TryRead(handle, buffer, 14 * Spacing)); // a hit
         AssertPattern(buffer, 14 * Spacing);
+        PageCache.Evict(path, 15 * Spacing, 4096);
         Assert.Equal(0, policy.TryRead(handle, buffer, 15 * Spacing));    // the next miss starts again at 1
-        Assert.False(policy.ShouldTry());
-        Assert.True(policy.ShouldTry());
+        Assert.False(policy.ShouldTry(4096));
+        Assert.True(policy.ShouldTry(4096));
     }
 
     private static void AssertPattern(ReadOnlySpan<byte> data, long fileOffset)
