@@ -141,9 +141,10 @@ internal sealed unsafe class IoUringRingWorker : IAsyncWorker
 
     private void WakeIfSleeping()
     {
-        // A full fence between the enqueue above and the read of the flag (remark 3): without it the read could be
-        // served before the queue's publishing store leaves this core's store buffer, and the worker, having looked
-        // at the queue just before, would sleep on work nobody wakes it for. (A plain read is not enough even on x64.)
+        // A full fence between the enqueue above and the read of the flag (remark 3), so that the worker either sees
+        // the work or we see it sleeping. ConcurrentQueue happens to give this already (its enqueue reserves the slot
+        // with an interlocked operation, and IsEmpty counts a reserved slot), but the pattern should not rest on the
+        // queue's internals: a plain read after a plain store may be reordered, even on x64.
         Interlocked.MemoryBarrier();
         if (Volatile.Read(ref _sleeping) == 1 && Interlocked.Exchange(ref _sleeping, 0) == 1)
         {
