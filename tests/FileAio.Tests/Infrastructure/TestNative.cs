@@ -44,7 +44,7 @@ internal static unsafe partial class TestNative
     [LibraryImport("libc")]
     public static partial uint geteuid();
 
-    public const int POSIX_FADV_RANDOM = 1, POSIX_FADV_DONTNEED = 4, RWF_NOWAIT = 8, EAGAIN = 11, MAP_SHARED = 1;
+    public const int POSIX_FADV_RANDOM = 1, POSIX_FADV_DONTNEED = 4, MAP_SHARED = 1;
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int mincore(void* address, nuint length, byte* vector);
@@ -56,15 +56,6 @@ internal static unsafe partial class TestNative
     [LibraryImport("libc", SetLastError = true)]
     public static partial int fdatasync(int fd);
 
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial nint preadv2(int fd, IoVec* iov, int count, long offset, int flags);
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct IoVec
-    {
-        public void* Base;
-        public nuint Length;
-    }
 
     public const short POLLIN = 1;
 
