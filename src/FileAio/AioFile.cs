@@ -296,13 +296,7 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
     /// them, else null (a partial hit is read again, whole, by the engine).</summary>
     private static unsafe int? TryReadVectoredFromCache(PageCacheReads cache, AioFileOperation operation, long total)
     {
-        Interop.IoVec* vectors = operation.PinnedIovecs(operation.SegmentCount);
-        for (int i = 0; i < operation.SegmentCount; i++)
-        {
-            vectors[i].Base = operation.SegmentPointer(i);
-            vectors[i].Length = (nuint)operation.SegmentLength(i);
-        }
-        long read = cache.TryRead(operation.Fd, vectors, operation.SegmentCount, operation.Offset, total);
+        long read = cache.TryRead(operation.Fd, operation.SegmentIovecs(), operation.SegmentCount, operation.Offset, total);
         return read == total ? (int)read : null;
     }
 

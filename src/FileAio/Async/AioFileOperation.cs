@@ -50,14 +50,21 @@ internal sealed class AioFileOperation : IValueTaskSource<int>, IValueTaskSource
     private IoVec[] _iovecs = [];                 // ring worker: iovec array for vectored transfers (pinned heap)
     public long StartTimestamp;
 
-    /// <summary>An iovec array of at least <paramref name="count"/> entries that never moves (pinned object heap).</summary>
-    public unsafe IoVec* PinnedIovecs(int count)
+    /// <summary>The iovecs of a prepared vectored transfer, one per pinned segment, in an array of this operation's that
+    /// never moves (pinned object heap) and is valid until the operation completes.</summary>
+    public unsafe IoVec* SegmentIovecs()
     {
-        if (_iovecs.Length < count)
+        if (_iovecs.Length < SegmentCount)
         {
-            _iovecs = GC.AllocateArray<IoVec>(count, pinned: true);
+            _iovecs = GC.AllocateArray<IoVec>(SegmentCount, pinned: true);
         }
-        return (IoVec*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_iovecs));
+        var vectors = (IoVec*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_iovecs));
+        for (int i = 0; i < SegmentCount; i++)
+        {
+            vectors[i].Base = SegmentPointer(i);
+            vectors[i].Length = (nuint)SegmentLength(i);
+        }
+        return vectors;
     }
 
     public short Version => _core.Version;

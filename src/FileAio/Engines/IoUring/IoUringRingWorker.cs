@@ -340,14 +340,8 @@ internal sealed unsafe class IoUringRingWorker : IAsyncWorker
                     operation.SegmentPointer(0), operation.SegmentLength(0), userData);
                 break;
             case AioOperationKind.Read or AioOperationKind.Write:
-                IoVec* vectors = operation.PinnedIovecs(operation.SegmentCount);
-                for (int i = 0; i < operation.SegmentCount; i++)
-                {
-                    vectors[i].Base = operation.SegmentPointer(i);
-                    vectors[i].Length = (nuint)operation.SegmentLength(i);
-                }
                 SqePrep.TransferVectored(sqe, operation.Kind == AioOperationKind.Read, operation.Fd, operation.Offset,
-                    vectors, operation.SegmentCount, userData);
+                    operation.SegmentIovecs(), operation.SegmentCount, userData);
                 break;
             default:
                 // A plain fsync: the FlushBarrier held it until the writes before it completed. (Not IOSQE_IO_DRAIN:
