@@ -124,26 +124,9 @@ internal sealed class ContextJob : IDisposable
         }
         SubmitPending();
 
-        int seen = BenchPhase.Warmup;
-        long allocatedAtStart = 0;
-        while (true)
+        var edges = new ThreadPhaseEdges();
+        while (edges.Continue(phase, Stats))
         {
-            int now = phase.Value;
-            if (now != seen)
-            {
-                if (now == BenchPhase.Measure)
-                {
-                    Stats.Reset();
-                    allocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
-                }
-                else if (now == BenchPhase.Stop)
-                {
-                    Stats.ThreadAllocatedBytes = seen == BenchPhase.Measure ? GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart : 0;
-                    return;
-                }
-                seen = now;
-            }
-
             AioWaitResult result = _context.Wait(1, s_waitTimeout, _completed);
             long completedTicks = Stopwatch.GetTimestamp();
             for (int i = 0; i < result.Count; i++)

@@ -87,25 +87,9 @@ internal sealed class SyncWorkload : IBenchWorkload
     {
         BenchPhase phase = _phase!;
         Span<byte> span = worker.Buffer.GetSpan();
-        int seen = BenchPhase.Warmup;
-        long allocatedAtStart = 0;
-        while (true)
+        var edges = new ThreadPhaseEdges();
+        while (edges.Continue(phase, worker.Stats))
         {
-            int now = phase.Value;
-            if (now != seen)
-            {
-                if (now == BenchPhase.Measure)
-                {
-                    worker.Stats.Reset();
-                    allocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
-                }
-                else if (now == BenchPhase.Stop)
-                {
-                    worker.Stats.ThreadAllocatedBytes = seen == BenchPhase.Measure ? GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart : 0;
-                    return;
-                }
-                seen = now;
-            }
             long offset = worker.Picker.NextOffset();
             bool write = worker.Picker.NextIsWrite();
             long start = Stopwatch.GetTimestamp();

@@ -184,19 +184,23 @@ internal static class BenchCommand
     }
 
     /// <summary>Runs every case, <see cref="BenchSettings.Repeat"/> rounds, keeping the page cache as each case
-    /// expects it: warm before each page-cached case (read through, unless the file was just written), and no dirty
-    /// pages left behind by page-cached writes (fsync after each).</summary>
+    /// expects it: the file read through right before each page-cached case (unless it was just written or just read),
+    /// and no dirty pages left behind by page-cached writes (fsync after each).</summary>
+    /// <remarks>Read through before every page-cached case, not once: an O_DIRECT write drops the pages it writes, and
+    /// the kernel may reclaim cold pages while other cases run (some virtual machines run proactive reclaim, DAMON's
+    /// "pageout"). When the file is still cached, reading it through takes a fraction of a second.</remarks>
     private static List<BenchResult> RunAll(Terminal terminal, List<BenchCase> cases, BenchSettings settings, bool created, CancellationToken cancellationToken)
     {
-        bool cacheWarm = created;
-        if (!cacheWarm && cases.Any(c => !c.Direct))
+        bool justWarmed = created; // a file just written is in the cache
+        if (!justWarmed && cases.Any(c => !c.Direct))
         {
+            // The first read-through, which may really read the device, with a progress bar of its own.
             terminal.WithProgress(scope =>
             {
                 BenchFile.WarmPageCache(settings.FilePath, settings.FileSize, scope, cancellationToken);
                 return true;
             });
-            cacheWarm = true;
+            justWarmed = true;
         }
 
         List<BenchResult> RunWith(IBenchProgress progress)
@@ -210,26 +214,15 @@ internal static class BenchCommand
                 {
                     number++;
                     progress.CaseStarting(number, total, BenchReport.Describe(benchCase));
-                    if (!benchCase.Direct && (!cacheWarm || number > 1))
+                    if (!benchCase.Direct && !justWarmed)
                     {
-                        // Read the file through again before every page-cached case but the first: an earlier O_DIRECT
-                        // write dropped the pages it wrote, and the kernel may have reclaimed cold pages while other
-                        // cases ran (some virtual machines run proactive reclaim, DAMON's "pageout"). When the file is
-                        // still cached this takes a fraction of a second.
                         BenchFile.WarmPageCache(settings.FilePath, settings.FileSize, new ProgressScope(terminal, null), cancellationToken);
-                        cacheWarm = true;
                     }
+                    justWarmed = false;
                     BenchResult result = BenchRunner.Run(benchCase, settings, round, progress, cancellationToken);
-                    if (BenchNames.Writes(benchCase.Rw))
+                    if (BenchNames.Writes(benchCase.Rw) && !benchCase.Direct)
                     {
-                        if (benchCase.Direct)
-                        {
-                            cacheWarm = false;
-                        }
-                        else
-                        {
-                            BenchFile.Sync(settings.FilePath);
-                        }
+                        BenchFile.Sync(settings.FilePath);
                     }
                     progress.CaseDone(result);
                     results.Add(result);
