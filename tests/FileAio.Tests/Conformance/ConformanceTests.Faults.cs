@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FileAio.Testing;
 using FileAio.Tests.Infrastructure;
 using Microsoft.Win32.SafeHandles;
 
@@ -45,6 +46,48 @@ public abstract partial class ConformanceTests
         {
             RunTool("umount", mountPoint);
         }
+    }
+
+    [Fact]
+    public void Read_OfAnUnreadableBlock_FailsWithEioAndTheOthersStillRead()
+    {
+        Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
+        const int BlockSize = 4096;
+        string backing = CreatePatternFile("backing.bin", 16 * BlockSize);
+        // Block 5 is unreadable: a single bad byte in its middle.
+        using FaultyFileSystem faulty = FaultyFileSystem.Mount(backing, PathOf("faultfs"), (5 * BlockSize + 100, 5 * BlockSize + 101));
+        AioContext context = NewContext();
+        using (SafeFileHandle file = AioFile.OpenHandle(faulty.FilePath, FileMode.Open, FileAccess.Read))
+        {
+            AioRequest[] reads = NewRequests(16);
+            byte[][] buffers = new byte[16][];
+            for (int i = 0; i < reads.Length; i++)
+            {
+                buffers[i] = new byte[BlockSize];
+                reads[i].PrepareRead(file, i * (long)BlockSize, buffers[i], i);
+            }
+            SubmitAll(context, reads);
+            List<AioRequest> reported = WaitForAll(context, reads.Length);
+            Assert.Equal(reads.Length, reported.Distinct().Count());
+
+            Assert.Equal(AioStatus.Failed, reads[5].Status);
+            Assert.Equal(5, reads[5].ErrorCode); // EIO, from the kernel's FUSE client
+            Assert.Contains("Input/output", reads[5].ErrorMessage, StringComparison.OrdinalIgnoreCase);
+            for (int i = 0; i < reads.Length; i++)
+            {
+                if (i == 5)
+                {
+                    continue;
+                }
+                Assert.Equal(AioStatus.Success, reads[i].Status);
+                Assert.Equal(BlockSize, reads[i].BytesTransferred);
+                for (int b = 0; b < BlockSize; b += 509)
+                {
+                    Assert.Equal(PatternByte(i * (long)BlockSize + b), buffers[i][b]);
+                }
+            }
+        }
+        context.Dispose();
     }
 
     private static void RunTool(string tool, string arguments)

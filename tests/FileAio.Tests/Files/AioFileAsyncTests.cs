@@ -1,4 +1,5 @@
 using FileAio.Buffers;
+using FileAio.Testing;
 using FileAio.Tests.Infrastructure;
 
 namespace FileAio.Tests.Files;
@@ -94,6 +95,32 @@ public abstract class AioFileAsyncTests : FileAioTest
         Assert.Equal(9, e.HResult); // EBADF: the descriptor is read-only
         Assert.Contains("ro.bin", e.Message);
         Assert.Contains("errno 9", e.Message);
+    }
+
+    [Fact]
+    public async Task ReadOfAnUnreadableBlock_IsAnIOExceptionWithEio_AndTheFileStaysUsable()
+    {
+        Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
+        string backing = CreatePatternFile("backing.bin", 64 * 1024);
+        using FaultyFileSystem faulty = FaultyFileSystem.Mount(backing, PathOf("faultfs"), (20_000, 20_001));
+        AioFile file = OpenFile(faulty.FilePath, FileMode.Open, FileAccess.Read);
+        var buffer = new byte[4096];
+
+        var e = await Assert.ThrowsAsync<IOException>(async () => await file.ReadAsync(buffer, 16_384));
+        Assert.Equal(5, e.HResult); // EIO
+        Assert.Contains("errno 5", e.Message);
+        Assert.Contains(faulty.FilePath, e.Message);
+        await Assert.ThrowsAsync<IOException>(async () => await file.ReadExactlyAsync(buffer, 18_000));
+        await Assert.ThrowsAsync<IOException>(async () =>
+            await file.ReadAsync(new Memory<byte>[] { new byte[100], new byte[4096] }, 19_950)); // vectored, too
+
+        // The reads around the bad byte, and a later one, still succeed.
+        Assert.Equal(4096, await file.ReadAsync(buffer, 12_288));
+        Assert.Equal(PatternByte(12_288), buffer[0]);
+        Assert.Equal(PatternByte(16_383), buffer[4095]);
+        await file.ReadExactlyAsync(buffer, 20_001);
+        Assert.Equal(PatternByte(20_001), buffer[0]);
+        await file.DisposeAsync();
     }
 
     [Fact]

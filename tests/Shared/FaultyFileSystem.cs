@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace FileAio.Testing;
+
+/// <summary>
+/// A mounted faultfs (tests/Shared/faultfs.py): one read-only file, <see cref="FilePath"/>, holding a backing file's
+/// bytes, where every read that touches one of the given byte ranges fails in the kernel with EIO, as a bad sector
+/// would. This is how the tests get a real device-style read error without device-mapper. Linked into both test
+/// projects.
+/// </summary>
+internal sealed class FaultyFileSystem : IDisposable
+{
+    private const string Python = "/usr/bin/python3"; // Debian's python, where python3-fusepy installs
+    private static readonly Lazy<string?> s_unavailable = new(FindWhyUnavailable);
+
+    private readonly string _mountPoint;
+    private readonly Process _server;
+    private readonly StringBuilder _serverErrors = new();
+
+    /// <summary>Why a faultfs cannot be mounted here (not root, no /dev/fuse, no python3-fusepy), or null when it can.
+    /// CI installs what it needs (.ci/run), so there it is null.</summary>
+    public static string? Unavailable => s_unavailable.Value;
+
+    /// <summary>The file with the bad ranges.</summary>
+    public string FilePath => Path.Combine(_mountPoint, "data");
+
+    private FaultyFileSystem(string mountPoint, Process server)
+    {
+        _mountPoint = mountPoint;
+        _server = server;
+    }
+
+    /// <summary>Mounts a faultfs at <paramref name="mountPoint"/> (created if missing) serving
+    /// <paramref name="backingFile"/>; reads touching any of <paramref name="badRanges"/> (start inclusive, end
+    /// exclusive, in bytes) fail with EIO.</summary>
+    public static FaultyFileSystem Mount(string backingFile, string mountPoint, params (long Start, long End)[] badRanges)
+    {
+        if (Unavailable is string why)
+        {
+            throw new InvalidOperationException($"faultfs cannot be mounted here: {why}");
+        }
+        Directory.CreateDirectory(mountPoint);
+        string ranges = string.Join(",", badRanges.Select(r => $"{r.Start}-{r.End}"));
+        var start = new ProcessStartInfo(Python) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string argument in new[] { ScriptPath, backingFile, mountPoint, ranges })
+        {
+            start.ArgumentList.Add(argument);
+        }
+        Process server = Process.Start(start)!;
+        var mounted = new FaultyFileSystem(mountPoint, server);
+        server.ErrorDataReceived += (_, e) => { lock (mounted._serverErrors) { mounted._serverErrors.AppendLine(e.Data); } };
+        server.OutputDataReceived += (_, _) => { };
+        server.BeginErrorReadLine();
+        server.BeginOutputReadLine();
+
+        // The mount is ready when the file shows through it.
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(mounted.FilePath))
+        {
+            if (server.HasExited || clock.Elapsed > TimeSpan.FromSeconds(15))
+            {
+                mounted.Dispose();
+                throw new InvalidOperationException($"faultfs did not mount at {mountPoint}: {mounted.ServerErrors}");
+            }
+            Thread.Sleep(20);
+        }
+        return mounted;
+    }
+
+    private string ServerErrors
+    {
+        get { lock (_serverErrors) { return _serverErrors.ToString().Trim(); } }
+    }
+
+    /// <summary>Unmounts (lazily if something still holds the file open) and waits for the server to end.</summary>
+    public void Dispose()
+    {
+        if (!_server.HasExited && Run("umount", _mountPoint) != 0)
+        {
+            Run("umount", "-l", _mountPoint);
+        }
+        if (!_server.WaitForExit(TimeSpan.FromSeconds(10)))
+        {
+            _server.Kill();
+            _server.WaitForExit();
+        }
+        _server.Dispose();
+    }
+
+    private static string ScriptPath => Path.Combine(AppContext.BaseDirectory, "faultfs.py");
+
+    private static string? FindWhyUnavailable()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return "needs Linux";
+        }
+        if (geteuid() != 0)
+        {
+            return "needs root (mount)";
+        }
+        if (!File.Exists("/dev/fuse"))
+        {
+            return "no /dev/fuse";
+        }
+        if (!File.Exists(Python) || Run(Python, "-c", FindFusepy) != 0)
+        {
+            return "needs python3-fusepy and libfuse2 (apt-get install python3-fusepy libfuse2)";
+        }
+        return null;
+    }
+
+    // The script imports fusepy under Debian's module name or pip's; so does this check.
+    private const string FindFusepy =
+        "import importlib.util as u, sys; sys.exit(0 if u.find_spec('fusepy') or u.find_spec('fuse') else 1)";
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern uint geteuid();
+
+    private static int Run(string program, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using Process process = Process.Start(start)!;
+        process.StandardOutput.ReadToEnd();
+        process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return process.ExitCode;
+    }
+}
