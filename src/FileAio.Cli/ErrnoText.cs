@@ -51,6 +51,16 @@ internal static class ErrnoText
     public const int EACCES = 13;
     public const int EINVAL = 22;
     public const int ENAMETOOLONG = 36;
+    public const int ENODATA = 61;
+    public const int EBADMSG = 74;
+    public const int EUCLEAN = 117;
+
+    /// <summary>
+    /// Whether a read failed because this data cannot be read, not because of how it was asked: EIO (a bad sector, a
+    /// device error), EBADMSG and EUCLEAN (a file system's checksum does not match: btrfs, XFS, ext4 metadata) and
+    /// ENODATA (a medium error on some drivers). <c>verify</c> reports such a block as bad and goes on.
+    /// </summary>
+    public static bool IsUnreadableData(int errno) => errno is EIO or ENODATA or EBADMSG or EUCLEAN;
 
     /// <summary>"No such file or directory (ENOENT, errno 2)".</summary>
     public static string Describe(int errno) =>

@@ -52,6 +52,11 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
         SafeFileHandle handle = OpenHandleCore(path, mode, access, options.Share, options.PreallocationSize, options.Direct);
         try
         {
+            if (options.Host is null && options.Engine == AioEngineKind.Auto && host.Engine == AioEngineKind.IoUring
+                && FuseFiles.IsOnFuse(handle))
+            {
+                host = AioEngineHost.GetShared(AioEngineKind.ThreadPool); // io_uring misreads FUSE files (FuseFiles)
+            }
             return new AioFile(handle, System.IO.Path.GetFullPath(path), options.Direct, options.InlineCachedReads, host);
         }
         catch

@@ -8,7 +8,9 @@ public sealed class AioFileOptions
     public bool Direct { get; init; }
 
     /// <summary>The engine, used when <see cref="Host"/> is not set: the process-wide host of that engine serves the
-    /// file. <see cref="AioEngineKind.Auto"/> (the default) is io_uring where it works, else the thread-pool engine.</summary>
+    /// file. <see cref="AioEngineKind.Auto"/> (the default) is io_uring where it works, else the thread-pool engine; a
+    /// file on FUSE always gets the thread-pool engine under Auto, because io_uring misreports a read that the FUSE
+    /// file system fails partway (docs/engines.md, "FUSE").</summary>
     public AioEngineKind Engine { get; init; } = AioEngineKind.Auto;
 
     /// <summary>A host of your own to run the file's operations (it must outlive the file).</summary>

@@ -1,4 +1,5 @@
 using FileAio.Cli.Tests.Infrastructure;
+using FileAio.Testing;
 
 namespace FileAio.Cli.Tests;
 
@@ -102,6 +103,38 @@ public sealed class CopyCommandTests : CliTest
         Assert.Contains(PathOf("missing"), run.Error);
         Assert.DoesNotContain("   at ", run.Error);
         Assert.Empty(FileNames());
+    }
+
+    [Theory]
+    [InlineData("auto")]
+    [InlineData("threadpool")]
+    public void Copy_SourceWithAnUnreadableBlock_ExitsThreeWithEioAndLeavesNoFile(string engine)
+    {
+        Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
+        string source = CreateRandomFile("source", 1 << 20);
+        using FaultyFileSystem faulty = FaultyFileSystem.Mount(source, PathOf("faultfs"), (700_000, 700_001));
+
+        CliRun run = Run("copy", faulty.FilePath, PathOf("copy"), "--engine", engine);
+
+        Assert.Equal(3, run.ExitCode);
+        Assert.Contains("EIO", run.Error);
+        Assert.Contains(faulty.FilePath, run.Error);
+        Assert.DoesNotContain("   at ", run.Error);
+        Assert.Equal(["source"], FileNames()); // neither the copy nor its temporary file
+    }
+
+    [Fact]
+    public void Copy_FromFuseUnderAuto_RunsOnTheThreadPoolEngine_AndCopiesEveryByte()
+    {
+        Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
+        string source = CreateRandomFile("source", (1 << 20) + 123);
+        using FaultyFileSystem faulty = FaultyFileSystem.Mount(source, PathOf("faultfs"), (4 << 20, (4 << 20) + 1)); // past the end: no fault
+
+        CliRun run = Run("copy", faulty.FilePath, PathOf("copy"));
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains(": threadpool,", run.Output); // io_uring misreads partly failed FUSE reads (docs/engines.md)
+        Assert.Equal(File.ReadAllBytes(source), File.ReadAllBytes(PathOf("copy")));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using FileAio.Cli.Tests.Infrastructure;
+using FileAio.Testing;
 
 namespace FileAio.Cli.Tests;
 
@@ -102,6 +103,46 @@ public sealed class VerifyCommandTests : CliTest
         Assert.Equal(2, bad.Length);
         Assert.Contains("all zeros", bad[0]);
         Assert.Contains("partial block", bad[1]);
+    }
+
+    [Theory]
+    [InlineData("auto")]
+    [InlineData("threadpool")]
+    public void Verify_UnreadableBlocks_AreReportedAndEveryOtherBlockIsStillChecked(string engine)
+    {
+        Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
+        WritePattern();
+        FlipByte(PathOf("pattern"), (20 * BlockSize) + 50); // a corrupt block after the unreadable ones
+        using FaultyFileSystem faulty = FaultyFileSystem.Mount(PathOf("pattern"), PathOf("faultfs"),
+            ((3 * BlockSize) + 10, (3 * BlockSize) + 11), (9 * BlockSize, 10 * BlockSize));
+
+        CliRun run = Run("verify", faulty.FilePath, "--read-only", "--engine", engine);
+
+        Assert.Equal(1, run.ExitCode);
+        string[] bad = BadLines(run);
+        Assert.Equal(3, bad.Length);
+        Assert.StartsWith($"bad block at offset {3 * BlockSize} (block 3): unreadable: Input/output error (EIO, errno 5)", bad[0]);
+        Assert.StartsWith($"bad block at offset {9 * BlockSize} (block 9): unreadable: Input/output error (EIO, errno 5)", bad[1]);
+        Assert.StartsWith($"bad block at offset {20 * BlockSize} (block 20): ", bad[2]);
+        Assert.Contains("checksum mismatch", bad[2]);
+        Assert.Contains("CORRUPT: 3 of 64 blocks", run.Output);
+    }
+
+    [Fact]
+    public void Verify_UnreadableFirstBlock_AsksForTheBlockSize_ThenTakesTheSeedFromTheNext()
+    {
+        Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
+        WritePattern(seed: "0x77");
+        using FaultyFileSystem faulty = FaultyFileSystem.Mount(PathOf("pattern"), PathOf("faultfs"), (0, 1));
+
+        CliRun guessing = Run("verify", faulty.FilePath, "--read-only");
+        CliRun told = Run("verify", faulty.FilePath, "--read-only", "--bs", "4k");
+
+        Assert.Equal(2, guessing.ExitCode);
+        Assert.Contains("give --bs", guessing.Error);
+        Assert.Equal(1, told.ExitCode);
+        Assert.Contains("seed 0x77", told.Output);
+        Assert.StartsWith("bad block at offset 0 (block 0): unreadable", Assert.Single(BadLines(told)));
     }
 
     [Fact]

@@ -124,7 +124,15 @@ internal static class PatternVerifier
             AioRequest request = slot.Request;
             if (request.Status != AioStatus.Success)
             {
-                throw IoFailureException.FromErrno("read", options.Path, request.ErrorCode, slot.Offset + slot.Done);
+                if (!ErrnoText.IsUnreadableData(request.ErrorCode))
+                {
+                    throw IoFailureException.FromErrno("read", options.Path, request.ErrorCode, slot.Offset + slot.Done);
+                }
+                // The medium (or the file system's checksum) refuses this block: that is what verify looks for, so it
+                // is reported with the others and the check goes on.
+                bad.Add((slot.Offset, $"unreadable: {ErrnoText.Describe(request.ErrorCode)} at offset {slot.Offset + slot.Done}"));
+                bar.Advance(Math.Min(blockSize, size - slot.Offset));
+                return false;
             }
             long got = request.BytesTransferred;
             slot.Done += (int)got;
@@ -158,7 +166,7 @@ internal static class PatternVerifier
         if (blockSize == 0)
         {
             Span<byte> header = stackalloc byte[PatternBlock.HeaderSize];
-            int read = RandomAccess.Read(file, header, 0);
+            int read = ReadOrZero(file, header, 0);
             int stated = read == header.Length && header[..8].SequenceEqual("FAIOBLK1"u8) ? BinaryPrimitives.ReadInt32LittleEndian(header[24..]) : 0;
             if (stated < PatternBlock.MinimumSize || stated > (256 << 20))
             {
@@ -174,12 +182,26 @@ internal static class PatternVerifier
         long blocks = size / blockSize;
         for (long i = 0; i < Math.Min(blocks, 1024); i++)
         {
-            if (RandomAccess.Read(file, block, i * blockSize) == blockSize && PatternBlock.TryReadHeader(block, out PatternBlock.Header found))
+            if (ReadOrZero(file, block, i * blockSize) == blockSize && PatternBlock.TryReadHeader(block, out PatternBlock.Header found))
             {
                 return (blockSize, found.Seed);
             }
         }
         throw new VerificationFailedException($"none of the first {Math.Min(blocks, 1024)} blocks of {path} is an intact pattern block, so its seed is unknown: give --seed, or it is not a verify file");
+    }
+
+    /// <summary>A read for <see cref="Discover"/>: a block the medium refuses counts as damaged (0 bytes), so the search
+    /// moves on to the next; any other error is an I/O failure.</summary>
+    private static int ReadOrZero(SafeFileHandle file, Span<byte> buffer, long offset)
+    {
+        try
+        {
+            return RandomAccess.Read(file, buffer, offset);
+        }
+        catch (IOException e) when (ErrnoText.IsUnreadableData(ErrnoText.FromException(e)))
+        {
+            return 0;
+        }
     }
 
     /// <summary>Under O_DIRECT the block size must follow the file's alignment; returns the buffers' alignment.</summary>

@@ -8,6 +8,12 @@ internal static class LinuxConstants
     public const int F_GETFL = 3;
     public const int F_SETFL = 4;
 
+    /// <summary><c>sizeof(struct statfs)</c> on 64-bit Linux (x64 and arm64: eleven 8-byte fields and four spares).</summary>
+    public const int StatFsSize = 120;
+
+    /// <summary><c>FUSE_SUPER_MAGIC</c>, <c>f_type</c> of a FUSE file system.</summary>
+    public const long FUSE_SUPER_MAGIC = 0x65735546;
+
     /// <summary><c>O_DIRECT</c> differs by architecture: 0x4000 on x86/x64, 0x10000 on arm/arm64.</summary>
     public static int O_DIRECT => RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm
         ? 0x10000

@@ -129,6 +129,7 @@ public abstract partial class ConformanceTests
         Require.Linux();
         SafeFileHandle file = OpenPatternFile(4096);
         int descriptorsBefore = Directory_CountDescriptors();
+        HashSet<int> workersBefore = PoolWorkerThreads.Snapshot();
         using var request = new AioRequest();
         for (int i = 0; i < 1000; i++)
         {
@@ -143,11 +144,11 @@ public abstract partial class ConformanceTests
 
         // Threads are joined by Dispose; give the OS a moment to remove the last one from /proc.
         var clock = Stopwatch.StartNew();
-        while (CountFileAioThreads() > 0 && clock.Elapsed < TimeSpan.FromSeconds(5))
+        while (PoolWorkerThreads.CountNew(workersBefore) > 0 && clock.Elapsed < TimeSpan.FromSeconds(5))
         {
             Thread.Sleep(10);
         }
-        Assert.True(CountFileAioThreads() == 0, "Threads left: " + string.Join(", ", DescribeThreads()));
+        Assert.True(PoolWorkerThreads.CountNew(workersBefore) == 0, "Threads left: " + string.Join(", ", DescribeThreads()));
         Assert.InRange(Directory_CountDescriptors(), 0, descriptorsBefore + 2); // the runtime may open a few of its own
     }
 
@@ -155,24 +156,4 @@ public abstract partial class ConformanceTests
 
     private static IEnumerable<string> DescribeThreads() =>
         System.IO.Directory.GetDirectories("/proc/self/task").Select(t => Path.GetFileName(t) + ":" + File.ReadAllText(Path.Combine(t, "comm")).Trim());
-
-    private static int CountFileAioThreads()
-    {
-        int count = 0;
-        foreach (string task in System.IO.Directory.GetDirectories("/proc/self/task"))
-        {
-            try
-            {
-                if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith("FileAio pool", StringComparison.Ordinal))
-                {
-                    count++;
-                }
-            }
-            catch (IOException)
-            {
-                // The thread exited while we looked.
-            }
-        }
-        return count;
-    }
 }

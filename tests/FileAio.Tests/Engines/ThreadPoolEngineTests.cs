@@ -11,18 +11,10 @@ public sealed class ThreadPoolEngineTests : FileAioTest
     private AioContext NewContext(int capacity = 256) =>
         Own(AioContext.Create(capacity, new AioContextOptions { Engine = AioEngineKind.ThreadPool }));
 
-    private static int CountWorkerThreads() =>
-        System.IO.Directory.GetDirectories("/proc/self/task").Count(t =>
-        {
-            try
-            {
-                return File.ReadAllText(Path.Combine(t, "comm")).StartsWith("FileAio pool", StringComparison.Ordinal);
-            }
-            catch (IOException)
-            {
-                return false;
-            }
-        });
+    private readonly HashSet<int> _workersBefore = PoolWorkerThreads.Snapshot();
+
+    /// <summary>Pool workers started since this test began (a process-wide host may keep idle ones of its own).</summary>
+    private int CountWorkerThreads() => PoolWorkerThreads.CountNew(_workersBefore);
 
     [Fact]
     public void Workers_AreNamedAndCapped_AndOnlyQueuedRequestsCanBeCancelled()
