@@ -43,8 +43,7 @@ internal static class EngineNames
         foreach (string path in paths)
         {
             string existing = File.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path)) ?? path;
-            if (MountTable.Find(FileSystemCalls.RealPath(existing)) is { } mount
-                && mount.FileSystem.StartsWith("fuse", StringComparison.Ordinal))
+            if (MountTable.Find(FileSystemCalls.RealPath(existing)) is { IsFuse: true })
             {
                 return AioEngineKind.ThreadPool;
             }

@@ -1,4 +1,5 @@
 using FileAio.Cli.Tests.Infrastructure;
+using FileAio.Testing;
 
 namespace FileAio.Cli.Tests;
 
@@ -46,6 +47,21 @@ public sealed class InfoCommandTests : CliTest
         Assert.Contains("direct I/O", run.Output);
         Assert.Contains("alignment", run.Output);
         Assert.Empty(System.IO.Directory.GetFileSystemEntries(Directory)); // the probe file is gone
+    }
+
+    [Fact]
+    public void Info_OnAFuseFile_SaysAutoRunsTheThreadPoolEngineThere()
+    {
+        Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
+        string backing = CreateRandomFile("backing", 8192);
+        using FaultyFileSystem faulty = FaultyFileSystem.Mount(backing, PathOf("faultfs"), (1 << 20, (1 << 20) + 1));
+
+        CliRun onFuse = Run("info", faulty.FilePath);
+        CliRun onExt4 = Run("info", backing);
+
+        Assert.True(onFuse.ExitCode == 0, onFuse.ToString());
+        Assert.Contains("threadpool under auto: io_uring misreports FUSE reads", onFuse.Output);
+        Assert.DoesNotContain("threadpool under auto", onExt4.Output);
     }
 
     [Fact]

@@ -136,6 +136,10 @@ internal static class InfoCommand
         {
             o.WriteLine($"  {"file system",-12} {mount.FileSystem} on {mount.Source}, mounted at {mount.MountPoint}");
             o.WriteLine($"  {"options",-12} {mount.Options}");
+            if (mount.IsFuse)
+            {
+                o.WriteLine($"  {"engine",-12} threadpool under auto: io_uring misreports FUSE reads that fail partway (docs/engines.md)");
+            }
         }
         o.WriteLine($"  {"direct I/O",-12} {DescribeDirectIo(full, isDirectory)}");
         o.WriteLine();

@@ -6,7 +6,11 @@ namespace FileAio.Cli.Platform;
 /// canonical path): its file system type, source device and options.</summary>
 internal static class MountTable
 {
-    internal sealed record Mount(string MountPoint, string FileSystem, string Source, string Options);
+    internal sealed record Mount(string MountPoint, string FileSystem, string Source, string Options)
+    {
+        /// <summary>A FUSE file system: "fuse", "fuseblk" or "fuse.SUBTYPE" (sshfs, rclone, ntfs-3g…).</summary>
+        public bool IsFuse => FileSystem.StartsWith("fuse", StringComparison.Ordinal);
+    }
 
     /// <summary>The mount holding <paramref name="canonicalPath"/>, or null where there is no mount table (not Linux).</summary>
     public static Mount? Find(string canonicalPath)
