@@ -20,6 +20,10 @@ public sealed class AioEngineHost : IDisposable
 
     private readonly IAsyncWorker[] _workers;
     private readonly bool _isShared;
+
+    /// <summary>Whether this is the process-wide Auto host (<see cref="Shared"/>): files on FUSE opened with it go to the
+    /// shared thread-pool host instead (see <see cref="AioFileOptions.Engine"/>).</summary>
+    internal bool IsSharedAuto { get; private set; }
     private int _next;
     private int _disposed;
 
@@ -43,6 +47,7 @@ public sealed class AioEngineHost : IDisposable
             if (!s_shared.TryGetValue(engine, out AioEngineHost? host))
             {
                 host = CreateCore(engine, 0, isShared: true);
+                host.IsSharedAuto = engine == AioEngineKind.Auto;
                 s_shared[engine] = host;
             }
             return host;

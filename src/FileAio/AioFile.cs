@@ -52,8 +52,8 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
         SafeFileHandle handle = OpenHandleCore(path, mode, access, options.Share, options.PreallocationSize, options.Direct);
         try
         {
-            if (options.Host is null && options.Engine == AioEngineKind.Auto && host.Engine == AioEngineKind.IoUring
-                && FuseFiles.IsOnFuse(handle))
+            bool auto = options.Host is null ? options.Engine == AioEngineKind.Auto : options.Host.IsSharedAuto;
+            if (auto && host.Engine == AioEngineKind.IoUring && FuseFiles.IsOnFuse(handle))
             {
                 host = AioEngineHost.GetShared(AioEngineKind.ThreadPool); // io_uring misreads FUSE files (FuseFiles)
             }

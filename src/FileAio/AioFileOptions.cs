@@ -8,12 +8,14 @@ public sealed class AioFileOptions
     public bool Direct { get; init; }
 
     /// <summary>The engine, used when <see cref="Host"/> is not set: the process-wide host of that engine serves the
-    /// file. <see cref="AioEngineKind.Auto"/> (the default) is io_uring where it works, else the thread-pool engine; a
-    /// file on FUSE always gets the thread-pool engine under Auto, because io_uring misreports a read that the FUSE
-    /// file system fails partway (docs/engines.md, "FUSE").</summary>
+    /// file. <see cref="AioEngineKind.Auto"/> (the default) is io_uring where it works, else the thread-pool engine. A
+    /// file on FUSE (or whose file system does not answer <c>fstatfs</c>) gets the thread-pool engine under Auto, also
+    /// when <see cref="Host"/> is <see cref="AioEngineHost.Shared"/>: io_uring misreports a read that the FUSE file
+    /// system fails partway (docs/engines.md, IoUring, "FUSE").</summary>
     public AioEngineKind Engine { get; init; } = AioEngineKind.Auto;
 
-    /// <summary>A host of your own to run the file's operations (it must outlive the file).</summary>
+    /// <summary>A host of your own to run the file's operations (it must outlive the file). It serves every file given
+    /// to it, FUSE files included: for those, a host of the thread-pool engine is the safe one.</summary>
     public AioEngineHost? Host { get; init; }
 
     /// <summary>How other opens may share the file, as for <see cref="File.OpenHandle"/>. Default: read.</summary>

@@ -129,6 +129,23 @@ public sealed class VerifyCommandTests : CliTest
     }
 
     [Fact]
+    public void Verify_OnFuseUnderAuto_RunsTheThreadPoolEngine_SoABlockFailingInItsSecondHalfIsUnreadable()
+    {
+        Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
+        CliRun written = Run("verify", PathOf("big"), "--size", "1m", "--bs", "256k", "--seed", "0x9");
+        Assert.True(written.ExitCode == 0, written.ToString());
+        // Block 2 is [512 KiB, 768 KiB); its bad byte lies past the first FUSE request (128 KiB), where io_uring would
+        // claim the whole block and hand back wrong bytes (docs/engines.md, IoUring, "FUSE").
+        using FaultyFileSystem faulty = FaultyFileSystem.Mount(PathOf("big"), PathOf("faultfs"), (724_288, 724_289));
+
+        CliRun run = Run("verify", faulty.FilePath, "--read-only");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("(threadpool,", run.Output);
+        Assert.StartsWith("bad block at offset 524288 (block 2): unreadable: Input/output error (EIO, errno 5)", Assert.Single(BadLines(run)));
+    }
+
+    [Fact]
     public void Verify_UnreadableFirstBlock_AsksForTheBlockSize_ThenTakesTheSeedFromTheNext()
     {
         Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");

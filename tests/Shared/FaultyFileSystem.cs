@@ -73,18 +73,23 @@ internal sealed class FaultyFileSystem : IDisposable
         get { lock (_serverErrors) { return _serverErrors.ToString().Trim(); } }
     }
 
-    /// <summary>Unmounts (lazily if something still holds the file open) and waits for the server to end.</summary>
+    /// <summary>Unmounts (lazily if something still holds the file open; also when the server has died, which leaves
+    /// a dead mount behind) and waits for the server to end: SIGTERM first, on which libfuse unmounts, then SIGKILL.</summary>
     public void Dispose()
     {
-        if (!_server.HasExited && Run("umount", _mountPoint) != 0)
+        if (Run("umount", _mountPoint) != 0)
         {
-            Run("umount", "-l", _mountPoint);
+            Run("umount", "-l", _mountPoint); // busy, or already gone ("not mounted"): either way nothing is left
         }
-        if (!_server.WaitForExit(TimeSpan.FromSeconds(10)))
+        if (!_server.WaitForExit(TimeSpan.FromSeconds(5)))
         {
-            _server.Kill();
-            _server.WaitForExit();
+            _ = kill(_server.Id, 15); // SIGTERM
+            if (!_server.WaitForExit(TimeSpan.FromSeconds(5)))
+            {
+                _server.Kill();
+            }
         }
+        _server.WaitForExit(); // and its stderr is read to the end
         _server.Dispose();
     }
 
@@ -104,19 +109,22 @@ internal sealed class FaultyFileSystem : IDisposable
         {
             return "no /dev/fuse";
         }
-        if (!File.Exists(Python) || Run(Python, "-c", FindFusepy) != 0)
+        // Import the script itself: the same import of fusepy (Debian's module name or pip's) that a mount will do.
+        if (!File.Exists(Python) || Run(Python, "-c", $"import sys; sys.path.insert(0, {PythonString(AppContext.BaseDirectory)}); import faultfs") != 0)
         {
             return "needs python3-fusepy and libfuse2 (apt-get install python3-fusepy libfuse2)";
         }
         return null;
     }
 
-    // The script imports fusepy under Debian's module name or pip's; so does this check.
-    private const string FindFusepy =
-        "import importlib.util as u, sys; sys.exit(0 if u.find_spec('fusepy') or u.find_spec('fuse') else 1)";
+
+    private static string PythonString(string text) => "'" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
 
     [System.Runtime.InteropServices.DllImport("libc")]
     private static extern uint geteuid();
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern int kill(int pid, int signal);
 
     private static int Run(string program, params string[] arguments)
     {

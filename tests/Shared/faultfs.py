@@ -63,8 +63,26 @@ def parse_ranges(text):
     return ranges
 
 
+def die_with_parent():
+    """End (SIGTERM, on which libfuse unmounts) when the process that started us is gone, so a crashed test run leaves
+    no server behind. A watch on the parent process, not PR_SET_PDEATHSIG: that one fires when the parent *thread*
+    exits, and the .NET thread that started us may retire while the test still runs."""
+    import signal
+    import threading
+    import time
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 4:
         raise SystemExit(__doc__)
+    die_with_parent()
     FUSE(FaultFs(sys.argv[1], parse_ranges(sys.argv[3])), sys.argv[2],
          foreground=True, ro=True, direct_io=True, fsname="faultfs")

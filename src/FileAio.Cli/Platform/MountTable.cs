@@ -8,8 +8,9 @@ internal static class MountTable
 {
     internal sealed record Mount(string MountPoint, string FileSystem, string Source, string Options)
     {
-        /// <summary>A FUSE file system: "fuse", "fuseblk" or "fuse.SUBTYPE" (sshfs, rclone, ntfs-3g…).</summary>
-        public bool IsFuse => FileSystem.StartsWith("fuse", StringComparison.Ordinal);
+        /// <summary>A FUSE file system: "fuse", "fuseblk" or "fuse.SUBTYPE" (sshfs, rclone, ntfs-3g…), or virtiofs,
+        /// which is FUSE underneath (its <c>statfs</c> says FUSE_SUPER_MAGIC, which is what the library checks).</summary>
+        public bool IsFuse => FileSystem.StartsWith("fuse", StringComparison.Ordinal) || FileSystem == "virtiofs";
     }
 
     /// <summary>The mount holding <paramref name="canonicalPath"/>, or null where there is no mount table (not Linux).</summary>

@@ -31,7 +31,7 @@ internal static unsafe partial class Libc
     internal static partial nint PWriteV(int fd, IoVec* iov, int iovcnt, long offset);
 
     /// <summary><c>fstatfs</c> into a caller's buffer of at least <see cref="LinuxConstants.StatFsSize"/> bytes; the
-    /// file system's magic number (<c>f_type</c>) is its first 8 bytes on 64-bit Linux.</summary>
+    /// file system's magic number (<c>f_type</c>) is its first word.</summary>
     [LibraryImport(LibraryName, EntryPoint = "fstatfs", SetLastError = true)]
     internal static partial int FStatFs(SafeFileHandle fd, byte* buffer);
 

@@ -8,7 +8,8 @@ internal static class LinuxConstants
     public const int F_GETFL = 3;
     public const int F_SETFL = 4;
 
-    /// <summary><c>sizeof(struct statfs)</c> on 64-bit Linux (x64 and arm64: eleven 8-byte fields and four spares).</summary>
+    /// <summary><c>sizeof(struct statfs)</c> on 64-bit Linux (x64 and arm64: eleven 8-byte fields and four spares);
+    /// 32-bit ABIs have a smaller one.</summary>
     public const int StatFsSize = 120;
 
     /// <summary><c>FUSE_SUPER_MAGIC</c>, <c>f_type</c> of a FUSE file system.</summary>

@@ -102,7 +102,7 @@ public abstract class AioFileAsyncTests : FileAioTest
     {
         Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
         string backing = CreatePatternFile("backing.bin", 64 * 1024);
-        using FaultyFileSystem faulty = FaultyFileSystem.Mount(backing, PathOf("faultfs"), (20_000, 20_001));
+        FaultyFileSystem faulty = Own(FaultyFileSystem.Mount(backing, PathOf("faultfs"), (20_000, 20_001)));
         AioFile file = OpenFile(faulty.FilePath, FileMode.Open, FileAccess.Read);
         var buffer = new byte[4096];
 
