@@ -1,3 +1,4 @@
+using System.Text.Json;
 using FileAio.Cli.Tests.Infrastructure;
 using FileAio.Testing;
 
@@ -73,5 +74,92 @@ public sealed class InfoCommandTests : CliTest
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains("file, 12,345 bytes", run.Output);
+    }
+
+    [Fact]
+    public void InfoJson_IsOneDocumentWithEveryField_AndAgreesWithTheLibrary()
+    {
+        CreateRandomFile("data", 12345);
+
+        CliRun run = Run("info", PathOf("data"), "--json");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using JsonDocument document = JsonDocument.Parse(run.Output);
+        JsonElement root = document.RootElement;
+        foreach (string field in new[] { "fileaio", "dotnet", "os", "arch", "cpus", "auto_engine", "engines", "io_uring", "limits", "path" })
+        {
+            Assert.True(root.TryGetProperty(field, out _), $"missing field {field}");
+        }
+        Assert.Equal(Environment.ProcessorCount, root.GetProperty("cpus").GetInt32());
+        Assert.Equal(EngineNames.Name(AioContext.GetLimits().Engine), root.GetProperty("auto_engine").GetString());
+
+        JsonElement[] engines = [.. root.GetProperty("engines").EnumerateArray()];
+        Assert.Equal(["io_uring", "linux-aio", "posix-aio", "threadpool"], engines.Select(e => e.GetProperty("name").GetString()));
+        foreach (JsonElement engine in engines)
+        {
+            AioLimits limits = AioContext.GetLimits(EngineNames.Parse(engine.GetProperty("name").GetString()!));
+            Assert.Equal(limits.IsSupported, engine.GetProperty("supported").GetBoolean());
+            if (limits.IsSupported)
+            {
+                Assert.Equal(limits.MaxOutstanding, engine.GetProperty("max_in_flight").GetInt32());
+                Assert.Equal(JsonValueKind.Null, engine.GetProperty("reason").ValueKind);
+            }
+            else
+            {
+                Assert.Equal(limits.UnsupportedReason, engine.GetProperty("reason").GetString());
+            }
+        }
+
+        JsonElement ioUring = root.GetProperty("io_uring");
+        if (AioContext.GetLimits(AioEngineKind.IoUring).IsSupported)
+        {
+            Assert.True(ioUring.GetProperty("setup_works").GetBoolean());
+            Assert.Contains("READV", ioUring.GetProperty("opcodes").EnumerateArray().Select(o => o.GetString()));
+        }
+        Assert.Equal(JsonValueKind.Object, root.GetProperty("limits").ValueKind);
+        Assert.True(root.GetProperty("limits").GetProperty("threadpool_workers_per_context").GetInt32() >= 4);
+
+        JsonElement path = root.GetProperty("path");
+        Assert.Equal(PathOf("data"), path.GetProperty("path").GetString());
+        Assert.Equal("file", path.GetProperty("kind").GetString());
+        Assert.Equal(12345, path.GetProperty("size").GetInt64());
+        Assert.False(path.GetProperty("file_system").GetProperty("fuse").GetBoolean());
+        Assert.Equal(EngineNames.Name(AioContext.GetLimits().Engine), path.GetProperty("auto_engine").GetString());
+        JsonElement directIo = path.GetProperty("direct_io");
+        Assert.Contains(directIo.GetProperty("status").GetString(), new[] { "works", "refused", "unsupported", "unknown" });
+        if (directIo.GetProperty("status").GetString() == "works")
+        {
+            Assert.True(directIo.GetProperty("offset_alignment").GetInt32() >= 512);
+        }
+    }
+
+    [Fact]
+    public void InfoJson_OnAFuseFile_NamesTheThreadPoolEngineForAuto()
+    {
+        Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
+        string backing = CreateRandomFile("backing", 8192);
+        using FaultyFileSystem faulty = FaultyFileSystem.Mount(backing, PathOf("faultfs"), (1 << 20, (1 << 20) + 1));
+
+        CliRun run = Run("info", faulty.FilePath, "--json");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using JsonDocument document = JsonDocument.Parse(run.Output);
+        JsonElement path = document.RootElement.GetProperty("path");
+        Assert.True(path.GetProperty("file_system").GetProperty("fuse").GetBoolean());
+        Assert.Equal("threadpool", path.GetProperty("auto_engine").GetString());
+    }
+
+    [Fact]
+    public void InfoJson_WithoutAPath_HasANullPath_AndAMissingPathIsExitThree()
+    {
+        CliRun plain = Run("info", "--json");
+        CliRun missing = Run("info", PathOf("nothing-here"), "--json");
+
+        Assert.True(plain.ExitCode == 0, plain.ToString());
+        using JsonDocument document = JsonDocument.Parse(plain.Output);
+        Assert.Equal(JsonValueKind.Null, document.RootElement.GetProperty("path").ValueKind);
+        Assert.Equal(3, missing.ExitCode);
+        Assert.Contains("ENOENT", missing.Error);
+        Assert.Equal("", missing.Output);
     }
 }
