@@ -20,12 +20,12 @@ public sealed class AioEngineHost : IDisposable
 
     private readonly IAsyncWorker[] _workers;
     private readonly bool _isShared;
+    private int _next;
+    private int _disposed;
 
     /// <summary>Whether this is the process-wide Auto host (<see cref="Shared"/>): files on FUSE opened with it go to the
     /// shared thread-pool host instead (see <see cref="AioFileOptions.Engine"/>).</summary>
     internal bool IsSharedAuto { get; private set; }
-    private int _next;
-    private int _disposed;
 
     private AioEngineHost(IAsyncWorker[] workers, bool isShared)
     {
