@@ -34,7 +34,12 @@ internal sealed class FaultyFileSystem : IDisposable
     /// <summary>Mounts a faultfs at <paramref name="mountPoint"/> (created if missing) serving
     /// <paramref name="backingFile"/>; reads touching any of <paramref name="badRanges"/> (start inclusive, end
     /// exclusive, in bytes) fail with EIO.</summary>
-    public static FaultyFileSystem Mount(string backingFile, string mountPoint, params (long Start, long End)[] badRanges)
+    public static FaultyFileSystem Mount(string backingFile, string mountPoint, params (long Start, long End)[] badRanges) =>
+        Mount(backingFile, mountPoint, statfsFails: false, badRanges);
+
+    /// <summary>As <see cref="Mount(string, string, ValueTuple{long, long}[])"/>; with <paramref name="statfsFails"/>,
+    /// <c>statfs</c> on the mount fails with EIO too (a network file system whose remote is down).</summary>
+    public static FaultyFileSystem Mount(string backingFile, string mountPoint, bool statfsFails, params (long Start, long End)[] badRanges)
     {
         if (Unavailable is string why)
         {
@@ -46,6 +51,10 @@ internal sealed class FaultyFileSystem : IDisposable
         foreach (string argument in new[] { ScriptPath, backingFile, mountPoint, ranges })
         {
             start.ArgumentList.Add(argument);
+        }
+        if (statfsFails)
+        {
+            start.ArgumentList.Add("--statfs-fails");
         }
         Process server = Process.Start(start)!;
         var mounted = new FaultyFileSystem(mountPoint, server);

@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """A FUSE file system with one file that has unreadable bytes: the tests' source of real EIO from the kernel.
 
-    faultfs.py BACKING MOUNTPOINT START-END[,START-END...]
+    faultfs.py BACKING MOUNTPOINT START-END[,START-END...] [--statfs-fails]
 
 Mounts MOUNTPOINT holding one read-only file, "data", whose bytes are BACKING's. A read that touches a byte in one of
 the half-open ranges [START, END) fails with EIO, as a bad sector would. The mount uses direct_io, so the kernel
 caches nothing and every read, at the caller's offset and length, reaches this process: an error lands on exactly
 the reads that touch a bad range, never on a neighbour through readahead.
+
+With --statfs-fails, statfs(2) on the mount fails with EIO too, as a network file system's does when its remote is
+down.
 
 Runs in the foreground until unmounted (umount MOUNTPOINT). Needs root (or fusermount), libfuse2 and python3-fusepy
 (Debian: apt-get install python3-fusepy libfuse2).
@@ -23,10 +26,16 @@ except ImportError:
 
 
 class FaultFs(Operations):
-    def __init__(self, backing, bad_ranges):
+    def __init__(self, backing, bad_ranges, statfs_fails):
         self.backing = os.open(backing, os.O_RDONLY)
         self.size = os.fstat(self.backing).st_size
         self.bad_ranges = bad_ranges
+        self.statfs_fails = statfs_fails
+
+    def statfs(self, path):
+        if self.statfs_fails:
+            raise FuseOSError(errno.EIO)
+        return {"f_bsize": 4096, "f_frsize": 4096, "f_namemax": 255}
 
     def getattr(self, path, fh=None):
         if path == "/":
@@ -81,8 +90,8 @@ def die_with_parent():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 5) or (len(sys.argv) == 5 and sys.argv[4] != "--statfs-fails"):
         raise SystemExit(__doc__)
     die_with_parent()
-    FUSE(FaultFs(sys.argv[1], parse_ranges(sys.argv[3])), sys.argv[2],
+    FUSE(FaultFs(sys.argv[1], parse_ranges(sys.argv[3]), statfs_fails=len(sys.argv) == 5), sys.argv[2],
          foreground=True, ro=True, direct_io=True, fsname="faultfs")

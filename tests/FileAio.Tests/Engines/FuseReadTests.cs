@@ -87,6 +87,24 @@ public sealed class FuseReadTests : FileAioTest
     }
 
     [Fact]
+    public async Task AioFileUnderAuto_WhenTheFileSystemFailsStatfs_RunsOnTheThreadPoolEngine()
+    {
+        Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
+        string backing = CreatePatternFile("backing.bin", 1 << 20);
+        FaultyFileSystem faulty = Own(FaultyFileSystem.Mount(backing, PathOf("faultfs"), statfsFails: true,
+            (ReadOffset + BadAt, ReadOffset + BadAt + 1)));
+        AioFile file = Own(AioFile.Open(faulty.FilePath, FileMode.Open, FileAccess.Read));
+        byte[] buffer = new byte[ReadLength];
+
+        // fstatfs is answered by the FUSE server, which fails it here: FileAio cannot tell, so it takes the safe side.
+        Assert.Equal(AioEngineKind.ThreadPool, file.Engine);
+        int read = await file.ReadAsync(buffer, ReadOffset);
+        Assert.InRange(read, 1, BadAt - 1);
+        AssertFileBytes(buffer, read);
+        await file.DisposeAsync();
+    }
+
+    [Fact]
     public async Task AioFileUnderAuto_OffFuse_KeepsIoUring()
     {
         Assert.SkipUnless(AioContext.GetLimits(AioEngineKind.IoUring).IsSupported, "io_uring cannot run here");
