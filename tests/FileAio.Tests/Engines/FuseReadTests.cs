@@ -89,10 +89,7 @@ public sealed class FuseReadTests : FileAioTest
     [Fact]
     public async Task AioFileUnderAuto_WhenTheFileSystemFailsStatfs_RunsOnTheThreadPoolEngine()
     {
-        Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
-        string backing = CreatePatternFile("backing.bin", 1 << 20);
-        FaultyFileSystem faulty = Own(FaultyFileSystem.Mount(backing, PathOf("faultfs"), statfsFails: true,
-            (ReadOffset + BadAt, ReadOffset + BadAt + 1)));
+        FaultyFileSystem faulty = MountFaulty(statfsFails: true);
         AioFile file = Own(AioFile.Open(faulty.FilePath, FileMode.Open, FileAccess.Read));
         byte[] buffer = new byte[ReadLength];
 
@@ -126,12 +123,12 @@ public sealed class FuseReadTests : FileAioTest
         await file.DisposeAsync();
     }
 
-    private FaultyFileSystem MountFaulty()
+    private FaultyFileSystem MountFaulty(bool statfsFails = false)
     {
         Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
         string backing = CreatePatternFile("backing.bin", 1 << 20);
         // Owned, so that it is unmounted after the files a failing test left open (Own disposes in reverse order).
-        return Own(FaultyFileSystem.Mount(backing, PathOf("faultfs"), (ReadOffset + BadAt, ReadOffset + BadAt + 1)));
+        return Own(FaultyFileSystem.Mount(backing, PathOf("faultfs"), statfsFails, (ReadOffset + BadAt, ReadOffset + BadAt + 1)));
     }
 
     private static AioRequest ReadOnce(AioContext context, SafeFileHandle file, byte[] buffer)

@@ -54,18 +54,14 @@ public sealed class PageCacheReadsTests : FileAioTest
 
         // The missed RWF_NOWAIT read starts reading the page in, and now and then that finishes before the kernel
         // looks again: the read is then served from the cache after all. So try until the engine has served one.
-        bool byEngine = false;
-        for (int attempt = 0; attempt < RaceAttempts && !byEngine; attempt++)
-        {
-            PageCache.Evict(path, 0, 64 * 1024);
-            long before = _cachedReads.Total;
-            Array.Clear(buffer);
-
-            Assert.Equal(4096, await file.ReadAsync(buffer, 12288));
-
-            AssertPattern(buffer, 12288);
-            byEngine = _cachedReads.Total == before;
-        }
+        bool byEngine = await UntilNotServedWholeFromTheCache(
+            () => PageCache.Evict(path, 0, 64 * 1024),
+            async () =>
+            {
+                Array.Clear(buffer);
+                Assert.Equal(4096, await file.ReadAsync(buffer, 12288));
+                AssertPattern(buffer, 12288);
+            });
         Assert.True(byEngine, $"In {RaceAttempts} attempts every read of evicted data was served from the cache.");
     }
 
@@ -78,20 +74,20 @@ public sealed class PageCacheReadsTests : FileAioTest
 
         // The missed part of a RWF_NOWAIT read still starts readahead, which now and then completes before the kernel
         // looks again, and the cache serves the read whole after all. So try until the split path has run.
-        bool split = false;
-        for (int attempt = 0; attempt < RaceAttempts && !split; attempt++)
-        {
-            PageCache.Evict(path, 0, 16 * 1024);
-            PageCache.Load(path, 0, 8192); // the first half cached, the second not
-            PageCache.AssertResident(path, 8192, 8192, expected: false);
-            long wholeBefore = _cachedReads.Total;
-            Array.Clear(buffer);
-
-            Assert.Equal(buffer.Length, await file.ReadAsync(buffer, 0));
-
-            AssertPattern(buffer, 0);
-            split = _cachedReads.Total == wholeBefore; // not served whole: 8 KiB from the cache, the rest by the engine
-        }
+        // Split: 8 KiB from the cache, the rest by the engine (not counted as served whole from the cache).
+        bool split = await UntilNotServedWholeFromTheCache(
+            () =>
+            {
+                PageCache.Evict(path, 0, 16 * 1024);
+                PageCache.Load(path, 0, 8192); // the first half cached, the second not
+                PageCache.AssertResident(path, 8192, 8192, expected: false);
+            },
+            async () =>
+            {
+                Array.Clear(buffer);
+                Assert.Equal(buffer.Length, await file.ReadAsync(buffer, 0));
+                AssertPattern(buffer, 0);
+            });
         Assert.True(split, $"In {RaceAttempts} attempts the read was never split between the page cache and the engine.");
     }
 
@@ -127,19 +123,20 @@ public sealed class PageCacheReadsTests : FileAioTest
         Assert.Equal(1, _cachedReads.Total);
 
         // Cached at first, then not: the engine reads it whole (again, readahead may win the race now and then).
-        bool byEngine = false;
-        for (int attempt = 0; attempt < RaceAttempts && !byEngine; attempt++)
-        {
-            PageCache.Evict(path, 0, 32 * 1024);
-            PageCache.Load(path, 12000, 4000); // the pages at 8K and 12K cached, those at 16K and 20K not
-            long wholeBefore = _cachedReads.Total;
-            Array.Clear(a);
-            Array.Clear(b);
-            Assert.Equal(8192, await file.ReadAsync(new Memory<byte>[] { a, b }, 12000));
-            AssertPattern(a, 12000);
-            AssertPattern(b, 15000);
-            byEngine = _cachedReads.Total == wholeBefore;
-        }
+        bool byEngine = await UntilNotServedWholeFromTheCache(
+            () =>
+            {
+                PageCache.Evict(path, 0, 32 * 1024);
+                PageCache.Load(path, 12000, 4000); // the pages at 8K and 12K cached, those at 16K and 20K not
+            },
+            async () =>
+            {
+                Array.Clear(a);
+                Array.Clear(b);
+                Assert.Equal(8192, await file.ReadAsync(new Memory<byte>[] { a, b }, 12000));
+                AssertPattern(a, 12000);
+                AssertPattern(b, 15000);
+            });
         Assert.True(byEngine, $"In {RaceAttempts} attempts the partly cached vectored read was never left to the engine.");
     }
 
@@ -320,6 +317,24 @@ public sealed class PageCacheReadsTests : FileAioTest
             }
             return read == 0;
         }
+    }
+
+    /// <summary>Sets the cache up and reads, until a read is not served whole from the cache (the fast-path counter
+    /// did not move), at most <see cref="RaceAttempts"/> times: a missed RWF_NOWAIT read starts readahead, which now
+    /// and then finishes before the kernel looks again. Returns whether such a read happened.</summary>
+    private async Task<bool> UntilNotServedWholeFromTheCache(Action setUp, Func<Task> read)
+    {
+        for (int attempt = 0; attempt < RaceAttempts; attempt++)
+        {
+            setUp();
+            long before = _cachedReads.Total;
+            await read();
+            if (_cachedReads.Total == before)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void AssertPattern(ReadOnlySpan<byte> data, long fileOffset)

@@ -10,29 +10,15 @@ namespace FileAio.Engines.IoUring;
 internal static unsafe class SqePrep
 {
     /// <summary>A read or write of one buffer (IORING_OP_READ / IORING_OP_WRITE, Linux 5.6).</summary>
-    public static void Transfer(IoUringSqe* sqe, bool read, int fd, long offset, byte* buffer, int length, ulong userData)
-    {
-        *sqe = default;
-        sqe->Opcode = read ? IORING_OP_READ : IORING_OP_WRITE;
-        sqe->Fd = fd;
-        sqe->Off = (ulong)offset;
-        sqe->Addr = (ulong)buffer;
-        sqe->Len = (uint)length;
-        sqe->UserData = userData;
-    }
+    public static void Transfer(IoUringSqe* sqe, bool read, int fd, long offset, byte* buffer, int length, ulong userData) =>
+        ReadOrWrite(sqe, read ? IORING_OP_READ : IORING_OP_WRITE, fd, offset, (ulong)buffer, (uint)length, userData);
 
     /// <summary>A read or write of one buffer inside a registered buffer (IORING_OP_READ_FIXED / WRITE_FIXED, 5.1):
     /// the kernel pinned its pages once, at registration, instead of on every transfer.</summary>
     public static void TransferFixed(IoUringSqe* sqe, bool read, int fd, long offset, byte* buffer, int length, ushort bufferIndex, ulong userData)
     {
-        *sqe = default;
-        sqe->Opcode = read ? IORING_OP_READ_FIXED : IORING_OP_WRITE_FIXED;
-        sqe->Fd = fd;
-        sqe->Off = (ulong)offset;
-        sqe->Addr = (ulong)buffer;
-        sqe->Len = (uint)length;
+        ReadOrWrite(sqe, read ? IORING_OP_READ_FIXED : IORING_OP_WRITE_FIXED, fd, offset, (ulong)buffer, (uint)length, userData);
         sqe->BufIndex = bufferIndex;
-        sqe->UserData = userData;
     }
 
     /// <summary>Marks the SQE's fd as an index into the ring's registered file table.</summary>
@@ -44,14 +30,19 @@ internal static unsafe class SqePrep
 
     /// <summary>A vectored read or write (IORING_OP_READV / IORING_OP_WRITEV). The kernel copies the iovec array during
     /// submission (IORING_FEAT_SUBMIT_STABLE), so it need only live until io_uring_enter returns.</summary>
-    public static void TransferVectored(IoUringSqe* sqe, bool read, int fd, long offset, IoVec* vectors, int count, ulong userData)
+    public static void TransferVectored(IoUringSqe* sqe, bool read, int fd, long offset, IoVec* vectors, int count, ulong userData) =>
+        ReadOrWrite(sqe, read ? IORING_OP_READV : IORING_OP_WRITEV, fd, offset, (ulong)vectors, (uint)count, userData);
+
+    /// <summary>The layout the read and write opcodes share: <paramref name="address"/> and <paramref name="length"/>
+    /// are a buffer and its bytes, or an iovec array and its entries.</summary>
+    private static void ReadOrWrite(IoUringSqe* sqe, byte opcode, int fd, long offset, ulong address, uint length, ulong userData)
     {
         *sqe = default;
-        sqe->Opcode = read ? IORING_OP_READV : IORING_OP_WRITEV;
+        sqe->Opcode = opcode;
         sqe->Fd = fd;
         sqe->Off = (ulong)offset;
-        sqe->Addr = (ulong)vectors;
-        sqe->Len = (uint)count;
+        sqe->Addr = address;
+        sqe->Len = length;
         sqe->UserData = userData;
     }
 
