@@ -1,5 +1,3 @@
-using FileAio.Cli.Platform;
-
 namespace FileAio.Cli;
 
 /// <summary>The engine names of the command line (<c>auto|io_uring|linux-aio|posix-aio|threadpool</c>) and the rule
@@ -27,29 +25,6 @@ internal static class EngineNames
         AioEngineKind.ThreadPool => "threadpool",
         _ => kind.ToString(),
     };
-
-    /// <summary>
-    /// The engine to run for the files at <paramref name="paths"/>: the one asked for, except that Auto takes the
-    /// thread-pool engine when any of them is on FUSE. There io_uring misreports a large read that the file system fails
-    /// partway: it claims every byte, and fills the rest of the buffer from the wrong offset (docs/engines.md, "FUSE").
-    /// The library's <c>AioFile</c> makes the same choice. A path that does not exist yet is judged by its directory.
-    /// </summary>
-    public static AioEngineKind ForFiles(AioEngineKind requested, params string[] paths)
-    {
-        if (requested != AioEngineKind.Auto)
-        {
-            return requested;
-        }
-        foreach (string path in paths)
-        {
-            string existing = File.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path)) ?? path;
-            if (MountTable.Find(FileSystemCalls.RealPath(existing)) is { IsFuse: true })
-            {
-                return AioEngineKind.ThreadPool;
-            }
-        }
-        return requested;
-    }
 
     /// <summary>Throws <see cref="UsageException"/> with <see cref="AioLimits.UnsupportedReason"/> when
     /// <paramref name="kind"/> cannot run here. Auto always can (the thread pool works everywhere).</summary>

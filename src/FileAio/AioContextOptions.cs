@@ -6,7 +6,8 @@ public sealed class AioContextOptions
     /// <summary>The engine to use. <see cref="AioEngineKind.Auto"/> (the default) picks the best one that works
     /// here; naming an engine that cannot run here makes <see cref="AioContext.Create"/> throw with the reason. One
     /// engine serves every file of the context: for files on FUSE prefer <see cref="AioEngineKind.ThreadPool"/>, since
-    /// io_uring misreports a FUSE read that the file system fails partway (docs/engines.md, IoUring, "FUSE").</summary>
+    /// io_uring misreports a FUSE read that the file system fails partway; <see cref="AioFile.RecommendedEngine"/>
+    /// says which engine a file needs (docs/engines.md, IoUring, "FUSE").</summary>
     public AioEngineKind Engine { get; init; } = AioEngineKind.Auto;
 
     /// <summary>When set, <see cref="AioContext.Wait"/> blocks even when nothing is outstanding, until a request

@@ -53,9 +53,9 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
         try
         {
             bool auto = options.Host is null ? options.Engine == AioEngineKind.Auto : options.Host.IsSharedAuto;
-            if (auto && host.Engine == AioEngineKind.IoUring && FuseFiles.IsOnFuse(handle))
+            if (auto && host.Engine == AioEngineKind.IoUring && RecommendedEngine(handle) == AioEngineKind.ThreadPool)
             {
-                host = AioEngineHost.GetShared(AioEngineKind.ThreadPool); // io_uring misreads FUSE files (FuseFiles)
+                host = AioEngineHost.GetShared(AioEngineKind.ThreadPool);
             }
             return new AioFile(handle, System.IO.Path.GetFullPath(path), options.Direct, options.InlineCachedReads, host);
         }
@@ -464,6 +464,20 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
             handle.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The engine to run <paramref name="file"/> on when the choice is left to FileAio: <see cref="AioEngineKind.ThreadPool"/>
+    /// for a file on FUSE, or on a file system that does not answer <c>fstatfs</c> (on FUSE its own process answers, and
+    /// may fail it just when it fails reads), because io_uring misreports a FUSE read that the file system fails partway
+    /// (docs/engines.md, IoUring, "FUSE"); <see cref="AioEngineKind.Auto"/> otherwise. <see cref="Open"/> applies it
+    /// under Auto; a program that runs its own <see cref="AioContext"/> can ask here which engine to create it with.
+    /// </summary>
+    public static AioEngineKind RecommendedEngine(SafeFileHandle file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ObjectDisposedException.ThrowIf(file.IsClosed, file);
+        return FuseFiles.IsOnFuse(file) ? AioEngineKind.ThreadPool : AioEngineKind.Auto;
     }
 
     /// <summary>

@@ -79,6 +79,6 @@ internal static class CopyCommand
                 throw new UsageException($"{dst} exists; add --force to replace it");
             }
         }
-        return new CopyOptions(src, dst, blockSize, depth, direct, EngineNames.ForFiles(engine, src, dst), verify);
+        return new CopyOptions(src, dst, blockSize, depth, direct, engine, verify);
     }
 }

@@ -66,7 +66,7 @@ internal static class VerifyCommand
             {
                 throw IoFailureException.FromErrno("open", full, ErrnoText.ENOENT);
             }
-            return new VerifyOptions(full, 0, blockSize, depth, direct, EngineNames.ForFiles(engine, full), seed, ReadOnly: true);
+            return new VerifyOptions(full, 0, blockSize, depth, direct, engine, seed, ReadOnly: true);
         }
 
         blockSize ??= 64 << 10;
@@ -83,7 +83,7 @@ internal static class VerifyCommand
         {
             throw IoFailureException.FromErrno("create", full, ErrnoText.ENOENT);
         }
-        return new VerifyOptions(full, size, blockSize, depth, direct, EngineNames.ForFiles(engine, full), seed, ReadOnly: false);
+        return new VerifyOptions(full, size, blockSize, depth, direct, engine, seed, ReadOnly: false);
     }
 
     private static int Print(TextWriter o, VerifyOptions options, VerifyReport report)

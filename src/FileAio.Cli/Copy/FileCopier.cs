@@ -43,11 +43,9 @@ internal static class FileCopier
 
                 var clock = Stopwatch.StartNew();
                 ProgressReporter bar = progress.Start($"copying {options.Source} to {options.Destination}", size);
-                using (var pipeline = new AioPipeline(Depth(options, size), options.Engine, options.BlockSize, memoryAlignment))
+                using (var pipeline = new AioPipeline(Depth(options, size), options.Engine, options.BlockSize, memoryAlignment, [source, destination]))
                 {
                     engine = pipeline.EngineName;
-                    pipeline.Associate(source);
-                    pipeline.Associate(destination);
                     // Writes stay inside the file's length (no extending O_DIRECT writes, which file systems serialise).
                     RandomAccess.SetLength(destination, RoundUp(size, alignment));
                     CopyChunks(pipeline, options, source, temporary, destination, size, alignment, bar, cancellationToken);
@@ -178,9 +176,7 @@ internal static class FileCopier
         }
         (int alignment, int memoryAlignment) = Alignment(options, source, copy);
         ProgressReporter bar = progress.Start($"verifying {options.Destination}", size);
-        using var pipeline = new AioPipeline(Depth(options, size), options.Engine, options.BlockSize, memoryAlignment, twoBuffers: true);
-        pipeline.Associate(source);
-        pipeline.Associate(copy);
+        using var pipeline = new AioPipeline(Depth(options, size), options.Engine, options.BlockSize, memoryAlignment, [source, copy], twoBuffers: true);
         int blockSize = options.BlockSize;
         var chunks = new ChunkCursor(source, size, blockSize, alignment);
         bool Start(PipelineSlot slot) => chunks.TryStartRead(slot);

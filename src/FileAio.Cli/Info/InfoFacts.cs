@@ -80,50 +80,52 @@ internal sealed record InfoFacts(
             throw IoFailureException.FromErrno("stat", full, ErrnoText.ENOENT);
         }
         string canonical = FileSystemCalls.RealPath(full);
-        MountTable.Mount? mount = MountTable.Find(canonical);
-        // The rule of EngineNames.ForFiles, which copy and verify apply: on FUSE, auto is the thread-pool engine.
-        AioEngineKind autoHere = mount is { IsFuse: true } ? AioEngineKind.ThreadPool : AioContext.GetLimits(AioEngineKind.Auto).Engine;
+        (DirectIoFacts directIo, AioEngineKind recommended) = Probe(full, isDirectory);
         return new PathFacts(
             full,
             canonical,
             isDirectory,
             isDirectory ? null : new FileInfo(full).Length,
-            mount,
-            autoHere,
-            ProbeDirectIo(full, isDirectory));
+            MountTable.Find(canonical),
+            recommended == AioEngineKind.Auto ? AioContext.GetLimits(AioEngineKind.Auto).Engine : recommended,
+            directIo);
     }
 
-    /// <summary>Opens the file (or a probe file created in the directory) without and then with O_DIRECT.</summary>
-    private static DirectIoFacts ProbeDirectIo(string path, bool isDirectory)
+    /// <summary>Opens the file (or a probe file created in the directory) without and then with O_DIRECT: what direct
+    /// I/O does there, and the engine FileAio recommends there (<see cref="AioFile.RecommendedEngine"/>; Auto when the
+    /// file cannot be opened).</summary>
+    private static (DirectIoFacts DirectIo, AioEngineKind Recommended) Probe(string path, bool isDirectory)
     {
         string target = isDirectory ? System.IO.Path.Combine(path, $".fileaio-info-{Environment.ProcessId}-{Guid.NewGuid():N}") : path;
         try
         {
             AioAlignment alignment;
+            AioEngineKind recommended;
             using (SafeFileHandle plain = isDirectory
                 ? AioFile.OpenHandle(target, FileMode.CreateNew, FileAccess.ReadWrite)
                 : AioFile.OpenHandle(target, FileMode.Open, FileAccess.Read))
             {
                 alignment = AioFile.GetAlignment(plain);
+                recommended = AioFile.RecommendedEngine(plain);
             }
             if (!alignment.SupportsDirectIo)
             {
-                return new DirectIoFacts("unsupported", "the kernel says so for this file", alignment);
+                return (new DirectIoFacts("unsupported", "the kernel says so for this file", alignment), recommended);
             }
             try
             {
                 using SafeFileHandle direct = AioFile.OpenHandle(target, FileMode.Open, FileAccess.Read, direct: true);
-                return new DirectIoFacts("works", null, alignment);
+                return (new DirectIoFacts("works", null, alignment), recommended);
             }
             catch (IOException e)
             {
-                return new DirectIoFacts("refused", DescribeError(e), alignment);
+                return (new DirectIoFacts("refused", DescribeError(e), alignment), recommended);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return new DirectIoFacts("unknown",
-                (isDirectory ? "cannot create a probe file here: " : "cannot open the file: ") + DescribeError(e), null);
+            return (new DirectIoFacts("unknown",
+                (isDirectory ? "cannot create a probe file here: " : "cannot open the file: ") + DescribeError(e), null), AioEngineKind.Auto);
         }
         finally
         {

@@ -16,7 +16,7 @@ internal static class InfoText
         WriteLimits(o, facts.Limits);
         if (facts.Path is not null)
         {
-            WritePath(o, facts.Path);
+            WritePath(o, facts.Path, facts.AutoEngine);
         }
     }
 
@@ -91,7 +91,7 @@ internal static class InfoText
         o.WriteLine();
     }
 
-    private static void WritePath(TextWriter o, InfoFacts.PathFacts path)
+    private static void WritePath(TextWriter o, InfoFacts.PathFacts path, AioEngineKind autoEngine)
     {
         o.WriteLine($"Path {path.FullPath}:");
         if (path.CanonicalPath != path.FullPath)
@@ -103,10 +103,10 @@ internal static class InfoText
         {
             o.WriteLine($"  {"file system",-12} {mount.FileSystem} on {mount.Source}, mounted at {mount.MountPoint}");
             o.WriteLine($"  {"options",-12} {mount.Options}");
-            if (mount.IsFuse)
-            {
-                o.WriteLine($"  {"engine",-12} threadpool under auto: io_uring misreports FUSE reads that fail partway (docs/engines.md)");
-            }
+        }
+        if (path.AutoEngine != autoEngine)
+        {
+            o.WriteLine($"  {"engine",-12} {EngineNames.Name(path.AutoEngine)} under auto: io_uring misreports FUSE reads that fail partway (docs/engines.md)");
         }
         o.WriteLine($"  {"direct I/O",-12} {Describe(path.DirectIo)}");
         o.WriteLine();

@@ -27,11 +27,23 @@ internal sealed class AioPipeline : IDisposable
     private readonly AioRequest[] _batch;
     private int _pending;
 
+    /// <summary>A pipeline over <paramref name="files"/> (associated with its context). Under Auto the engine is the one
+    /// every file can take: the thread pool when any of them needs it (<see cref="AioFile.RecommendedEngine"/>: files on
+    /// FUSE, where io_uring misreports reads that fail partway).</summary>
     /// <exception cref="UsageException">The engine cannot run here (with FileAio's reason).</exception>
-    public AioPipeline(int depth, AioEngineKind engine, int bufferSize, int bufferAlignment, bool twoBuffers = false)
+    public AioPipeline(int depth, AioEngineKind engine, int bufferSize, int bufferAlignment, IReadOnlyList<SafeFileHandle> files,
+        bool twoBuffers = false)
     {
         EngineNames.RequireSupported(engine);
+        if (engine == AioEngineKind.Auto && files.Any(f => AioFile.RecommendedEngine(f) == AioEngineKind.ThreadPool))
+        {
+            engine = AioEngineKind.ThreadPool;
+        }
         _context = AioContext.Create(depth + 1, new AioContextOptions { Engine = engine }); // + 1: room for the flush
+        foreach (SafeFileHandle file in files)
+        {
+            _context.AssociateWithFile(file);
+        }
         _slots = new PipelineSlot[depth];
         for (int i = 0; i < depth; i++)
         {
@@ -43,8 +55,6 @@ internal sealed class AioPipeline : IDisposable
 
     /// <summary>The engine that runs the I/O (<c>io_uring</c>, <c>threadpool</c>).</summary>
     public string EngineName => EngineNames.Name(_context.Engine);
-
-    public void Associate(SafeFileHandle file) => _context.AssociateWithFile(file);
 
     /// <summary>Runs until every unit of work is done. Slot requests must be prepared with the slot as user state.</summary>
     public void Run(Func<PipelineSlot, bool> start, Func<PipelineSlot, bool> complete, CancellationToken cancellationToken)

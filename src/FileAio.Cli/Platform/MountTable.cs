@@ -9,7 +9,8 @@ internal static class MountTable
     internal sealed record Mount(string MountPoint, string FileSystem, string Source, string Options)
     {
         /// <summary>A FUSE file system: "fuse", "fuseblk" or "fuse.SUBTYPE" (sshfs, rclone, ntfs-3g…), or virtiofs,
-        /// which is FUSE underneath (its <c>statfs</c> says FUSE_SUPER_MAGIC, which is what the library checks).</summary>
+        /// which is FUSE underneath. Shown by <c>info</c>; which engine a file needs is for
+        /// <see cref="AioFile.RecommendedEngine"/> to say.</summary>
         public bool IsFuse => FileSystem.StartsWith("fuse", StringComparison.Ordinal) || FileSystem == "virtiofs";
     }
 

@@ -50,8 +50,7 @@ internal static class PatternVerifier
         int memoryAlignment = CheckAlignment(options, file, blockSize);
         long blocks = options.Size / blockSize;
         ProgressReporter bar = progress.Start($"writing {blocks:N0} blocks to {options.Path}", options.Size);
-        using var pipeline = new AioPipeline((int)Math.Clamp(blocks, 1, options.IoDepth), options.Engine, blockSize, memoryAlignment);
-        pipeline.Associate(file);
+        using var pipeline = new AioPipeline((int)Math.Clamp(blocks, 1, options.IoDepth), options.Engine, blockSize, memoryAlignment, [file]);
         RandomAccess.SetLength(file, options.Size); // writes stay inside the file: no extending O_DIRECT writes
         long next = 0;
 
@@ -103,8 +102,7 @@ internal static class PatternVerifier
         long blocks = (size + blockSize - 1) / blockSize;
         var bad = new List<(long, string)>();
         ProgressReporter bar = progress.Start($"reading back {blocks:N0} blocks of {options.Path}", size);
-        using var pipeline = new AioPipeline((int)Math.Clamp(blocks, 1, options.IoDepth), options.Engine, blockSize, memoryAlignment);
-        pipeline.Associate(file);
+        using var pipeline = new AioPipeline((int)Math.Clamp(blocks, 1, options.IoDepth), options.Engine, blockSize, memoryAlignment, [file]);
         long next = 0;
 
         bool Start(PipelineSlot slot)

@@ -66,6 +66,7 @@ public sealed class FuseReadTests : FileAioTest
         AioFile file = Own(AioFile.Open(faulty.FilePath, FileMode.Open, FileAccess.Read));
         byte[] buffer = new byte[ReadLength];
 
+        Assert.Equal(AioEngineKind.ThreadPool, AioFile.RecommendedEngine(file.Handle));
         Assert.Equal(AioEngineKind.ThreadPool, file.Engine);
         int read = await file.ReadAsync(buffer, ReadOffset);
         Assert.InRange(read, 1, BadAt - 1);
@@ -107,6 +108,7 @@ public sealed class FuseReadTests : FileAioTest
         Assert.SkipUnless(AioContext.GetLimits(AioEngineKind.IoUring).IsSupported, "io_uring cannot run here");
         AioFile file = Own(AioFile.Open(CreatePatternFile("ext4.bin", 4096), FileMode.Open, FileAccess.Read));
 
+        Assert.Equal(AioEngineKind.Auto, AioFile.RecommendedEngine(file.Handle));
         Assert.Equal(AioEngineKind.IoUring, file.Engine); // the FUSE rule must not catch ordinary files
         await file.DisposeAsync();
     }
