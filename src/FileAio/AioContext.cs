@@ -26,6 +26,9 @@ public sealed class AioContext : IDisposable
     private static readonly AioContextOptions s_defaultOptions = new();
 
     private readonly IAioEngine _engine;
+    private readonly FlushScope _scope = new();   // one scope: a flush waits for every write submitted to the context (SPEC §3)
+    private IoOperation[] _submitScratch = [];    // the batch's operations, for the engine (under _submitLock)
+    private IoOperation[] _reapScratch = [];      // what the engine reaps, for Wait (one waiter at a time)
     private readonly bool _waitWithoutPendingRequests;
     private readonly Lock _submitLock = new();   // one Submit at a time reaches the engine (SPEC §2: any thread may call it)
     private int _outstanding;                    // Submitted requests of this context: accepted, not yet reaped or cancelled
@@ -34,10 +37,11 @@ public sealed class AioContext : IDisposable
     private readonly int _ownerThreadId;                // the only thread allowed to call, when SingleThreaded (else 0)
     private readonly ManualResetEventSlim _teardownDone = new();  // set when the first Dispose has finished
 
-    private AioContext(IAioEngine engine, int capacity, bool waitWithoutPendingRequests, int ownerThreadId = 0)
+    private AioContext(IAioEngine engine, AioEngineKind kind, int capacity, bool waitWithoutPendingRequests, int ownerThreadId)
     {
         _ownerThreadId = ownerThreadId;
         _engine = engine;
+        Engine = kind;
         Capacity = capacity;
         _waitWithoutPendingRequests = waitWithoutPendingRequests;
     }
@@ -51,34 +55,36 @@ public sealed class AioContext : IDisposable
     /// message says why.</exception>
     public static AioContext Create(int capacity, AioContextOptions? options = null)
     {
+        options ??= s_defaultOptions;
+        return CreateWithSettings(capacity, options, new EngineSettings { Owned = options.SingleThreaded });
+    }
+
+    /// <summary>Creates a context over an engine set up with <paramref name="settings"/>: for tests that run the
+    /// contract over an engine variant Auto would not pick here (io_uring with its pre-6.0 cancel path, tiny rings).</summary>
+    internal static AioContext CreateWithSettings(int capacity, AioContextOptions options, EngineSettings settings)
+    {
         if (capacity <= 0)
         {
             ThrowHelper.ThrowArgumentOutOfRange(nameof(capacity), capacity,
                 "A context needs room for at least one request; use AioContext.UnlimitedCapacity for the engine's maximum.");
         }
-        options ??= s_defaultOptions;
         AioLimits limits = EngineFactory.GetLimits(options.Engine);
         if (!limits.IsSupported)
         {
             throw new NotSupportedException($"The {limits.Engine} engine cannot run here: {limits.UnsupportedReason}");
         }
         int effectiveCapacity = Math.Min(capacity, limits.MaxOutstanding);
-        IAioEngine engine = EngineFactory.Create(limits.Engine, effectiveCapacity, options.SingleThreaded);
-        return new AioContext(engine, effectiveCapacity, options.WaitWithoutPendingRequests,
-            options.SingleThreaded ? Environment.CurrentManagedThreadId : 0);
+        IAioEngine engine = EngineFactory.Create(options.Engine, effectiveCapacity, settings, out AioEngineKind created);
+        return new AioContext(engine, created, effectiveCapacity, options.WaitWithoutPendingRequests,
+            settings.Owned ? Environment.CurrentManagedThreadId : 0);
     }
-
-    /// <summary>Wraps an engine built by hand: for tests that run the contract over an engine variant Auto would not
-    /// pick here (io_uring with its pre-6.0 cancel path, say).</summary>
-    internal static AioContext CreateWithEngine(IAioEngine engine, int capacity, bool waitWithoutPendingRequests) =>
-        new(engine, capacity, waitWithoutPendingRequests);
 
     /// <summary>What <paramref name="engine"/> can do on this machine (IPRT's <c>RTFileAioGetLimits</c>). For
     /// <see cref="AioEngineKind.Auto"/>, the limits of the engine Auto picks.</summary>
     public static AioLimits GetLimits(AioEngineKind engine = AioEngineKind.Auto) => EngineFactory.GetLimits(engine);
 
     /// <summary>The engine that really runs this context (never <see cref="AioEngineKind.Auto"/>).</summary>
-    public AioEngineKind Engine => _engine.Kind;
+    public AioEngineKind Engine { get; }
 
     /// <summary>The most requests this context holds outstanding at once.</summary>
     public int Capacity { get; }
@@ -209,16 +215,25 @@ public sealed class AioContext : IDisposable
                 // Nothing outstanding: one poll, so that a pending wakeup wins over NoRequests (and a request that a
                 // concurrent Submit made outstanding meanwhile is not overlooked).
                 bool nothingOutstanding = !_waitWithoutPendingRequests && Volatile.Read(ref _outstanding) == 0;
-                Deadline deadline = nothingOutstanding ? Deadline.After(TimeSpan.Zero) : Deadline.After(timeout);
-                int count = _engine.Reap(Math.Max(1, minCompletions), deadline, completed, out AioWaitReason reason);
-                if (nothingOutstanding && count == 0 && reason == AioWaitReason.TimedOut)
+                Deadline deadline = nothingOutstanding ? Deadline.Expired : Deadline.After(timeout);
+                int wanted = Math.Max(1, minCompletions);
+                if (_reapScratch.Length < completed.Length)
                 {
-                    reason = AioWaitReason.NoRequests;
+                    _reapScratch = new IoOperation[completed.Length];
                 }
+                int count = _engine.Reap(wanted, deadline, _reapScratch.AsSpan(0, completed.Length), out bool interrupted);
                 for (int i = 0; i < count; i++)
                 {
-                    Finish(completed[i], completed[i].EngineResult);
+                    IoOperation operation = _reapScratch[i];
+                    _reapScratch[i] = null!;
+                    var request = (AioRequest)operation.Owner;
+                    Finish(request, operation.Result);
+                    completed[i] = request;
                 }
+                AioWaitReason reason = interrupted ? AioWaitReason.Interrupted
+                    : count >= wanted ? AioWaitReason.Completed
+                    : nothingOutstanding && count == 0 ? AioWaitReason.NoRequests
+                    : AioWaitReason.TimedOut;
                 AssertInvariants();
                 return new AioWaitResult(count, reason);
             }
@@ -301,16 +316,16 @@ public sealed class AioContext : IDisposable
             _engine.Wakeup();                  // a Wait blocked in the engine returns and leaves
             _lifetime.WaitForCallsToLeave();   // no Submit, Wait or Cancel runs from here on
 
-            var canceled = new List<AioRequest>();
-            var completed = new List<AioRequest>();
+            var canceled = new List<IoOperation>();
+            var completed = new List<IoOperation>();
             _engine.CancelAllAndDrain(canceled, completed);
-            foreach (AioRequest request in canceled)
+            foreach (IoOperation operation in canceled)
             {
-                Finish(request, EngineResult.Canceled);
+                Finish((AioRequest)operation.Owner, OperationResult.Canceled);
             }
-            foreach (AioRequest request in completed)
+            foreach (IoOperation operation in completed)
             {
-                Finish(request, request.EngineResult);
+                Finish((AioRequest)operation.Owner, operation.Result);
             }
             Debug.Assert(Volatile.Read(ref _outstanding) == 0, "Every outstanding request was cancelled or reaped.");
             _engine.Dispose();
@@ -349,10 +364,10 @@ public sealed class AioContext : IDisposable
             {
                 return AioCancelResult.NotSubmitted; // finished (and perhaps resubmitted elsewhere) meanwhile
             }
-            switch (_engine.Cancel(request))
+            switch (_engine.Cancel(request.Operation))
             {
                 case EngineCancelResult.Canceled:
-                    Finish(request, EngineResult.Canceled);
+                    Finish(request, OperationResult.Canceled);
                     AssertInvariants();
                     return AioCancelResult.Canceled;
                 case EngineCancelResult.AlreadyCompleted:
@@ -428,7 +443,7 @@ public sealed class AioContext : IDisposable
             }
             for (; pinned < fits; pinned++)
             {
-                requests[pinned].Pin();
+                requests[pinned].Operation.Pin();
             }
         }
         catch
@@ -437,7 +452,7 @@ public sealed class AioContext : IDisposable
             {
                 if (i < pinned)
                 {
-                    requests[i].Unpin();
+                    requests[i].Operation.Unpin();
                 }
                 requests[i].Unclaim();
             }
@@ -445,14 +460,21 @@ public sealed class AioContext : IDisposable
         }
 
         // 2. Count the requests before the engine sees them: a worker may finish one, and Wait reap it, at once.
+        if (_submitScratch.Length < fits)
+        {
+            _submitScratch = new IoOperation[Math.Max(fits, 16)];
+        }
         for (int i = 0; i < fits; i++)
         {
             requests[i].Owner = this;
+            requests[i].Operation.Scope = _scope;
+            _submitScratch[i] = requests[i].Operation;
         }
         Interlocked.Add(ref _outstanding, fits);
 
         int refusedErrno = 0;
-        int accepted = fits == 0 ? 0 : _engine.Start(requests[..fits], out refusedErrno);
+        int accepted = fits == 0 ? 0 : _engine.Start(_submitScratch.AsSpan(0, fits), out refusedErrno);
+        _submitScratch.AsSpan(0, fits).Clear();
 
         // 3. What the engine did not take goes back: the refused one is Completed with its error, the rest Prepared.
         for (int i = accepted; i < requests.Length; i++)
@@ -463,10 +485,10 @@ public sealed class AioContext : IDisposable
                 Interlocked.Decrement(ref _outstanding);
                 if (i == accepted && refusedErrno != 0)
                 {
-                    request.Complete(EngineResult.FromErrno(refusedErrno));
+                    request.Complete(OperationResult.FromErrno(refusedErrno));
                     continue;
                 }
-                request.Unpin();
+                request.Operation.Unpin();
             }
             request.Unclaim();
         }

@@ -1,24 +1,23 @@
 using FileAio.Async;
 using FileAio.Engines;
-using FileAio.Engines.IoUring;
 
 namespace FileAio;
 
 /// <summary>
-/// The threads that run <see cref="AioFile"/> operations: with io_uring, a few ring threads that each own a ring;
-/// elsewhere, threads that wait on an <see cref="AioContext"/> of the fallback engine. Files share
-/// <see cref="Shared"/> unless <see cref="AioFileOptions.Host"/> names another.
+/// The threads that run <see cref="AioFile"/> operations: a few engine threads, each owning one engine (with io_uring,
+/// a ring of its own, set up for one thread) and driving it in a loop. Files share <see cref="Shared"/> unless
+/// <see cref="AioFileOptions.Host"/> names another.
 /// </summary>
 /// <remarks>
 /// Each file is bound to one of the host's threads when it opens (round robin), so its operations, flushes included,
-/// are ordered on one ring. The threads run no user code: continuations go to the thread pool.
+/// are ordered on one engine. The threads run no user code: continuations go to the thread pool.
 /// </remarks>
 public sealed class AioEngineHost : IDisposable
 {
     private static readonly Lock s_sharedLock = new();
     private static readonly Dictionary<AioEngineKind, AioEngineHost> s_shared = [];
 
-    private readonly IAsyncWorker[] _workers;
+    private readonly EngineLoop[] _loops;
     private readonly bool _isShared;
     private int _next;
     private int _disposed;
@@ -27,11 +26,11 @@ public sealed class AioEngineHost : IDisposable
     /// shared thread-pool host instead (see <see cref="AioFileOptions.Engine"/>).</summary>
     internal bool IsSharedAuto { get; private set; }
 
-    private AioEngineHost(IAsyncWorker[] workers, bool isShared)
+    private AioEngineHost(EngineLoop[] loops, AioEngineKind engine, bool isShared)
     {
-        _workers = workers;
+        _loops = loops;
         _isShared = isShared;
-        Engine = workers[0].Engine;
+        Engine = engine;
     }
 
     /// <summary>The process-wide host of the <see cref="AioEngineKind.Auto"/> engine, created on first use. It lives as
@@ -46,7 +45,7 @@ public sealed class AioEngineHost : IDisposable
         {
             if (!s_shared.TryGetValue(engine, out AioEngineHost? host))
             {
-                host = CreateCore(engine, 0, isShared: true);
+                host = CreateCore(engine, 0, isShared: true, default);
                 host.IsSharedAuto = engine == AioEngineKind.Auto;
                 s_shared[engine] = host;
             }
@@ -61,12 +60,16 @@ public sealed class AioEngineHost : IDisposable
     public static AioEngineHost Create(AioEngineKind engine = AioEngineKind.Auto, int threads = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
-        return CreateCore(engine, threads, isShared: false);
+        return CreateCore(engine, threads, isShared: false, default);
     }
 
-    private static AioEngineHost CreateCore(AioEngineKind engine, int threads, bool isShared)
+    /// <summary>A host whose engines are set up with <paramref name="settings"/> (tests: tiny rings).</summary>
+    internal static AioEngineHost Create(AioEngineKind engine, int threads, EngineSettings settings) =>
+        CreateCore(engine, threads, isShared: false, settings);
+
+    private static AioEngineHost CreateCore(AioEngineKind engine, int threads, bool isShared, EngineSettings settings)
     {
-        // One thread per core, at most 4: each ring thread can drive several hundred thousand operations a second,
+        // One thread per core, at most 4: each engine thread can drive several hundred thousand operations a second,
         // and more threads than cores only adds wakeups.
         int count = threads > 0 ? threads : Math.Clamp(Environment.ProcessorCount, 1, 4);
         AioLimits limits = EngineFactory.GetLimits(engine);
@@ -74,60 +77,46 @@ public sealed class AioEngineHost : IDisposable
         {
             throw new NotSupportedException($"The {limits.Engine} engine cannot run here: {limits.UnsupportedReason}");
         }
-
-        var workers = new IAsyncWorker[count];
+        // Each thread owns its engine, and submits in the same enter that reaps.
+        EngineSettings owned = settings with { Owned = true, DeferSubmission = true };
+        var loops = new EngineLoop[count];
+        AioEngineKind created = limits.Engine;
         try
         {
             for (int i = 0; i < count; i++)
             {
-                workers[i] = CreateWorker(limits.Engine, engine == AioEngineKind.Auto, i);
+                // Under Auto, a ring that the probe allowed but that cannot be set up now falls back to the thread pool.
+                loops[i] = EngineLoop.Start($"FileAio engine {i}", () =>
+                    EngineFactory.Create(engine, EngineLoop.EngineCapacity, owned, out created, fallBack: true));
             }
         }
         catch
         {
-            foreach (IAsyncWorker? worker in workers)
+            foreach (EngineLoop? loop in loops)
             {
-                worker?.Dispose();
+                loop?.Dispose();
             }
             throw;
         }
-        return new AioEngineHost(workers, isShared);
-    }
-
-    private static IAsyncWorker CreateWorker(AioEngineKind engine, bool auto, int index)
-    {
-        if (engine != AioEngineKind.IoUring)
-        {
-            return new ContextWorker(engine, index);
-        }
-        IoUringRingWorker? ring = IoUringRingWorker.TryCreate(index, out int errno);
-        if (ring is not null)
-        {
-            return ring;
-        }
-        if (auto)
-        {
-            return new ContextWorker(AioEngineKind.ThreadPool, index); // the probe passed but this ring failed
-        }
-        throw new NotSupportedException($"The IoUring engine cannot run here: {IoUringProbe.DescribeSetupError(errno)}");
+        return new AioEngineHost(loops, created, isShared);
     }
 
     /// <summary>The engine the host's threads drive.</summary>
     public AioEngineKind Engine { get; }
 
     /// <summary>How many engine threads the host runs.</summary>
-    public int ThreadCount => _workers.Length;
+    public int ThreadCount => _loops.Length;
 
     internal OperationPool Pool { get; } = new();
 
     /// <summary>The engine threads (for diagnostics and tests).</summary>
-    internal IReadOnlyList<IAsyncWorker> Workers => _workers;
+    internal IReadOnlyList<EngineLoop> Loops => _loops;
 
-    internal IAsyncWorker AssignWorker()
+    internal EngineLoop AssignLoop()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        int index = (int)((uint)Interlocked.Increment(ref _next) % (uint)_workers.Length);
-        return _workers[index];
+        int index = (int)((uint)Interlocked.Increment(ref _next) % (uint)_loops.Length);
+        return _loops[index];
     }
 
     /// <summary>Stops the host's threads after cancelling what is in flight; operations still queued complete as
@@ -143,9 +132,9 @@ public sealed class AioEngineHost : IDisposable
         {
             return;
         }
-        foreach (IAsyncWorker worker in _workers)
+        foreach (EngineLoop loop in _loops)
         {
-            worker.Dispose();
+            loop.Dispose();
         }
     }
 }

@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using FileAio.Async;
+using FileAio.Engines;
 using FileAio.Platform;
 using Microsoft.Win32.SafeHandles;
 
@@ -14,69 +16,43 @@ namespace FileAio;
 /// <para>Threading: every method may be called from any thread, by any number of callers at once. Continuations run
 /// on the thread pool, never on an engine thread. In steady state an operation allocates nothing (pooled value-task
 /// sources, no closures, no boxing; cancellation registrations aside).</para>
+/// <para>A returned <see cref="ValueTask"/> is consumed once: reading its result before it completes, or a second
+/// time, throws <see cref="InvalidOperationException"/> and changes nothing.</para>
 /// <para>Buffers are pinned, and the handle kept open, until the kernel is done with the operation; a cancelled
 /// operation ends with <see cref="OperationCanceledException"/> only once the kernel will not touch its buffer.</para>
 /// <para>Errors are <see cref="IOException"/>s whose message carries the errno and the path and whose
 /// <see cref="Exception.HResult"/> is the errno.</para>
 /// </remarks>
-public sealed class AioFile : IDisposable, IAsyncDisposable
+public sealed partial class AioFile : IDisposable, IAsyncDisposable
 {
-    private readonly IAsyncWorker _worker;
-    private readonly Action<AioFileOperation> _requestCancel;   // _worker.RequestCancel, made once (not per call)
+    private readonly AsyncFile _file;                  // what the engine loop and the operations share
     private readonly OperationPool _pool;
-    private readonly AioAlignment _alignment;          // meaningful when IsDirect
+    private readonly DirectIoAlignment _alignment;     // meaningful when IsDirect
     private readonly PageCacheReads? _cachedReads;     // the page-cache fast path, when on
-    private int _inFlight;
-    private int _disposed;
-    private TaskCompletionSource? _drained;            // set when disposal waits for operations in flight
 
     private AioFile(SafeFileHandle handle, string path, bool direct, bool inlineCachedReads, AioEngineHost host)
     {
+        FileFacts facts = FileFacts.Of(handle); // remembered by OpenHandleCore for a direct file: no statx again
         Handle = handle;
-        Path = path;
         IsDirect = direct;
-        _alignment = direct ? FileIoInfo.Of(handle).Alignment : default; // remembered by OpenHandleCore: no statx again
+        Engine = host.Engine;
+        _alignment = facts.Alignment;
         _cachedReads = inlineCachedReads && !direct && OperatingSystem.IsLinux() ? new PageCacheReads() : null;
-        _worker = host.AssignWorker();
-        _requestCancel = _worker.RequestCancel;
+        _file = new AsyncFile(handle, path, facts.Traits, host.AssignLoop());
         _pool = host.Pool;
-    }
-
-    /// <summary>Opens (or creates) a file for asynchronous I/O.</summary>
-    /// <exception cref="IOException">The file cannot be opened, or its file system refuses direct I/O.</exception>
-    /// <exception cref="NotSupportedException">The engine asked for cannot run here; the message says why.</exception>
-    public static AioFile Open(string path, FileMode mode, FileAccess access, AioFileOptions? options = null)
-    {
-        options ??= new AioFileOptions();
-        AioEngineHost host = options.Host ?? AioEngineHost.GetShared(options.Engine);
-        SafeFileHandle handle = OpenHandleCore(path, mode, access, options.Share, options.PreallocationSize, options.Direct);
-        try
-        {
-            bool auto = options.Host is null ? options.Engine == AioEngineKind.Auto : options.Host.IsSharedAuto;
-            if (auto && host.Engine == AioEngineKind.IoUring && RecommendedEngine(handle) == AioEngineKind.ThreadPool)
-            {
-                host = AioEngineHost.GetShared(AioEngineKind.ThreadPool);
-            }
-            return new AioFile(handle, System.IO.Path.GetFullPath(path), options.Direct, options.InlineCachedReads, host);
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
     }
 
     /// <summary>The operating-system handle. Do not close it; dispose the <see cref="AioFile"/>.</summary>
     public SafeFileHandle Handle { get; }
 
     /// <summary>The full path the file was opened with (as given in error messages).</summary>
-    public string Path { get; }
+    public string Path => _file.Path;
 
     /// <summary>Whether the file bypasses the page cache.</summary>
     public bool IsDirect { get; }
 
     /// <summary>The engine that serves this file.</summary>
-    public AioEngineKind Engine => _worker.Engine;
+    public AioEngineKind Engine { get; }
 
     /// <summary>The file's size in bytes.</summary>
     public long Length => RandomAccess.GetLength(Handle);
@@ -94,25 +70,25 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
     /// rest; should that fail or be cancelled, the call returns the bytes it has, as <c>pread</c> would, and the next
     /// read at the following offset reports the error.</remarks>
     public ValueTask<int> ReadAsync(Memory<byte> buffer, long offset, CancellationToken cancellationToken = default) =>
-        Transfer(AioOperationKind.Read, buffer, offset, cancellationToken);
+        Transfer(OperationKind.Read, buffer, offset, cancellationToken);
 
     /// <summary>Writes <paramref name="buffer"/> at <paramref name="offset"/>; returns the bytes written, which may be
     /// fewer than given (use <see cref="WriteAllAsync"/> to write them all).</summary>
     public ValueTask<int> WriteAsync(ReadOnlyMemory<byte> buffer, long offset, CancellationToken cancellationToken = default) =>
-        Transfer(AioOperationKind.Write, System.Runtime.InteropServices.MemoryMarshal.AsMemory(buffer), offset, cancellationToken);
+        Transfer(OperationKind.Write, MemoryMarshal.AsMemory(buffer), offset, cancellationToken);
 
     /// <summary>Reads into several buffers, in order, from <paramref name="offset"/> (<c>preadv</c>); returns the bytes read.</summary>
     public ValueTask<int> ReadAsync(IReadOnlyList<Memory<byte>> buffers, long offset, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(buffers);
-        return TransferVectored(AioOperationKind.Read, buffers, static b => b, offset, cancellationToken);
+        return TransferVectored(OperationKind.Read, buffers, static b => b, offset, cancellationToken);
     }
 
     /// <summary>Writes several buffers, in order, at <paramref name="offset"/> (<c>pwritev</c>); returns the bytes written.</summary>
     public ValueTask<int> WriteAsync(IReadOnlyList<ReadOnlyMemory<byte>> buffers, long offset, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(buffers);
-        return TransferVectored(AioOperationKind.Write, buffers, static b => System.Runtime.InteropServices.MemoryMarshal.AsMemory(b), offset, cancellationToken);
+        return TransferVectored(OperationKind.Write, buffers, static b => MemoryMarshal.AsMemory(b), offset, cancellationToken);
     }
 
     /// <summary>Fills <paramref name="buffer"/> completely from <paramref name="offset"/>, looping over short reads.</summary>
@@ -151,35 +127,27 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Makes the file durable (<c>fsync</c>; <c>fdatasync</c> when <paramref name="dataOnly"/>) after every
-    /// operation started on this file before it has completed.</summary>
+    /// write started on this file before it has completed. It waits for this file's writes only.</summary>
     public ValueTask FlushAsync(bool dataOnly = false, CancellationToken cancellationToken = default)
     {
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled(cancellationToken);
         }
-        long started = StartOperation();
-        AioFileOperation operation = _pool.Rent();
-        try
-        {
-            operation.Prepare(AioOperationKind.Flush, this, 0, default, dataOnly);
-        }
-        catch
-        {
-            AbandonOperation(operation);
-            throw;
-        }
-        Submit(operation, started, cancellationToken);
+        EnterOrThrow();
+        AsyncOperation operation = _pool.Rent();
+        operation.Io.SetFlush(Handle, _file.Traits, dataOnly);
+        Submit(operation, FileAioMetrics.Started(), cachedPrefix: 0, cancellationToken);
         return new ValueTask(operation, operation.Version);
     }
 
-    private ValueTask<int> Transfer(AioOperationKind kind, Memory<byte> buffer, long offset, CancellationToken cancellationToken)
+    private ValueTask<int> Transfer(OperationKind kind, Memory<byte> buffer, long offset, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         if (IsDirect)
         {
-            DirectIoRule.CheckOffset(offset, _alignment, nameof(offset));
-            DirectIoRule.CheckLength(buffer.Length, _alignment.LengthAlignment, nameof(buffer));
+            DirectIoRule.CheckOffset(offset, _alignment.Offset, nameof(offset));
+            DirectIoRule.CheckLength(buffer.Length, _alignment.Offset, nameof(buffer));
         }
         if (cancellationToken.IsCancellationRequested)
         {
@@ -187,56 +155,43 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
         }
         if (buffer.IsEmpty)
         {
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            ObjectDisposedException.ThrowIf(_file.IsClosing, this);
             return new ValueTask<int>(0);
         }
 
         int cached = 0;
-        long started;
-        if (kind == AioOperationKind.Read && _cachedReads is { } cache && cache.ShouldTry(buffer.Length))
+        long started = FileAioMetrics.Started();
+        if (kind == OperationKind.Read && _cachedReads is { } cache && cache.ShouldTry(buffer.Length))
         {
             // A synchronous call on this thread, holding its own handle reference: not counted in flight (Dispose
             // waits for the asynchronous operations), but refused after Dispose like any other.
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-            started = FileAioMetrics.Started();
-            try
-            {
-                cached = cache.TryRead(Handle, buffer.Span, offset);
-            }
-            catch
-            {
-                FileAioMetrics.Refused(); // the handle was closed under the file
-                throw;
-            }
+            ObjectDisposedException.ThrowIf(_file.IsClosing, this);
+            cached = cache.TryRead(Handle, buffer.Span, offset);
             if (cached == buffer.Length)
             {
-                FileAioMetrics.FinishedFromCache(started, cached);
+                FileAioMetrics.CachedRead(started, cached);
                 return new ValueTask<int>(cached);
             }
-            EnterOperationOrRefuse(); // the engine reads the rest, or all of it on a miss
-        }
-        else
-        {
-            started = StartOperation();
         }
 
-        AioFileOperation operation = _pool.Rent();
+        EnterOrThrow(); // the engine reads the rest, or all of it on a miss
+        AsyncOperation operation = _pool.Rent();
         try
         {
             // After a partial cache hit the engine reads only the rest (a read of buffered data, never O_DIRECT).
-            operation.Prepare(kind, this, offset + cached, buffer[cached..], dataOnly: false, cachedPrefix: cached);
-            CheckPinnedAddresses(operation);
+            operation.Io.SetTransfer(kind, Handle, _file.Traits, offset + cached, buffer[cached..], MemoryAlignment);
+            operation.Io.Pin();
         }
         catch
         {
-            AbandonOperation(operation);
+            Abandon(operation);
             throw;
         }
-        Submit(operation, started, cancellationToken);
+        Submit(operation, started, cached, cancellationToken);
         return new ValueTask<int>(operation, operation.Version);
     }
 
-    private ValueTask<int> TransferVectored<TMemory>(AioOperationKind kind, IReadOnlyList<TMemory> buffers,
+    private ValueTask<int> TransferVectored<TMemory>(OperationKind kind, IReadOnlyList<TMemory> buffers,
         Func<TMemory, Memory<byte>> asMemory, long offset, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
@@ -256,239 +211,98 @@ public sealed class AioFile : IDisposable, IAsyncDisposable
             }
             if (IsDirect)
             {
-                DirectIoRule.CheckLength(length, _alignment.LengthAlignment, nameof(buffers));
+                DirectIoRule.CheckLength(length, _alignment.Offset, nameof(buffers));
             }
         }
         if (IsDirect)
         {
-            DirectIoRule.CheckOffset(offset, _alignment, nameof(offset));
+            DirectIoRule.CheckOffset(offset, _alignment.Offset, nameof(offset));
         }
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled<int>(cancellationToken);
         }
 
-        long started = StartOperation();
-        AioFileOperation operation = _pool.Rent();
+        EnterOrThrow();
+        long started = FileAioMetrics.Started();
+        AsyncOperation operation = _pool.Rent();
         try
         {
-            Memory<byte>[] segments = operation.RentSegments(count);
+            Memory<byte>[] segments = operation.Io.RentSegments(count);
             for (int i = 0; i < count; i++)
             {
                 segments[i] = asMemory(buffers[i]);
             }
-            operation.PrepareVectored(kind, this, offset, count);
-            CheckPinnedAddresses(operation);
+            operation.Io.SetVectored(kind, Handle, _file.Traits, offset, count, MemoryAlignment);
+            operation.Io.Pin();
         }
         catch
         {
-            AbandonOperation(operation);
+            Abandon(operation);
             throw;
         }
-        if (kind == AioOperationKind.Read && _cachedReads is { } cache && cache.ShouldTry(total)
-            && TryReadVectoredFromCache(cache, operation, total) is int read)
+        if (kind == OperationKind.Read && _cachedReads is { } cache && cache.ShouldTry(total)
+            && TryReadVectoredFromCache(cache, operation.Io, total) is int read)
         {
             operation.Abandon(); // the pins and the handle reference it took are released; nothing reached an engine
-            FileAioMetrics.FinishedFromCache(started, read);
-            OperationEnded();
+            _file.OperationEnded();
+            FileAioMetrics.CachedRead(started, read);
             return new ValueTask<int>(read);
         }
-        Submit(operation, started, cancellationToken);
+        Submit(operation, started, cachedPrefix: 0, cancellationToken);
         return new ValueTask<int>(operation, operation.Version);
     }
 
     /// <summary>The page-cache fast path for a prepared (pinned) vectored read: the bytes if the cache held all of
     /// them, else null (a partial hit is read again, whole, by the engine).</summary>
-    private static unsafe int? TryReadVectoredFromCache(PageCacheReads cache, AioFileOperation operation, long total)
+    private static unsafe int? TryReadVectoredFromCache(PageCacheReads cache, IoOperation operation, long total)
     {
-        long read = cache.TryRead(operation.Fd, operation.SegmentIovecs(), operation.SegmentCount, operation.Offset, total);
+        long read = cache.TryRead(operation.Fd, operation.Iovecs, operation.SegmentCount, operation.Offset, total);
         return read == total ? (int)read : null;
     }
 
-    private unsafe void CheckPinnedAddresses(AioFileOperation operation)
+    /// <summary>The buffer address rule the engine checks when pinning: 0 unless the file is direct.</summary>
+    private int MemoryAlignment => IsDirect ? _alignment.Memory : 0;
+
+    /// <summary>Counts an operation in flight (so closing cancels and waits for it), refusing after Dispose.</summary>
+    private void EnterOrThrow()
     {
-        if (IsDirect)
+        if (!_file.TryEnter())
         {
-            for (int i = 0; i < operation.SegmentCount; i++)
-            {
-                DirectIoRule.CheckAddress(operation.SegmentPointer(i), _alignment.MemoryAlignment, "buffer");
-            }
+            ThrowHelper.ThrowObjectDisposed(this);
         }
     }
 
-    /// <summary>Counts an operation in flight (so Dispose waits for it), refusing after Dispose; returns its start
-    /// timestamp for the metrics.</summary>
-    private long StartOperation()
-    {
-        EnterOperation();
-        return FileAioMetrics.Started();
-    }
-
-    /// <summary><see cref="EnterOperation"/> for an operation whose metrics have started already.</summary>
-    private void EnterOperationOrRefuse()
-    {
-        try
-        {
-            EnterOperation();
-        }
-        catch
-        {
-            FileAioMetrics.Refused();
-            throw;
-        }
-    }
-
-    private void EnterOperation()
-    {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        Interlocked.Increment(ref _inFlight);
-        if (Volatile.Read(ref _disposed) != 0)
-        {
-            OperationEnded();
-            ObjectDisposedException.ThrowIf(true, this);
-        }
-    }
-
-    /// <summary>Undoes <see cref="StartOperation"/> for an operation refused before it ran (it threw).</summary>
-    private void RefuseOperation()
-    {
-        FileAioMetrics.Refused();
-        OperationEnded();
-    }
-
-    private void AbandonOperation(AioFileOperation operation)
+    /// <summary>Undoes <see cref="EnterOrThrow"/> and the describing of an operation refused before it ran.</summary>
+    private void Abandon(AsyncOperation operation)
     {
         operation.Abandon();
-        RefuseOperation();
+        _file.OperationEnded();
     }
 
-    private void EndOperation(long started, long result)
+    private void Submit(AsyncOperation operation, long started, int cachedPrefix, CancellationToken cancellationToken)
     {
-        FileAioMetrics.Finished(started, result);
-        OperationEnded();
-    }
-
-    private void Submit(AioFileOperation operation, long started, CancellationToken cancellationToken)
-    {
-        operation.StartTimestamp = started;
-        operation.RegisterCancellation(_requestCancel, cancellationToken);
-        _worker.Enqueue(operation);
-    }
-
-    /// <summary>Called by the operation when it completes, before its result is published.</summary>
-    internal void OnOperationFinished(AioFileOperation operation, long result) => EndOperation(operation.StartTimestamp, result);
-
-    private void OperationEnded()
-    {
-        if (Interlocked.Decrement(ref _inFlight) == 0 && Volatile.Read(ref _disposed) != 0)
-        {
-            Volatile.Read(ref _drained)?.TrySetResult();
-        }
+        operation.Begin(_file, cachedPrefix, started, cancellationToken);
+        _file.Loop.Submit(operation);
     }
 
     // ------------------------------------------------------------------------------------------------------------
     // Disposal.
 
-    /// <summary>Refuses new operations, waits for those in flight, then closes the file.</summary>
+    /// <summary>Refuses new operations, cancels those in flight, waits until the kernel has let go of every buffer,
+    /// then closes the file. It returns even when an operation could never complete on its own (a read from an empty
+    /// FIFO): that one ends with <see cref="OperationCanceledException"/>. A disk transfer already under way cannot be
+    /// stopped; Dispose waits for it.</summary>
     public void Dispose()
     {
-        if (BeginDispose() is Task drained)
-        {
-            drained.GetAwaiter().GetResult();
-        }
+        _file.BeginClose().GetAwaiter().GetResult();
         Handle.Dispose();
     }
 
-    /// <summary>Refuses new operations, waits (asynchronously) for those in flight, then closes the file.</summary>
+    /// <summary>As <see cref="Dispose"/>, waiting asynchronously.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (BeginDispose() is Task drained)
-        {
-            await drained.ConfigureAwait(false);
-        }
+        await _file.BeginClose().ConfigureAwait(false);
         Handle.Dispose();
-    }
-
-    /// <summary>Marks the file disposed; returns a task that completes when no operation is in flight, or null.</summary>
-    private Task? BeginDispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return _drained?.Task;
-        }
-        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Volatile.Write(ref _drained, drained);
-        if (Volatile.Read(ref _inFlight) == 0)
-        {
-            drained.TrySetResult();
-        }
-        return drained.Task;
-    }
-
-    // ------------------------------------------------------------------------------------------------------------
-    // Static helpers.
-
-    /// <summary>
-    /// Opens a file for positional I/O, optionally with direct I/O: real O_DIRECT on Linux, which .NET's
-    /// <see cref="FileOptions"/> silently drops there. Sharing is <see cref="FileShare.Read"/>, as
-    /// <see cref="File.OpenHandle"/> does by default.
-    /// </summary>
-    /// <param name="path">The file to open.</param>
-    /// <param name="mode">How to open or create it.</param>
-    /// <param name="access">Read, write, or both.</param>
-    /// <param name="direct">Bypass the page cache. Transfers on the handle must then follow
-    /// <see cref="GetAlignment"/>; FileAio checks that and says which rule a request breaks.</param>
-    /// <exception cref="IOException">The file cannot be opened, or its file system refuses direct I/O; the message
-    /// carries the errno and the path, and <see cref="Exception.HResult"/> is the errno (as .NET does on Unix).</exception>
-    /// <exception cref="PlatformNotSupportedException"><paramref name="direct"/> on an OS where FileAio does not implement it.</exception>
-    public static SafeFileHandle OpenHandle(string path, FileMode mode, FileAccess access, bool direct = false) =>
-        OpenHandleCore(path, mode, access, FileShare.Read, 0, direct);
-
-    private static SafeFileHandle OpenHandleCore(string path, FileMode mode, FileAccess access, FileShare share,
-        long preallocationSize, bool direct)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        SafeFileHandle handle = File.OpenHandle(path, mode, access, share, FileOptions.None, preallocationSize);
-        if (!direct)
-        {
-            return handle;
-        }
-        try
-        {
-            DirectIo.Enable(handle, path);
-            FileIoInfo.Remember(handle, new FileIoInfo(true, FileAlignment.Get(handle)));
-            return handle;
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// The engine to run <paramref name="file"/> on when the choice is left to FileAio: <see cref="AioEngineKind.ThreadPool"/>
-    /// for a file on FUSE, or on a file system that does not answer <c>fstatfs</c> (on FUSE its own process answers, and
-    /// may fail it just when it fails reads), because io_uring misreports a FUSE read that the file system fails partway
-    /// (docs/engines.md, IoUring, "FUSE"); <see cref="AioEngineKind.Auto"/> otherwise. <see cref="Open"/> applies it
-    /// under Auto; a program that runs its own <see cref="AioContext"/> can ask here which engine to create it with.
-    /// </summary>
-    public static AioEngineKind RecommendedEngine(SafeFileHandle file)
-    {
-        ArgumentNullException.ThrowIfNull(file);
-        ObjectDisposedException.ThrowIf(file.IsClosed, file);
-        return FuseFiles.IsOnFuse(file) ? AioEngineKind.ThreadPool : AioEngineKind.Auto;
-    }
-
-    /// <summary>
-    /// The alignment direct I/O needs on <paramref name="file"/>: from <c>statx</c>'s <c>STATX_DIOALIGN</c> (Linux 6.1+),
-    /// else the logical block size of the device holding it, else 4096. Meaningful whether or not the handle is
-    /// open for direct I/O right now.
-    /// </summary>
-    public static AioAlignment GetAlignment(SafeFileHandle file)
-    {
-        ArgumentNullException.ThrowIfNull(file);
-        ObjectDisposedException.ThrowIf(file.IsClosed, file);
-        return FileAlignment.Get(file);
     }
 }

@@ -1,3 +1,5 @@
+using FileAio.Engines;
+
 namespace FileAio.Tests;
 
 public sealed class DeadlineTests

@@ -4,86 +4,110 @@ using System.Diagnostics.Metrics;
 namespace FileAio.Async;
 
 /// <summary>
-/// The meter "FileAio" (System.Diagnostics.Metrics): what <see cref="AioFile"/> operations do. Instruments without
-/// listeners cost one branch each; nothing is allocated per operation.
+/// The meter "FileAio" (System.Diagnostics.Metrics): what async file operations do. No listener code ever runs on an
+/// engine thread: the counters are observable instruments over numbers the engine loops keep (plain fields written by
+/// each loop, summed when a listener asks), and the latency is recorded by the caller that reads the result, where
+/// the continuation runs. Reads served from the page cache on the calling thread are counted in a striped counter.
+/// Nothing is allocated per operation.
 /// </summary>
 internal static class FileAioMetrics
 {
     public static readonly Meter Meter = new("FileAio", "1.0");
 
-    public static readonly Counter<long> Operations =
-        Meter.CreateCounter<long>("fileaio.operations", "{operation}", "Operations completed (reads, writes, flushes).");
+    private static readonly Lock s_loopsLock = new();
+    private static EngineLoop[] s_loops = [];
 
-    public static readonly Counter<long> Bytes =
-        Meter.CreateCounter<long>("fileaio.bytes", "By", "Bytes read or written.");
+    private static readonly StripedCounter s_cachedReads = new();
+    private static readonly StripedCounter s_cachedBytes = new();
 
-    public static readonly Counter<long> Errors =
-        Meter.CreateCounter<long>("fileaio.errors", "{operation}", "Operations that failed or were cancelled.");
+    public static readonly ObservableCounter<long> Operations = Meter.CreateObservableCounter("fileaio.operations",
+        () => Sum(static l => l.CompletedCount) + s_cachedReads.Total, "{operation}",
+        "Operations completed (reads, writes, flushes).");
 
-    public static readonly UpDownCounter<long> InFlight =
-        Meter.CreateUpDownCounter<long>("fileaio.in_flight", "{operation}", "Operations started and not yet completed.");
+    public static readonly ObservableCounter<long> Bytes = Meter.CreateObservableCounter("fileaio.bytes",
+        () => Sum(static l => l.BytesTransferred) + s_cachedBytes.Total, "By", "Bytes read or written.");
+
+    public static readonly ObservableCounter<long> Errors = Meter.CreateObservableCounter("fileaio.errors",
+        () => Sum(static l => l.ErrorCount), "{operation}", "Operations that failed or were cancelled.");
+
+    public static readonly ObservableUpDownCounter<long> InFlight = Meter.CreateObservableUpDownCounter("fileaio.in_flight",
+        () => Sum(static l => l.HeldCount), "{operation}", "Operations the engine threads hold (in the engine, or waiting for room).");
+
+    public static readonly ObservableCounter<long> CachedReads = Meter.CreateObservableCounter("fileaio.cached_reads",
+        () => s_cachedReads.Total, "{operation}",
+        "Reads served whole from the page cache on the calling thread, without the engine (also in fileaio.operations).");
 
     public static readonly Histogram<double> Latency =
-        Meter.CreateHistogram<double>("fileaio.latency", "us", "Time from start to completion of an operation.");
+        Meter.CreateHistogram<double>("fileaio.latency", "us", "Time from start to completion of an operation, as its caller sees it.");
 
-    public static readonly Counter<long> CachedReads =
-        Meter.CreateCounter<long>("fileaio.cached_reads", "{operation}",
-            "Reads served whole from the page cache on the calling thread, without the engine (also in fileaio.operations).");
-
-    /// <summary>An operation starts: returns its start timestamp (0 when no one listens to the latency).</summary>
-    public static long Started()
+    internal static void Register(EngineLoop loop)
     {
-        if (InFlight.Enabled)
+        lock (s_loopsLock)
         {
-            InFlight.Add(1);
-        }
-        return Latency.Enabled ? Stopwatch.GetTimestamp() : 0;
-    }
-
-    /// <summary>An operation counted by <see cref="Started"/> was refused before it ran (its call threw).</summary>
-    public static void Refused()
-    {
-        if (InFlight.Enabled)
-        {
-            InFlight.Add(-1);
+            s_loops = [.. s_loops, loop];
         }
     }
 
-    /// <summary>A read served whole from the page cache on the calling thread has finished.</summary>
-    public static void FinishedFromCache(long startTimestamp, int bytes)
+    internal static void Unregister(EngineLoop loop)
     {
-        if (CachedReads.Enabled)
+        lock (s_loopsLock)
         {
-            CachedReads.Add(1);
+            s_loops = Array.FindAll(s_loops, l => !ReferenceEquals(l, loop));
         }
-        Finished(startTimestamp, bytes);
     }
 
-    /// <summary>An operation has finished with <paramref name="result"/> (bytes, or a negative errno).</summary>
-    public static void Finished(long startTimestamp, long result)
+    private static long Sum(Func<EngineLoop, long> count)
     {
-        if (InFlight.Enabled)
+        long total = 0;
+        foreach (EngineLoop loop in Volatile.Read(ref s_loops))
         {
-            InFlight.Add(-1);
+            total += count(loop);
         }
-        if (result < 0)
-        {
-            if (Errors.Enabled)
-            {
-                Errors.Add(1);
-            }
-        }
-        else if (Bytes.Enabled)
-        {
-            Bytes.Add(result);
-        }
-        if (Operations.Enabled)
-        {
-            Operations.Add(1);
-        }
+        return total;
+    }
+
+    /// <summary>An operation starts: its start timestamp, or 0 when no one listens to the latency.</summary>
+    public static long Started() => Latency.Enabled ? Stopwatch.GetTimestamp() : 0;
+
+    /// <summary>Its caller read the result of an operation started at <paramref name="startTimestamp"/>.</summary>
+    public static void RecordLatency(long startTimestamp)
+    {
         if (startTimestamp != 0 && Latency.Enabled)
         {
             Latency.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalMicroseconds);
+        }
+    }
+
+    /// <summary>A read served whole from the page cache on the calling thread.</summary>
+    public static void CachedRead(long startTimestamp, int bytes)
+    {
+        s_cachedReads.Add(1);
+        s_cachedBytes.Add(bytes);
+        RecordLatency(startTimestamp);
+    }
+
+    /// <summary>A counter many threads add to without fighting over one cache line: each adds to the cell of its
+    /// thread id, and a reader sums the cells.</summary>
+    private sealed class StripedCounter
+    {
+        private const int Cells = 16;
+        private const int Stride = 8; // 64 bytes between cells: one cache line each
+        private readonly long[] _cells = new long[Cells * Stride];
+
+        public void Add(long value) =>
+            Interlocked.Add(ref _cells[(Environment.CurrentManagedThreadId & (Cells - 1)) * Stride], value);
+
+        public long Total
+        {
+            get
+            {
+                long total = 0;
+                for (int i = 0; i < Cells; i++)
+                {
+                    total += Volatile.Read(ref _cells[i * Stride]);
+                }
+                return total;
+            }
         }
     }
 }

@@ -27,6 +27,14 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "preadv2", SetLastError = true)]
     internal static partial nint PReadV2(int fd, IoVec* iov, int iovcnt, long offset, int flags);
 
+    /// <summary><c>readv</c>: for files without positions (FIFOs, sockets, character devices), where a positional
+    /// call fails with ESPIPE.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "readv", SetLastError = true)]
+    internal static partial nint ReadV(int fd, IoVec* iov, int iovcnt);
+
+    [LibraryImport(LibraryName, EntryPoint = "writev", SetLastError = true)]
+    internal static partial nint WriteV(int fd, IoVec* iov, int iovcnt);
+
     [LibraryImport(LibraryName, EntryPoint = "pwritev", SetLastError = true)]
     internal static partial nint PWriteV(int fd, IoVec* iov, int iovcnt, long offset);
 

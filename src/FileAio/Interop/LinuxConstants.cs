@@ -27,6 +27,9 @@ internal static class LinuxConstants
     public const int S_IFMT = 0xf000;
     public const int S_IFREG = 0x8000;
     public const int S_IFBLK = 0x6000;
+    public const int S_IFIFO = 0x1000;
+    public const int S_IFSOCK = 0xc000;
+    public const int S_IFCHR = 0x2000;
 
     /// <summary><c>RWF_NOWAIT</c> (Linux 4.14+ for buffered reads): fail with EAGAIN rather than wait for the device
     /// or a lock; a read returns what the page cache already holds, perhaps short.</summary>

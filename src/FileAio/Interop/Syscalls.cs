@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace FileAio.Interop;
 
-/// <summary>Raw system calls and memory mapping, for io_uring. Declarations only.</summary>
+/// <summary>Raw system calls, memory mapping, eventfd and poll. Declarations only.</summary>
 internal static unsafe partial class Syscalls
 {
     private const string LibraryName = "libc";
@@ -30,7 +30,19 @@ internal static unsafe partial class Syscalls
     [LibraryImport(LibraryName, EntryPoint = "write", SetLastError = true)]
     internal static partial nint Write(int fd, void* buffer, nuint count);
 
+    [LibraryImport(LibraryName, EntryPoint = "read", SetLastError = true)]
+    internal static partial nint Read(int fd, void* buffer, nuint count);
+
+    /// <summary><c>poll(2)</c>: waits until one of <paramref name="count"/> descriptors is ready, or
+    /// <paramref name="timeoutMilliseconds"/> (-1: for ever).</summary>
+    [LibraryImport(LibraryName, EntryPoint = "poll", SetLastError = true)]
+    internal static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
+
     public const int EFD_CLOEXEC = 0x80000;
+    public const int EFD_NONBLOCK = 0x800;
+
+    public const short POLLIN = 0x1;
+    public const short POLLOUT = 0x4;
 
     public const int PROT_READ = 1;
     public const int PROT_WRITE = 2;

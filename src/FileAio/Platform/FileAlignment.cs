@@ -11,31 +11,36 @@ internal static class FileAlignment
     /// <summary>Assumed when nothing can be learned: a multiple of every logical block size in common use (512, 4096).</summary>
     private const int DefaultAlignment = 4096;
 
-    public static unsafe AioAlignment Get(SafeFileHandle file)
+    /// <summary>What is assumed when the kernel tells nothing.</summary>
+    public static DirectIoAlignment Unknown => new(DefaultAlignment, DefaultAlignment, true, AlignmentSource.Default);
+
+    public static unsafe DirectIoAlignment Get(SafeFileHandle file)
     {
         if (!OperatingSystem.IsLinux())
         {
-            return new AioAlignment(DefaultAlignment, DefaultAlignment, true, AioAlignmentSource.Default);
+            return Unknown;
         }
-
         Statx stx;
         if (Libc.Statx(file, "", LinuxConstants.AT_EMPTY_PATH, LinuxConstants.STATX_BASIC_STATS | LinuxConstants.STATX_DIOALIGN, &stx) != 0)
         {
-            return new AioAlignment(DefaultAlignment, DefaultAlignment, true, AioAlignmentSource.Default);
+            return Unknown;
         }
+        return From(in stx);
+    }
 
+    /// <summary>The alignment from a <c>statx</c> answer asked with <c>STATX_DIOALIGN</c>.</summary>
+    public static DirectIoAlignment From(in Statx stx)
+    {
         if ((stx.Mask & LinuxConstants.STATX_DIOALIGN) != 0)
         {
             // The kernel answers 0/0 for a file that cannot do direct I/O at all.
             return stx.DioMemAlign == 0 || stx.DioOffsetAlign == 0
-                ? new AioAlignment(DefaultAlignment, DefaultAlignment, false, AioAlignmentSource.Statx)
-                : new AioAlignment((int)stx.DioMemAlign, (int)stx.DioOffsetAlign, true, AioAlignmentSource.Statx);
+                ? new DirectIoAlignment(DefaultAlignment, DefaultAlignment, false, AlignmentSource.Statx)
+                : new DirectIoAlignment((int)stx.DioMemAlign, (int)stx.DioOffsetAlign, true, AlignmentSource.Statx);
         }
 
         int blockSize = LogicalBlockSize(stx.DevMajor, stx.DevMinor);
-        return blockSize > 0
-            ? new AioAlignment(blockSize, blockSize, true, AioAlignmentSource.LogicalBlockSize)
-            : new AioAlignment(DefaultAlignment, DefaultAlignment, true, AioAlignmentSource.Default);
+        return blockSize > 0 ? new DirectIoAlignment(blockSize, blockSize, true, AlignmentSource.LogicalBlockSize) : Unknown;
     }
 
     /// <summary>The logical block size of block device MAJ:MIN, from <c>/sys/dev/block</c>; a partition keeps its

@@ -19,10 +19,8 @@ public sealed class IoUringAsyncCancelConformanceTests : ConformanceTests
 
     protected override AioContext CreateContext(int capacity, bool waitWithoutPendingRequests = false)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
-        int effective = Math.Min(capacity, IoUringEngine.MaxOutstanding);
-        var engine = new IoUringEngine(effective, IoUringProbe.Current with { HasSyncCancel = false });
-        return AioContext.CreateWithEngine(engine, effective, waitWithoutPendingRequests);
+        var options = new AioContextOptions { Engine = AioEngineKind.IoUring, WaitWithoutPendingRequests = waitWithoutPendingRequests };
+        return AioContext.CreateWithSettings(capacity, options, new FileAio.Engines.EngineSettings { WithoutSyncCancel = true });
     }
 
     protected override KernelHold CreateHold(int count)

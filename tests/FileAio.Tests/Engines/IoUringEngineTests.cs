@@ -36,9 +36,9 @@ public sealed class IoUringEngineTests : FileAioTest
     {
         using AioEngineHost host = AioEngineHost.Create(AioEngineKind.IoUring, threads: 2);
         Assert.Equal(2, host.ThreadCount);
-        foreach (var worker in host.Workers)
+        foreach (var loop in host.Loops)
         {
-            var ring = Assert.IsType<IoUringRingWorker>(worker);
+            var ring = Assert.IsType<IoUringEngine>(loop.Engine);
             // This kernel (6.18) has both flags (6.0, 6.1) and ring fd registration (5.18); older ones drop them.
             Assert.NotEqual(0u, ring.SetupFlags & Interop.IoUringConstants.IORING_SETUP_SINGLE_ISSUER);
             Assert.NotEqual(0u, ring.SetupFlags & Interop.IoUringConstants.IORING_SETUP_DEFER_TASKRUN);

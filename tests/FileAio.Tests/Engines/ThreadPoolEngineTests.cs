@@ -6,7 +6,6 @@ namespace FileAio.Tests.Engines;
 /// <summary>What is particular to the thread-pool engine: its workers, what it can cancel, and its flush barrier.</summary>
 public sealed class ThreadPoolEngineTests : FileAioTest
 {
-    private const int RunningState = 3; // ThreadPoolEngine's StateRunning, in the low byte of EngineState
 
     private AioContext NewContext(int capacity = 256) =>
         Own(AioContext.Create(capacity, new AioContextOptions { Engine = AioEngineKind.ThreadPool }));
@@ -32,7 +31,7 @@ public sealed class ThreadPoolEngineTests : FileAioTest
         Assert.Equal(Count, context.Submit(requests));
 
         // Wait until the workers have taken what they can; each is then stuck in the kernel.
-        SpinWait.SpinUntil(() => requests.Count(r => (r.EngineState & 0xFF) == RunningState) == CountWorkerThreads()
+        SpinWait.SpinUntil(() => requests.Count(r => FileAio.Engines.ThreadPool.PositionalWorkers.IsInSystemCall(r.Operation)) == CountWorkerThreads()
             && CountWorkerThreads() > 0, LongTimeout);
         int workers = CountWorkerThreads();
         Assert.InRange(workers, 1, 16);

@@ -5,38 +5,53 @@ using FileAio.Tests.Infrastructure;
 namespace FileAio.Tests.Files;
 
 /// <summary>
-/// SPEC §4, the async layer, on one engine. Each engine joins with a sealed subclass that supplies its host and a way
-/// to keep an operation waiting in the kernel.
+/// SPEC §4, the async layer, on every host variant (<see cref="TestEngines.Hosts"/>): each test's first parameter names
+/// the variant, and <see cref="Use"/> sets it up.
 /// </summary>
-public abstract class AioFileAsyncTests : FileAioTest
+public sealed class AioFileAsyncTests : FileAioTest
 {
+    private HostVariant _variant = null!;
     private AioEngineHost? _host;
 
-    protected abstract AioEngineKind EngineKind { get; }
+    private AioEngineKind EngineKind => _variant.Engine.Kind;
 
-    /// <summary>A file operation that stays in the kernel until released, and the buffer it would fill.</summary>
-    protected abstract (AioFile File, Memory<byte> Buffer, long Offset, Action Release) HeldRead();
+    private void Use(string variant)
+    {
+        _variant = TestEngines.Host(variant);
+        _variant.Engine.SkipUnlessSupported();
+    }
 
-    /// <summary>Whether the files are opened with the page-cache fast path (the default); the suite runs both ways, so
-    /// that the engine serves every kind of read at least once.</summary>
-    protected virtual bool InlineCachedReads => true;
+    private AioEngineHost Host => _host ??= Own(_variant.Create(threads: 2));
 
-    protected AioEngineHost Host => _host ??= Own(AioEngineHost.Create(EngineKind, threads: 2));
-
-    protected AioFile OpenFile(string path, FileMode mode = FileMode.Open, FileAccess access = FileAccess.ReadWrite,
+    private AioFile OpenFile(string path, FileMode mode = FileMode.Open, FileAccess access = FileAccess.ReadWrite,
         bool direct = false, bool? inlineCachedReads = null) =>
         Own(AioFile.Open(path, mode, access, new AioFileOptions
         {
             Host = Host,
             Direct = direct,
-            InlineCachedReads = inlineCachedReads ?? InlineCachedReads,
+            InlineCachedReads = inlineCachedReads ?? _variant.InlineCachedReads,
         }));
+
+    /// <summary>A FIFO nobody writes to yet, opened as an AioFile: a read of it waits in the kernel (io_uring parks it
+    /// on the FIFO; the thread-pool engine waits in poll) until <see cref="HeldFifo.Feed"/> writes into it, and both
+    /// engines can cancel it while it waits.</summary>
+    private HeldFifo NewHeldFifo(string name = "held.fifo")
+    {
+        Require.Linux();
+        string path = PathOf(name);
+        Assert.Equal(0, TestNative.mkfifo(path, 0x180));
+        AioFile file = OpenFile(path, FileMode.Open, FileAccess.ReadWrite);
+        HeldFifo fifo = Own(new HeldFifo(file, path));
+        ReleaseFirstAtEnd(fifo.FeedForEver);
+        return fifo;
+    }
 
     private static CancellationToken Timeout => new CancellationTokenSource(LongTimeout).Token;
 
-    [Fact]
-    public async Task WriteThenRead_RoundTrips_OnTheEngineAskedFor()
+    [Theory, EachHost]
+    public async Task WriteThenRead_RoundTrips_OnTheEngineAskedFor(string host)
     {
+        Use(host);
         AioFile file = OpenFile(PathOf("rt.bin"), FileMode.CreateNew);
         Assert.Equal(EngineKind, file.Engine);
         byte[] data = Enumerable.Range(0, 10_000).Select(i => PatternByte(i)).ToArray();
@@ -49,9 +64,10 @@ public abstract class AioFileAsyncTests : FileAioTest
         Assert.Equal(0, await file.ReadAsync(Memory<byte>.Empty, 0));
     }
 
-    [Fact]
-    public async Task VectoredWriteAndRead_FollowBufferOrder()
+    [Theory, EachHost]
+    public async Task VectoredWriteAndRead_FollowBufferOrder(string host)
     {
+        Use(host);
         AioFile file = OpenFile(PathOf("v.bin"), FileMode.CreateNew);
         Assert.Equal(9, await file.WriteAsync(new ReadOnlyMemory<byte>[] { new byte[] { 1, 2, 3 }, new byte[] { 4, 5 }, new byte[] { 6, 7, 8, 9 } }, 0));
         var a = new byte[4];
@@ -61,9 +77,10 @@ public abstract class AioFileAsyncTests : FileAioTest
         Assert.Equal(new byte[] { 5, 6, 7, 8, 9 }, b);
     }
 
-    [Fact]
-    public async Task ReadExactly_LoopsUntilFull_AndThrowsEndOfStreamAtTheEnd()
+    [Theory, EachHost]
+    public async Task ReadExactly_LoopsUntilFull_AndThrowsEndOfStreamAtTheEnd(string host)
     {
+        Use(host);
         AioFile file = OpenFile(CreatePatternFile("e.bin", 5000));
         var buffer = new byte[4000];
         await file.ReadExactlyAsync(buffer, 1000);
@@ -72,9 +89,10 @@ public abstract class AioFileAsyncTests : FileAioTest
         Assert.Contains("e.bin", e.Message);
     }
 
-    [Fact]
-    public async Task WriteAll_FlushAndSetLength_LeaveTheFileAsWritten()
+    [Theory, EachHost]
+    public async Task WriteAll_FlushAndSetLength_LeaveTheFileAsWritten(string host)
     {
+        Use(host);
         string path = PathOf("w.bin");
         AioFile file = OpenFile(path, FileMode.CreateNew);
         byte[] data = Enumerable.Range(0, 100_000).Select(i => PatternByte(i)).ToArray();
@@ -87,9 +105,10 @@ public abstract class AioFileAsyncTests : FileAioTest
         Assert.Equal(data[..50_000], File.ReadAllBytes(path));
     }
 
-    [Fact]
-    public async Task Errors_AreIOExceptionsWithErrnoAndPath()
+    [Theory, EachHost]
+    public async Task Errors_AreIOExceptionsWithErrnoAndPath(string host)
     {
+        Use(host);
         AioFile file = OpenFile(CreatePatternFile("ro.bin", 100), FileMode.Open, FileAccess.Read);
         var e = await Assert.ThrowsAsync<IOException>(async () => await file.WriteAsync(new byte[10], 0));
         Assert.Equal(9, e.HResult); // EBADF: the descriptor is read-only
@@ -97,9 +116,10 @@ public abstract class AioFileAsyncTests : FileAioTest
         Assert.Contains("errno 9", e.Message);
     }
 
-    [Fact]
-    public async Task ReadOfAnUnreadableBlock_IsAnIOExceptionWithEio_AndTheFileStaysUsable()
+    [Theory, EachHost]
+    public async Task ReadOfAnUnreadableBlock_IsAnIOExceptionWithEio_AndTheFileStaysUsable(string host)
     {
+        Use(host);
         Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
         string backing = CreatePatternFile("backing.bin", 64 * 1024);
         FaultyFileSystem faulty = Own(FaultyFileSystem.Mount(backing, PathOf("faultfs"), (20_000, 20_001)));
@@ -123,9 +143,10 @@ public abstract class AioFileAsyncTests : FileAioTest
         await file.DisposeAsync();
     }
 
-    [Fact]
-    public async Task BadArguments_ThrowAtTheCall()
+    [Theory, EachHost]
+    public async Task BadArguments_ThrowAtTheCall(string host)
     {
+        Use(host);
         AioFile file = OpenFile(CreatePatternFile("a.bin", 100));
         Assert.Throws<ArgumentOutOfRangeException>(() => file.ReadAsync(new byte[1], -1));
         Assert.Throws<ArgumentException>(() => file.ReadAsync(Array.Empty<Memory<byte>>(), 0));
@@ -133,9 +154,10 @@ public abstract class AioFileAsyncTests : FileAioTest
         Assert.Throws<ObjectDisposedException>(() => file.ReadAsync(new byte[1], 0));
     }
 
-    [Fact]
-    public async Task DirectIo_AlignedWorks_MisalignedIsRefusedNamingTheRule()
+    [Theory, EachHost]
+    public async Task DirectIo_AlignedWorks_MisalignedIsRefusedNamingTheRule(string host)
     {
+        Use(host);
         Require.Linux();
         AioFile file = OpenFile(CreatePatternFile("d.bin", 1 << 20), direct: true);
         Assert.True(file.IsDirect);
@@ -150,9 +172,10 @@ public abstract class AioFileAsyncTests : FileAioTest
         AssertPattern(buffer.Memory.Span, 0);
     }
 
-    [Fact]
-    public async Task Cancellation_BeforeTheCall_DoesNothingAndThrows()
+    [Theory, EachHost]
+    public async Task Cancellation_BeforeTheCall_DoesNothingAndThrows(string host)
     {
+        Use(host);
         AioFile file = OpenFile(CreatePatternFile("c.bin", 100));
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
@@ -162,44 +185,68 @@ public abstract class AioFileAsyncTests : FileAioTest
         Assert.All(buffer, b => Assert.Equal(0, b));
     }
 
-    [Fact]
-    public async Task Cancellation_WhileInTheKernel_ThrowsAndTheBufferIsNeverWrittenAfterwards()
+    // SPEC §4: a token cancels in the kernel, and the cancelled call's buffer is not touched afterwards.
+    [Theory, EachHost]
+    public async Task Cancellation_WhileInTheKernel_ThrowsAndTheBufferIsNeverWrittenAfterwards(string host)
     {
-        (AioFile file, Memory<byte> buffer, long offset, Action release) = HeldRead();
-        buffer.Span.Fill(0xEE);
+        Use(host);
+        HeldFifo fifo = NewHeldFifo();
+        byte[] buffer = Enumerable.Repeat((byte)0xEE, 64).ToArray();
         using var cancel = new CancellationTokenSource();
-        ValueTask<int> read = file.ReadAsync(buffer, offset, cancel.Token);
-        await Task.Delay(50);
-        Assert.False(read.IsCompleted);
+        ValueTask<int> read = fifo.File.ReadAsync(buffer, 0, cancel.Token);
+        Assert.False(read.IsCompleted); // nothing has been fed: it cannot have completed
 
         await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await read.AsTask().WaitAsync(LongTimeout));
+
+        // Now data comes: the cancelled read must not take it. The next read gets all of it.
+        fifo.Feed(64, 0x5A);
+        var next = new byte[64];
+        Assert.Equal(64, await fifo.File.ReadAsync(next, 0).AsTask().WaitAsync(LongTimeout));
+        Assert.All(next, b => Assert.Equal(0x5A, b));
+        Assert.All(buffer, b => Assert.Equal(0xEE, b));
+    }
+
+    // SPEC §4: Dispose cancels what is in flight, waits for the kernel to let go of every buffer, then closes — and
+    // returns even when an operation could never complete on its own.
+    [Theory, EachHost]
+    public async Task DisposeAsync_WithReadsOfAnEmptyFifoInFlight_CancelsThemAndCloses(string host)
+    {
+        Use(host);
+        HeldFifo fifo = NewHeldFifo();
+        byte[][] buffers = Enumerable.Range(0, 3).Select(_ => Enumerable.Repeat((byte)0xEE, 64).ToArray()).ToArray();
+        ValueTask<int>[] reads = buffers.Select(b => fifo.File.ReadAsync(b, 0)).ToArray();
+
+        await fifo.File.DisposeAsync().AsTask().WaitAsync(LongTimeout);
+
+        foreach (ValueTask<int> read in reads)
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await read);
+        }
+        Assert.True(fifo.File.Handle.IsClosed);
+        Assert.Throws<ObjectDisposedException>(() => fifo.File.ReadAsync(new byte[1], 0));
+        fifo.Feed(64, 0x5A); // into the FIFO, which nobody reads now: no buffer of a cancelled read takes it
+        Assert.All(buffers, b => Assert.All(b, x => Assert.Equal(0xEE, x)));
+    }
+
+    [Theory, EachHost]
+    public async Task Dispose_WithAReadOfAnEmptyFifoInFlight_CancelsItAndReturns(string host)
+    {
+        Use(host);
+        HeldFifo fifo = NewHeldFifo();
+        ValueTask<int> read = fifo.File.ReadAsync(new byte[64], 0);
+
+        await Task.Run(fifo.File.Dispose).WaitAsync(LongTimeout);
+
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await read);
-
-        release(); // now data arrives: a cancelled read must not take it into the buffer
-        await Task.Delay(100);
-        Assert.All(buffer.ToArray(), b => Assert.Equal(0xEE, b));
+        Assert.True(fifo.File.Handle.IsClosed);
     }
 
-    [Fact]
-    public async Task Dispose_WaitsForOperationsInFlight()
-    {
-        (AioFile file, Memory<byte> buffer, long offset, Action release) = HeldRead();
-        ValueTask<int> read = file.ReadAsync(buffer, offset, Timeout);
-        ValueTask disposing = file.DisposeAsync();
-        await Task.Delay(100);
-        Assert.False(disposing.IsCompleted);
-        Assert.Throws<ObjectDisposedException>(() => file.ReadAsync(new byte[1], 0));
-
-        release();
-        Assert.True(await read >= 0);
-        await disposing;
-        Assert.True(file.Handle.IsClosed);
-    }
-
-    [Fact]
+    [Theory, EachHost]
     [Trait("Category", "Stress")]
-    public async Task Stress_64ConcurrentCallersTimes10000VerifiedOperations()
+    public async Task Stress_64ConcurrentCallersTimes10000VerifiedOperations(string host)
     {
+        Use(host);
         const int Callers = 64, OperationsEach = 10_000, Region = 8192;
         AioFile file = OpenFile(PathOf("stress.bin"), FileMode.CreateNew);
         file.SetLength((long)Callers * Region);
@@ -238,9 +285,10 @@ public abstract class AioFileAsyncTests : FileAioTest
         Assert.Equal(Callers * OperationsEach / 2, verified);
     }
 
-    [Fact]
-    public async Task SteadyState_AllocatesNothingPerOperation()
+    [Theory, EachHost]
+    public async Task SteadyState_AllocatesNothingPerOperation(string host)
     {
+        Use(host);
         const int Loops = 8, Warmup = 20_000, Measured = 120_000;
         AioFile file = OpenFile(CreatePatternFile("alloc.bin", 1 << 20));
         var buffers = Enumerable.Range(0, Loops).Select(_ => new byte[4096]).ToArray();
@@ -300,87 +348,4 @@ public abstract class AioFileAsyncTests : FileAioTest
             }
         }
     }
-}
-
-/// <summary>The async layer on io_uring: ring threads that each own their ring.</summary>
-public class IoUringAioFileAsyncTests : AioFileAsyncTests
-{
-    public IoUringAioFileAsyncTests()
-    {
-        AioLimits limits = AioContext.GetLimits(AioEngineKind.IoUring);
-        Assert.SkipUnless(limits.IsSupported, $"io_uring cannot run here: {limits.UnsupportedReason}");
-    }
-
-    protected override AioEngineKind EngineKind => AioEngineKind.IoUring;
-
-    /// <summary>A read from a FIFO nobody writes to: io_uring parks it on the FIFO until data comes.</summary>
-    protected override (AioFile File, Memory<byte> Buffer, long Offset, Action Release) HeldRead()
-    {
-        Require.Linux();
-        string path = PathOf("held.fifo");
-        Assert.Equal(0, TestNative.mkfifo(path, 0x180));
-        AioFile fifo = OpenFile(path, FileMode.Open, FileAccess.ReadWrite);
-        int feeder = TestNative.open(path, TestNative.O_RDWR | TestNative.O_NONBLOCK | TestNative.O_CLOEXEC);
-        Own(new DescriptorCloser(feeder));
-        var released = false;
-        void Release()
-        {
-            if (!released)
-            {
-                released = true;
-                WriteBytes(feeder, 64);
-            }
-        }
-        ReleaseFirstAtEnd(Release);
-        return (fifo, new byte[64], 0, Release);
-    }
-
-    private static unsafe void WriteBytes(int fd, int count)
-    {
-        byte* data = stackalloc byte[count];
-        new Span<byte>(data, count).Fill(0x5A);
-        TestNative.write(fd, data, (nuint)count);
-    }
-
-    private sealed class DescriptorCloser(int fd) : IDisposable
-    {
-        public void Dispose() => TestNative.close(fd);
-    }
-}
-
-/// <summary>The async layer on the thread-pool engine (what runs where io_uring cannot).</summary>
-public class ThreadPoolAioFileAsyncTests : AioFileAsyncTests
-{
-    protected override AioEngineKind EngineKind => AioEngineKind.ThreadPool;
-
-    /// <summary>The engine's workers are all held in page faults on userfaultfd memory, so one more read waits in
-    /// the queue, in the engine's hands, until they are released.</summary>
-    protected override (AioFile File, Memory<byte> Buffer, long Offset, Action Release) HeldRead()
-    {
-        Require.Linux();
-        Require.Root();
-        // Without the page-cache fast path: it would copy into the stalled buffers on this very thread, and block here.
-        AioFile file = OpenFile(CreatePatternFile("held.bin", 1 << 20), inlineCachedReads: false);
-        const int Blockers = 64; // more than the engine's 16 workers per context
-        UserfaultStall stall = NewStall(Blockers * 4096);
-        for (int i = 0; i < Blockers; i++)
-        {
-            _ = file.ReadAsync(stall.Memory.Slice(i * 4096, 4096), 0).AsTask();
-        }
-        Assert.True(stall.WaitUntilFaulted(LongTimeout));
-        Thread.Sleep(50); // let the workers take their share; the rest of the blockers queue behind them
-        return (file, new byte[4096], 4096, stall.Release);
-    }
-}
-
-/// <summary>The suite on io_uring with the page-cache fast path off: the ring serves every read.</summary>
-public sealed class IoUringOnlyAioFileAsyncTests : IoUringAioFileAsyncTests
-{
-    protected override bool InlineCachedReads => false;
-}
-
-/// <summary>The suite on the thread-pool engine with the page-cache fast path off: its workers serve every read.</summary>
-public sealed class ThreadPoolOnlyAioFileAsyncTests : ThreadPoolAioFileAsyncTests
-{
-    protected override bool InlineCachedReads => false;
 }

@@ -46,7 +46,7 @@ internal static unsafe class IoUringProbe
             return IoUringSupport.Unsupported("io_uring exists only on Linux.");
         }
 
-        int errno = IoUringRing.TryCreate(4, 8, out IoUringRing? ring);
+        int errno = IoUringQueue.TryCreate(4, 8, IoUringQueue.SharedFlagSets, out IoUringQueue? ring);
         if (errno != 0)
         {
             return IoUringSupport.Unsupported(DescribeSetupError(errno));
@@ -103,7 +103,7 @@ internal static unsafe class IoUringProbe
         return "a seccomp filter or security policy blocks it (container runtimes often do).";
     }
 
-    private static string? FindMissingOpcode(IoUringRing ring)
+    private static string? FindMissingOpcode(IoUringQueue ring)
     {
         // struct io_uring_probe: a 16-byte header then 8 bytes per opcode; ask for all 256.
         const int OpCount = 256;
@@ -127,7 +127,7 @@ internal static unsafe class IoUringProbe
     }
 
     /// <summary>Asks to cancel a request that does not exist: ENOENT means the kernel knows the operation (6.0+).</summary>
-    private static bool HasSyncCancel(IoUringRing ring)
+    private static bool HasSyncCancel(IoUringQueue ring)
     {
         IoUringSyncCancelReg reg = default;
         reg.Addr = ulong.MaxValue;

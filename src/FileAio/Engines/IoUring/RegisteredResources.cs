@@ -6,11 +6,10 @@ using static FileAio.Interop.IoUringConstants;
 namespace FileAio.Engines.IoUring;
 
 /// <summary>
-/// The files and buffers a context registered with its ring (<see cref="AioContext.AssociateWithFile"/>,
-/// <see cref="AioContext.AssociateWithBuffer"/>), so that operations on them skip the per-operation file lookup and
-/// page pinning (fio's <c>--registerfiles --fixedbufs</c>). Sparse tables (Linux 5.19) are registered on first use and
-/// filled one entry at a time; where the kernel refuses, nothing is registered and operations use plain fds and
-/// addresses, which is always correct.
+/// The files and buffers registered with one ring (a context's AssociateWithFile and AssociateWithBuffer), so that
+/// operations on them skip the per-operation file lookup and page pinning (fio's <c>--registerfiles --fixedbufs</c>).
+/// Sparse tables (Linux 5.19) are registered on first use and filled one entry at a time; where the kernel refuses,
+/// nothing is registered and operations use plain fds and addresses, which is always correct.
 /// </summary>
 /// <remarks>
 /// Each registered file keeps a reference on its handle and each registered buffer keeps a pin, until
@@ -24,14 +23,14 @@ internal sealed unsafe class RegisteredResources
     /// <summary>Entries in each sparse table: plenty for the files and buffers of one context.</summary>
     public const int TableSize = 256;
 
-    private readonly IoUringRing _ring;
+    private readonly IoUringQueue _ring;
     private bool _fileTableRegistered, _fileTableRefused;
     private bool _bufferTableRegistered, _bufferTableRefused;
     private SafeFileHandle[] _files = [];
     private (nuint Start, nuint End)[] _buffers = [];
     private readonly List<MemoryHandle> _bufferPins = [];
 
-    public RegisteredResources(IoUringRing ring) => _ring = ring;
+    public RegisteredResources(IoUringQueue ring) => _ring = ring;
 
     /// <summary>Registers <paramref name="file"/>; false when the kernel has no room or no support (then plain fds).</summary>
     public bool AddFile(SafeFileHandle file)

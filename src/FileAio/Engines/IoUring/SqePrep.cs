@@ -47,7 +47,7 @@ internal static unsafe class SqePrep
     }
 
     /// <summary>fsync, or fdatasync when <paramref name="dataOnly"/> (IORING_OP_FSYNC). No IOSQE_IO_DRAIN: the engines
-    /// keep the flush barrier themselves (<see cref="FlushBarrier{T}"/>).</summary>
+    /// hold a flush in its <see cref="FlushScope"/> instead.</summary>
     public static void Fsync(IoUringSqe* sqe, int fd, bool dataOnly, ulong userData)
     {
         *sqe = default;

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using FileAio.Interop;
+using FileAio.Platform;
 using Microsoft.Win32.SafeHandles;
 
 namespace FileAio.Engines.ThreadPool;
@@ -7,41 +8,45 @@ namespace FileAio.Engines.ThreadPool;
 /// <summary>
 /// Runs one prepared operation synchronously with positional system calls (<c>pread</c>/<c>pwrite</c>,
 /// <c>preadv</c>/<c>pwritev</c>, <c>fsync</c>/<c>fdatasync</c>; <see cref="RandomAccess"/> on Windows) and returns an
-/// <see cref="EngineResult"/>. One call per operation: a short transfer is returned as it is (SPEC §1).
+/// <see cref="OperationResult"/>. One call per operation: a short transfer is returned as it is (SPEC §1).
 /// </summary>
 internal static unsafe class PositionalIo
 {
-    public static long Execute(AioRequest request)
+    public static long Execute(IoOperation operation)
     {
-        SafeFileHandle file = request.File!;
+        SafeFileHandle file = operation.File!;
         if (OperatingSystem.IsWindows())
         {
-            return ExecuteWindows(request, file);
+            return ExecuteWindows(operation, file);
         }
-        // The request's pins hold a reference on the handle, so the descriptor stays open even if the caller
+        // The operation's pins hold a reference on the handle, so the descriptor stays open even if the caller
         // disposes the handle meanwhile (its close is deferred until the operation completes).
         int fd = (int)file.DangerousGetHandle();
-        return request.Kind switch
+        return operation.Kind switch
         {
-            AioOperationKind.Read or AioOperationKind.Write => Transfer(request, fd),
-            AioOperationKind.Flush => Sync(request, fd),
-            _ => EngineResult.FromErrno(Errno.EINVAL),
+            OperationKind.Read or OperationKind.Write => Transfer(operation, fd),
+            OperationKind.Flush => Sync(operation, fd),
+            _ => OperationResult.FromErrno(Errno.EINVAL),
         };
     }
 
-    private static long Transfer(AioRequest request, int file)
+    private static long Transfer(IoOperation operation, int file)
     {
-        bool read = request.Kind == AioOperationKind.Read;
-        int segments = request.SegmentCount;
+        bool read = operation.Kind == OperationKind.Read;
+        int segments = operation.SegmentCount;
+        if ((operation.Traits & FileTraits.Pollable) != 0)
+        {
+            return Stream(operation, file, read);
+        }
         if (segments == 1)
         {
-            byte* buffer = request.SegmentPointer(0);
-            nuint length = (nuint)request.Segment(0).Length;
+            byte* buffer = operation.SegmentPointer(0);
+            nuint length = (nuint)operation.SegmentLength(0);
             while (true)
             {
                 nint result = read
-                    ? Libc.PRead(file, buffer, length, request.Offset)
-                    : Libc.PWrite(file, buffer, length, request.Offset);
+                    ? Libc.PRead(file, buffer, length, operation.Offset)
+                    : Libc.PWrite(file, buffer, length, operation.Offset);
                 if (!ShouldRetry(result, out long outcome))
                 {
                     return outcome;
@@ -49,18 +54,38 @@ internal static unsafe class PositionalIo
             }
         }
 
-        // At most IOV_MAX (1024) entries of 16 bytes: 16 KiB of stack on a dedicated worker thread.
-        IoVec* iov = stackalloc IoVec[segments];
-        for (int i = 0; i < segments; i++)
-        {
-            iov[i].Base = request.SegmentPointer(i);
-            iov[i].Length = (nuint)request.Segment(i).Length;
-        }
+        IoVec* iov = operation.Iovecs; // filled when the operation was pinned
         while (true)
         {
             nint result = read
-                ? Libc.PReadV(file, iov, segments, request.Offset)
-                : Libc.PWriteV(file, iov, segments, request.Offset);
+                ? Libc.PReadV(file, iov, segments, operation.Offset)
+                : Libc.PWriteV(file, iov, segments, operation.Offset);
+            if (!ShouldRetry(result, out long outcome))
+            {
+                return outcome;
+            }
+        }
+    }
+
+    /// <summary>A FIFO, socket or character device has no file position: the offset means nothing there (as for
+    /// io_uring), and a positional call would fail with ESPIPE. Plain <c>readv</c>/<c>writev</c>.</summary>
+    private static long Stream(IoOperation operation, int file, bool read)
+    {
+        IoVec single = default;
+        IoVec* iov;
+        if (operation.IsVectored)
+        {
+            iov = operation.Iovecs;
+        }
+        else
+        {
+            single.Base = operation.SegmentPointer(0);
+            single.Length = (nuint)operation.SegmentLength(0);
+            iov = &single;
+        }
+        while (true)
+        {
+            nint result = read ? Libc.ReadV(file, iov, operation.SegmentCount) : Libc.WriteV(file, iov, operation.SegmentCount);
             if (!ShouldRetry(result, out long outcome))
             {
                 return outcome;
@@ -77,15 +102,15 @@ internal static unsafe class PositionalIo
             return false;
         }
         int errno = Marshal.GetLastPInvokeError();
-        outcome = EngineResult.FromErrno(errno);
+        outcome = OperationResult.FromErrno(errno);
         return errno == Errno.EINTR;
     }
 
-    private static long Sync(AioRequest request, int file)
+    private static long Sync(IoOperation operation, int file)
     {
         while (true)
         {
-            int result = request.DataOnly ? Libc.FDataSync(file) : Libc.FSync(file);
+            int result = operation.DataOnly ? Libc.FDataSync(file) : Libc.FSync(file);
             if (!ShouldRetry(result, out long outcome))
             {
                 return outcome;
@@ -93,19 +118,19 @@ internal static unsafe class PositionalIo
         }
     }
 
-    private static long ExecuteWindows(AioRequest request, SafeFileHandle file)
+    private static long ExecuteWindows(IoOperation operation, SafeFileHandle file)
     {
         try
         {
-            switch (request.Kind)
+            switch (operation.Kind)
             {
-                case AioOperationKind.Read:
+                case OperationKind.Read:
                 {
                     long total = 0;
-                    for (int i = 0; i < request.SegmentCount; i++)
+                    for (int i = 0; i < operation.SegmentCount; i++)
                     {
-                        Memory<byte> segment = request.Segment(i);
-                        int n = RandomAccess.Read(file, segment.Span, request.Offset + total);
+                        Memory<byte> segment = operation.Segment(i);
+                        int n = RandomAccess.Read(file, segment.Span, operation.Offset + total);
                         total += n;
                         if (n < segment.Length)
                         {
@@ -114,38 +139,38 @@ internal static unsafe class PositionalIo
                     }
                     return total;
                 }
-                case AioOperationKind.Write:
+                case OperationKind.Write:
                 {
                     long total = 0;
-                    for (int i = 0; i < request.SegmentCount; i++)
+                    for (int i = 0; i < operation.SegmentCount; i++)
                     {
-                        Memory<byte> segment = request.Segment(i);
-                        RandomAccess.Write(file, segment.Span, request.Offset + total);
+                        Memory<byte> segment = operation.Segment(i);
+                        RandomAccess.Write(file, segment.Span, operation.Offset + total);
                         total += segment.Length;
                     }
                     return total;
                 }
-                case AioOperationKind.Flush:
-                    return WindowsFlush.FlushFileBuffers(file) ? 0 : EngineResult.FromErrno(Marshal.GetLastPInvokeError());
+                case OperationKind.Flush:
+                    return WindowsFlush.FlushFileBuffers(file) ? 0 : OperationResult.FromErrno(Marshal.GetLastPInvokeError());
                 default:
-                    return EngineResult.FromErrno(Errno.EINVAL);
+                    return OperationResult.FromErrno(Errno.EINVAL);
             }
         }
         catch (IOException e)
         {
-            return EngineResult.FromErrno(e.HResult & 0xFFFF);
+            return OperationResult.FromErrno(e.HResult & 0xFFFF);
         }
         catch (UnauthorizedAccessException)
         {
-            return EngineResult.FromErrno(5); // ERROR_ACCESS_DENIED
+            return OperationResult.FromErrno(5); // ERROR_ACCESS_DENIED
         }
         catch (NotSupportedException)
         {
-            return EngineResult.FromErrno(1); // ERROR_INVALID_FUNCTION: the handle cannot seek (pipe, console)
+            return OperationResult.FromErrno(1); // ERROR_INVALID_FUNCTION: the handle cannot seek (pipe, console)
         }
         catch (Exception e) when (e is ArgumentException or ObjectDisposedException)
         {
-            return EngineResult.FromErrno(6); // ERROR_INVALID_HANDLE (RandomAccess refuses a disposed handle)
+            return OperationResult.FromErrno(6); // ERROR_INVALID_HANDLE (RandomAccess refuses a disposed handle)
         }
     }
 }

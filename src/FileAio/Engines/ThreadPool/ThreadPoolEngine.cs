@@ -1,90 +1,49 @@
-using System.Diagnostics;
+using Microsoft.Win32.SafeHandles;
 
 namespace FileAio.Engines.ThreadPool;
 
 /// <summary>
-/// The portable engine: operations run as blocking positional system calls on a few dedicated worker threads.
+/// The portable engine: operations run as blocking positional system calls on a few dedicated worker threads
+/// (<see cref="PositionalWorkers"/>); finished ones wait in a queue for <see cref="Reap"/>.
 /// </summary>
 /// <remarks>
-/// <para>1. Two locks. <c>_queueLock</c> guards the pending queue, the workers' bookkeeping and the flush barrier;
-/// workers and flush barriers wait on its monitor. <c>_doneLock</c> guards the finished queue and the wakeup flag;
-/// the one reaper (and teardown) waits on its monitor. No code holds both at once.</para>
-/// <para>2. Request states (<see cref="AioRequest.EngineState"/>): Queued → Running → Done → Reaped, or
-/// Queued → Canceled. The state word carries this engine's identity in its upper bits, and Queued→Running and
-/// Queued→Canceled are compare-and-swaps on it: a request is either run or cancelled, never both, and a stale Cancel
-/// aimed at an engine the request has left (it was reaped and submitted elsewhere) finds a word it does not own.
-/// Running→Done and Done→Reaped happen under <c>_doneLock</c>.</para>
-/// <para>3. A cancelled request stays in the pending queue until a worker skips it. Each queue entry carries the
-/// sequence number the request had when it was queued; a request that was cancelled, re-prepared and submitted again
-/// has a new number, so its stale entry is skipped rather than run twice.</para>
-/// <para>4. Flush barrier (SPEC §3): the queue is FIFO, so when a worker takes a flush every write submitted before
-/// it has been taken already. The flush then waits until no worker is still running a write with a smaller
-/// sequence number, and only then calls fsync. Writes submitted after the flush do not hold it up.</para>
-/// <para>5. Workers are background threads, started without the submitter's ExecutionContext, created on demand up
-/// to <see cref="MaxWorkers"/>, and they run no user code.</para>
+/// <para>1. Locks. <c>_barrierLock</c> guards the flush scopes of this engine's operations; <c>_doneLock</c> guards
+/// the finished queue, the wakeup flag and the count of what the engine owes, and the one reaper (and teardown)
+/// waits on its monitor. The order is <c>_barrierLock</c>, then the workers' queue or <c>_doneLock</c>, never the
+/// other way round: a flush released by a finished write is queued before anyone can look for it.</para>
+/// <para>2. Flushes (SPEC §3, §4): a flush whose scope still has earlier writes in flight is held, outside the
+/// workers, until the last of them finishes; then it is queued. No worker blocks for a barrier, and writes started
+/// after the flush do not hold it up.</para>
+/// <para>3. Cancel: a queued operation, a held flush, and one waiting on an empty FIFO are cancelled (never run,
+/// buffer untouched); one inside its system call is in progress and is reported when it finishes. Both engine
+/// modes (a context's callers, an engine thread's loop) use it the same way: it needs no owning thread.</para>
 /// </remarks>
 internal sealed class ThreadPoolEngine : IAioEngine
 {
-    /// <summary>The engine holds requests in managed queues, bounded only by memory; this cap keeps one context from
+    /// <summary>The engine holds operations in managed queues, bounded only by memory; this cap keeps one context from
     /// queueing without end. Contexts asking for "unlimited" get this.</summary>
     public const int MaxOutstanding = 1 << 20;
 
-    /// <summary>Most worker threads per context: enough concurrent system calls to keep a device queue busy (an NVMe
-    /// or virtio disk serves 8+ at once) without a thread per request. Measured against RandomAccess in bench/.</summary>
-    private static readonly int MaxWorkers = Math.Clamp(Environment.ProcessorCount * 2, 4, 16);
+    private readonly PositionalWorkers _workers;
 
-    private const int StateReaped = 0;
-    private const int StateQueued = 1;
-    private const int StateCanceled = 2;
-    private const int StateRunning = 3;
-    private const int StateDone = 4;
-    private const int StateBits = 8;
-
-    private static int s_lastEngineId;
-
-    /// <summary>Sequence numbers are unique across every engine in the process, so a stale queue entry can never
-    /// match a request that moved to another context (see remark 3).</summary>
-    private static long s_sequence;
-
-    // ---- Guarded by _queueLock.
-    private readonly object _queueLock = new();
-    private readonly Queue<(AioRequest Request, long Sequence)> _pending = new();
-    private readonly List<Thread> _workers = [];
-    private long[] _runningWriteSequence = new long[4];   // per worker: sequence of the write it runs, 0 when none
-    private int _idleWorkers;
-    private int _barrierWaiters;
-    private bool _shutdown;
+    // ---- Guarded by _barrierLock.
+    private readonly Lock _barrierLock = new();
+    private bool _stopping;            // teardown: flushes released from now on are cancelled, not run
+    private readonly List<IoOperation> _canceledByTeardown = [];
 
     // ---- Guarded by _doneLock.
     private readonly object _doneLock = new();
-    private readonly Queue<AioRequest> _done = new();
+    private readonly Queue<IoOperation> _done = new();
     private bool _wakeupPending;
+    private int _owed;                 // accepted and neither in _done nor cancelled
 
-    /// <summary>Requests taken by a worker and not yet in <c>_done</c>. Incremented under _queueLock, decremented
-    /// under _doneLock; teardown reads it under _doneLock after shutdown stops new increments.</summary>
-    private int _running;
-
-    /// <summary>This engine's identity in the upper bits of every state word it writes (remark 2).</summary>
-    private readonly int _id;
-
-    public ThreadPoolEngine(int capacity)
+    public ThreadPoolEngine(int maxWorkers = 0)
     {
-        Debug.Assert(capacity is > 0 and <= MaxOutstanding);
-        // Wraps after 2^23 engines; a clash needs a stale Cancel to meet the one engine 8 million creations later.
-        _id = Interlocked.Increment(ref s_lastEngineId) & 0x7FFFFF;
+        _workers = new PositionalWorkers("FileAio pool worker", maxWorkers > 0 ? maxWorkers : PositionalWorkers.DefaultMaxWorkers, OnFinished);
     }
 
-    private int Tag(int state) => _id << StateBits | state;
-
-    private void SetState(AioRequest request, int state) => Volatile.Write(ref request.EngineState, Tag(state));
-
-    private bool TryMoveState(AioRequest request, int from, int to) =>
-        Interlocked.CompareExchange(ref request.EngineState, Tag(to), Tag(from)) == Tag(from);
-
-    public AioEngineKind Kind => AioEngineKind.ThreadPool;
-
     /// <summary>Positional calls take any handle: nothing to register.</summary>
-    public void AssociateWithFile(Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    public void AssociateWithFile(SafeFileHandle file)
     {
     }
 
@@ -93,70 +52,93 @@ internal sealed class ThreadPoolEngine : IAioEngine
     {
     }
 
-    public int Start(ReadOnlySpan<AioRequest> requests, out int refusedErrno)
+    public int Start(ReadOnlySpan<IoOperation> operations, out int refusedErrno)
     {
         refusedErrno = 0;
-        lock (_queueLock)
+        lock (_doneLock)
         {
-            foreach (AioRequest request in requests)
+            _owed += operations.Length;
+        }
+        lock (_barrierLock)
+        {
+            foreach (IoOperation operation in operations)
             {
-                long sequence = Interlocked.Increment(ref s_sequence);
-                request.EngineSequence = sequence;
-                SetState(request, StateQueued);
-                _pending.Enqueue((request, sequence));
+                operation.EngineState = 0; // no pool's word: a stale state from an earlier use must not be taken for ours
+                if (operation.Scope is FlushScope scope)
+                {
+                    if (operation.Kind == OperationKind.Write)
+                    {
+                        scope.WriteStarted(operation);
+                    }
+                    else if (operation.Kind == OperationKind.Flush && !scope.TryPass(operation))
+                    {
+                        continue; // held (remark 2)
+                    }
+                }
+                _workers.Enqueue(operation);
             }
+        }
+        return operations.Length;
+    }
 
-            // Wake idle workers for the new work and add workers when the idle ones are too few. A flush waiting at
-            // its barrier sleeps on the same monitor and could swallow a single Pulse, so then wake everyone.
-            if (_barrierWaiters > 0)
+    /// <summary>A worker finished an operation (on the worker thread).</summary>
+    private void OnFinished(IoOperation operation)
+    {
+        lock (_barrierLock)
+        {
+            LeaveScopeUnsynchronized(operation);
+        }
+        lock (_doneLock)
+        {
+            _owed--;
+            _done.Enqueue(operation);
+            Monitor.PulseAll(_doneLock);
+        }
+    }
+
+    /// <summary>A write of a scope has left the kernel (finished or cancelled): the flushes it held may go.</summary>
+    private void LeaveScopeUnsynchronized(IoOperation operation)
+    {
+        if (operation.Kind != OperationKind.Write || operation.Scope is not FlushScope scope || !scope.WriteFinished(operation))
+        {
+            return;
+        }
+        while (scope.TryRelease(out IoOperation flush))
+        {
+            if (_stopping)
             {
-                Monitor.PulseAll(_queueLock);
+                _canceledByTeardown.Add(flush);
+                Forget();
             }
             else
             {
-                int wake = Math.Min(_idleWorkers, requests.Length);
-                for (int i = 0; i < wake; i++)
-                {
-                    Monitor.Pulse(_queueLock);
-                }
-            }
-            int missing = requests.Length - _idleWorkers;
-            while (missing-- > 0 && _workers.Count < MaxWorkers)
-            {
-                StartWorkerUnsynchronized();
+                _workers.Enqueue(flush);
             }
         }
-        return requests.Length;
     }
 
-    public int Reap(int minCompletions, Deadline deadline, Span<AioRequest> completed, out AioWaitReason reason)
+    public int Reap(int minCompletions, Deadline deadline, Span<IoOperation> completed, out bool interrupted)
     {
         int count = 0;
+        interrupted = false;
         lock (_doneLock)
         {
             while (true)
             {
-                while (count < completed.Length && _done.TryDequeue(out AioRequest? request))
+                while (count < completed.Length && _done.TryDequeue(out IoOperation? operation))
                 {
-                    SetState(request, StateReaped);
-                    completed[count++] = request;
-                }
-                if (count >= minCompletions)
-                {
-                    reason = AioWaitReason.Completed;
-                    return count;
+                    completed[count++] = operation;
                 }
                 // Checked under the same lock Wakeup sets it under, before sleeping on that lock's monitor: a wakeup
                 // can neither slip in between the check and the sleep nor be consumed twice.
                 if (_wakeupPending)
                 {
                     _wakeupPending = false;
-                    reason = AioWaitReason.Interrupted;
+                    interrupted = true;
                     return count;
                 }
-                if (deadline.HasExpired)
+                if (count >= minCompletions || deadline.HasExpired)
                 {
-                    reason = AioWaitReason.TimedOut;
                     return count;
                 }
                 Monitor.Wait(_doneLock, deadline.RemainingMillisecondsRoundedUp);
@@ -164,24 +146,35 @@ internal sealed class ThreadPoolEngine : IAioEngine
         }
     }
 
-    public EngineCancelResult Cancel(AioRequest request)
+    public EngineCancelResult Cancel(IoOperation operation)
     {
-        // Not yet taken by a worker (taking is the same compare-and-swap), so it never will be: the entry is skipped.
-        if (TryMoveState(request, StateQueued, StateCanceled))
+        if (operation.Kind == OperationKind.Flush && operation.Scope is FlushScope scope)
         {
-            return EngineCancelResult.Canceled;
+            lock (_barrierLock)
+            {
+                if (scope.TryRemove(operation))
+                {
+                    Forget();
+                    return EngineCancelResult.Canceled; // held behind writes: it never reached a worker
+                }
+            }
         }
-        int word = Volatile.Read(ref request.EngineState);
-        if (word >> StateBits != _id)
+        switch (_workers.TryCancel(operation))
         {
-            return EngineCancelResult.NotHeld; // the request has moved to another engine
+            case PositionalWorkers.CancelAnswer.Canceled:
+                lock (_barrierLock)
+                {
+                    LeaveScopeUnsynchronized(operation); // a cancelled write no longer holds flushes back
+                }
+                Forget();
+                return EngineCancelResult.Canceled;
+            case PositionalWorkers.CancelAnswer.Running:
+                return EngineCancelResult.InProgress;
+            case PositionalWorkers.CancelAnswer.Finished:
+                return EngineCancelResult.AlreadyCompleted; // in the finished queue, or reaped by a Reap running now
+            default:
+                return EngineCancelResult.NotHeld;
         }
-        return (word & ((1 << StateBits) - 1)) switch
-        {
-            StateRunning => EngineCancelResult.InProgress,
-            StateCanceled => EngineCancelResult.NotHeld,
-            _ => EngineCancelResult.AlreadyCompleted, // Done, or Reaped by a Wait running right now
-        };
     }
 
     public void Wakeup()
@@ -193,171 +186,56 @@ internal sealed class ThreadPoolEngine : IAioEngine
         }
     }
 
-    public void CancelAllAndDrain(List<AioRequest> canceled, List<AioRequest> completed)
+    public void CancelAllAndDrain(List<IoOperation> canceled, List<IoOperation> completed)
     {
-        lock (_queueLock)
+        lock (_barrierLock)
         {
-            _shutdown = true;
-            while (_pending.TryDequeue(out var entry))
-            {
-                if (entry.Request.EngineSequence == entry.Sequence && TryMoveState(entry.Request, StateQueued, StateCanceled))
-                {
-                    canceled.Add(entry.Request);
-                }
-            }
-            Monitor.PulseAll(_queueLock); // idle workers see the shutdown and exit
+            _stopping = true;
         }
+        var stopped = new List<IoOperation>();
+        _workers.CancelAll(stopped);
+        lock (_barrierLock)
+        {
+            foreach (IoOperation operation in stopped)
+            {
+                LeaveScopeUnsynchronized(operation);
+                Forget();
+            }
+        }
+        canceled.AddRange(stopped);
 
+        // Wait until the engine owes nothing: running operations finish, and the flushes they held are cancelled.
         lock (_doneLock)
         {
             while (true)
             {
-                while (_done.TryDequeue(out AioRequest? request))
+                while (_done.TryDequeue(out IoOperation? operation))
                 {
-                    SetState(request, StateReaped);
-                    completed.Add(request);
+                    completed.Add(operation);
                 }
-                if (Volatile.Read(ref _running) == 0)
+                if (_owed == 0)
                 {
                     break;
                 }
-                Monitor.Wait(_doneLock); // a worker pulses after publishing each result
+                Monitor.Wait(_doneLock); // a worker pulses after queueing each result, Forget after each cancel
             }
+        }
+        lock (_barrierLock)
+        {
+            canceled.AddRange(_canceledByTeardown);
+            _canceledByTeardown.Clear();
         }
     }
 
-    public void Dispose()
+    /// <summary>An accepted operation left without a result (cancelled): the engine owes one less.</summary>
+    private void Forget()
     {
-        List<Thread> workers;
-        lock (_queueLock)
+        lock (_doneLock)
         {
-            if (!_shutdown)
-            {
-                // The context always drains first; this only guards against a caller that did not.
-                _shutdown = true;
-                Monitor.PulseAll(_queueLock);
-            }
-            workers = [.. _workers];
-        }
-        foreach (Thread worker in workers)
-        {
-            worker.Join();
+            _owed--;
+            Monitor.PulseAll(_doneLock);
         }
     }
 
-    // ------------------------------------------------------------------------------------------------------------
-
-    private void StartWorkerUnsynchronized()
-    {
-        int index = _workers.Count;
-        if (index == _runningWriteSequence.Length)
-        {
-            Array.Resize(ref _runningWriteSequence, index * 2);
-        }
-        var thread = new Thread(WorkerLoop)
-        {
-            IsBackground = true,
-            Name = $"FileAio pool worker {index}",
-        };
-        _workers.Add(thread);
-        thread.UnsafeStart(index); // no ExecutionContext: the worker runs no user code
-    }
-
-    private void WorkerLoop(object? state)
-    {
-        int me = (int)state!;
-        try
-        {
-            while (true)
-            {
-                AioRequest? request;
-                lock (_queueLock)
-                {
-                    if (_runningWriteSequence[me] != 0)
-                    {
-                        _runningWriteSequence[me] = 0;
-                        if (_barrierWaiters > 0)
-                        {
-                            Monitor.PulseAll(_queueLock); // a flush may be waiting for this write
-                        }
-                    }
-                    request = TakeNextUnsynchronized(me);
-                }
-                if (request is null)
-                {
-                    return;
-                }
-
-                request.EngineResult = PositionalIo.Execute(request);
-
-                lock (_doneLock)
-                {
-                    SetState(request, StateDone);
-                    _done.Enqueue(request);
-                    Interlocked.Decrement(ref _running);
-                    Monitor.PulseAll(_doneLock);
-                }
-            }
-        }
-        catch (Exception e)
-        {
-            // A bug here would leave callers waiting for ever; failing loudly is the honest outcome.
-            Environment.FailFast("FileAio thread-pool worker failed unexpectedly.", e);
-        }
-    }
-
-    /// <summary>Blocks until a live request is queued (null at shutdown), marks it Running, and for a flush waits for
-    /// the barrier of remark 4. Caller holds _queueLock.</summary>
-    private AioRequest? TakeNextUnsynchronized(int me)
-    {
-        while (true)
-        {
-            while (_pending.Count == 0)
-            {
-                if (_shutdown)
-                {
-                    return null;
-                }
-                _idleWorkers++;
-                Monitor.Wait(_queueLock);
-                _idleWorkers--;
-            }
-
-            var entry = _pending.Dequeue();
-            AioRequest request = entry.Request;
-            if (request.EngineSequence != entry.Sequence || !TryMoveState(request, StateQueued, StateRunning))
-            {
-                continue; // a stale entry (remark 3), or cancelled while queued
-            }
-            Interlocked.Increment(ref _running);
-
-            if (request.Kind == AioOperationKind.Write)
-            {
-                _runningWriteSequence[me] = entry.Sequence;
-            }
-            else if (request.Kind == AioOperationKind.Flush)
-            {
-                _barrierWaiters++;
-                while (HasEarlierWriteRunningUnsynchronized(entry.Sequence))
-                {
-                    Monitor.Wait(_queueLock);
-                }
-                _barrierWaiters--;
-            }
-            return request;
-        }
-    }
-
-    private bool HasEarlierWriteRunningUnsynchronized(long flushSequence)
-    {
-        for (int i = 0; i < _workers.Count; i++)
-        {
-            long write = _runningWriteSequence[i];
-            if (write != 0 && write < flushSequence)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
+    public void Dispose() => _workers.Stop();
 }

@@ -1,13 +1,13 @@
 using System.Buffers;
 using Microsoft.Win32.SafeHandles;
 
-namespace FileAio;
+namespace FileAio.Engines;
 
 /// <summary>
-/// What keeps a Submitted request's memory and file valid for the kernel: one pin per buffer and a reference on
-/// the file handle (so closing the handle cannot recycle the descriptor under an operation in flight).
-/// Owned by the request; taken at Submit, released exactly once by <see cref="Release"/> when the request leaves the
-/// kernel (its completion was reaped, or the kernel confirmed it never ran).
+/// What keeps an operation's memory and file valid for the kernel: one pin per buffer and a reference on the file
+/// handle (so closing the handle cannot recycle the descriptor under an operation in flight). Owned by
+/// <see cref="IoOperation"/>; taken by <see cref="IoOperation.Pin"/>, released exactly once by
+/// <see cref="IoOperation.Unpin"/> when the operation has left the kernel.
 /// </summary>
 internal struct PinSet
 {

@@ -1,11 +1,13 @@
+using FileAio.Engines;
 using FileAio.Engines.IoUring;
 using FileAio.Engines.ThreadPool;
 
-namespace FileAio.Engines;
+namespace FileAio;
 
 /// <summary>
-/// The one place that knows every engine: probes what works here and creates engines. Auto tries the engines in
-/// order of preference and takes the first that works, deciding by trying, never by kernel version.
+/// The one place that knows every engine: what each can do here, Auto's order of preference, and how each is
+/// created — for a context and for an engine thread of an async host alike. Auto takes the first engine that works,
+/// deciding by trying, never by kernel version.
 /// </summary>
 internal static class EngineFactory
 {
@@ -56,20 +58,41 @@ internal static class EngineFactory
         }
     }
 
-    /// <summary>Creates an engine for a context of <paramref name="capacity"/> (already clamped to the engine's maximum).</summary>
+    /// <summary>
+    /// Creates an engine able to hold <paramref name="capacity"/> operations (already within the engine's maximum).
+    /// An owned engine (<see cref="EngineSettings.Owned"/>) must be created on the thread that will drive it.
+    /// </summary>
+    /// <param name="kind">The engine; Auto is resolved to the one that works here.</param>
+    /// <param name="capacity">Most operations in flight.</param>
+    /// <param name="settings">Who drives it, and queue sizes for tests.</param>
+    /// <param name="created">The engine that was created (never Auto).</param>
+    /// <param name="fallBack">Under Auto, when the preferred engine passed its probe but this instance could not be
+    /// set up (a ring refused for lack of memory, say), take the next engine instead of failing.</param>
     /// <exception cref="NotSupportedException">The engine cannot run here; the message says why.</exception>
-    public static IAioEngine Create(AioEngineKind kind, int capacity, bool singleThreaded = false)
+    public static IAioEngine Create(AioEngineKind kind, int capacity, EngineSettings settings, out AioEngineKind created,
+        bool fallBack = false)
     {
         AioLimits limits = GetLimits(kind);
         if (!limits.IsSupported)
         {
             throw new NotSupportedException($"The {limits.Engine} engine cannot run here: {limits.UnsupportedReason}");
         }
-        return limits.Engine switch
+        created = limits.Engine;
+        try
         {
-            AioEngineKind.ThreadPool => new ThreadPoolEngine(capacity),
-            AioEngineKind.IoUring => new IoUringEngine(capacity, IoUringProbe.Current, singleThreaded),
-            _ => throw new NotSupportedException($"The {limits.Engine} engine is not implemented."),
-        };
+            return CreateCore(limits.Engine, Math.Min(capacity, limits.MaxOutstanding), settings);
+        }
+        catch (NotSupportedException) when (fallBack && kind == AioEngineKind.Auto && limits.Engine != AioEngineKind.ThreadPool)
+        {
+            created = AioEngineKind.ThreadPool;
+            return CreateCore(AioEngineKind.ThreadPool, capacity, settings);
+        }
     }
+
+    private static IAioEngine CreateCore(AioEngineKind engine, int capacity, EngineSettings settings) => engine switch
+    {
+        AioEngineKind.ThreadPool => new ThreadPoolEngine(),
+        AioEngineKind.IoUring => new IoUringEngine(capacity, IoUringProbe.Current, settings),
+        _ => throw new NotSupportedException($"The {engine} engine is not implemented."),
+    };
 }

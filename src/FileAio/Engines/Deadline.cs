@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace FileAio;
+namespace FileAio.Engines;
 
 /// <summary>
 /// A point in time on the monotonic clock (<see cref="Stopwatch"/>), from which the time still left is computed
@@ -13,6 +13,9 @@ internal readonly struct Deadline
     private Deadline(long expiresAt) => _expiresAt = expiresAt;
 
     public static Deadline Infinite => new(long.MaxValue);
+
+    /// <summary>A deadline that has already passed: a wait becomes a poll.</summary>
+    public static Deadline Expired => new(0);
 
     /// <summary>A deadline <paramref name="timeout"/> from now; <see cref="Timeout.InfiniteTimeSpan"/> never expires.</summary>
     public static Deadline After(TimeSpan timeout)

@@ -1,0 +1,91 @@
+using FileAio.Engines;
+using FileAio.Platform;
+using Microsoft.Win32.SafeHandles;
+
+namespace FileAio.Async;
+
+/// <summary>
+/// An open file as the async layer's machinery sees it: its handle and path, the engine loop that serves it, its
+/// own flush scope (a flush waits for this file's writes only, SPEC §4), and the gate that counts its operations in
+/// flight so that closing can cancel them and wait until the kernel has let go of every buffer.
+/// </summary>
+/// <remarks>
+/// The gate is one word: the number of operations in flight, and <see cref="ClosingBit"/>. Entering increments it
+/// and backs out if the bit is set; closing sets the bit with one interlocked OR, after the completion source it
+/// signals is in place, so whoever sees the bit also sees the source. Every change is a full fence, so an operation
+/// either gets in before the close (and is cancelled and waited for) or is refused — none slips between.
+/// </remarks>
+internal sealed class AsyncFile
+{
+    private const int ClosingBit = 1 << 30;
+
+    private int _gate;                         // operations in flight | ClosingBit
+    private TaskCompletionSource? _drained;    // set when closing, completed when nothing is in flight
+
+    public AsyncFile(SafeFileHandle handle, string path, FileTraits traits, EngineLoop loop)
+    {
+        Handle = handle;
+        Path = path;
+        Traits = traits;
+        Loop = loop;
+    }
+
+    public SafeFileHandle Handle { get; }
+
+    /// <summary>The full path, for error messages.</summary>
+    public string Path { get; }
+
+    public FileTraits Traits { get; }
+
+    /// <summary>The engine loop every operation of the file goes to, so that they are ordered on one engine.</summary>
+    public EngineLoop Loop { get; }
+
+    /// <summary>The writes this file's flushes wait for.</summary>
+    public FlushScope Scope { get; } = new();
+
+    public bool IsClosing => (Volatile.Read(ref _gate) & ClosingBit) != 0;
+
+    /// <summary>Counts an operation in flight; false (and nothing counted) once closing has begun.</summary>
+    public bool TryEnter()
+    {
+        if ((Interlocked.Increment(ref _gate) & ClosingBit) != 0)
+        {
+            OperationEnded();
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>An operation counted by <see cref="TryEnter"/> has ended: the kernel no longer uses its buffers.</summary>
+    public void OperationEnded()
+    {
+        if (Interlocked.Decrement(ref _gate) == ClosingBit)
+        {
+            _drained!.TrySetResult(); // the last one out after the close began
+        }
+    }
+
+    /// <summary>
+    /// Refuses new operations, asks the loop to cancel every operation of this file it holds, and returns a task that
+    /// completes when none is in flight (already completed when none was). A second call returns the same task.
+    /// </summary>
+    public Task BeginClose()
+    {
+        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _drained, drained, null) is TaskCompletionSource earlier)
+        {
+            return earlier.Task;
+        }
+        // Full fence: _drained is in place before anyone can see the bit (remarks).
+        int before = Interlocked.Or(ref _gate, ClosingBit);
+        if (before == 0)
+        {
+            drained.TrySetResult();
+        }
+        else
+        {
+            Loop.CancelFile(this);
+        }
+        return drained.Task;
+    }
+}

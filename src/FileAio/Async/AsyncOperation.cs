@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using System.Threading.Tasks.Sources;
+using FileAio.Engines;
+using FileAio.Interop;
+using FileAio.Platform;
+
+namespace FileAio.Async;
+
+/// <summary>
+/// One pooled asynchronous file operation: the <see cref="IValueTaskSource{TResult}"/> behind the
+/// <see cref="ValueTask{TResult}"/>s of an async file, around the <see cref="IoOperation"/> its engine runs.
+/// </summary>
+/// <remarks>
+/// <para>1. Life. Rented by the file, which describes and pins <see cref="Io"/>, then <see cref="Begin"/>s it —
+/// which binds its cancellation token before any engine can see it — and hands it to its engine loop. The loop calls
+/// <see cref="Complete"/> exactly once, when the kernel is done with the buffers: it releases the pins, the handle
+/// reference and the token registration <em>before</em> it publishes the result. Its one consumer's
+/// <see cref="GetResult"/> returns it to the pool.</para>
+/// <para>2. One consumer (SPEC §4). <c>_lease</c> holds the version this life answers to and, once read, a consumed
+/// bit. A GetResult with a stale token, before completion, or a second one throws
+/// <see cref="InvalidOperationException"/> and changes nothing; only the one valid read recycles the operation. The
+/// compare-and-swap on the whole word means a stale caller can never claim the next life of the same object.</para>
+/// <para>3. Cancellation is bound from creation: the token's callback sets <c>_cancelRequested</c> and tells the loop
+/// which operation (object and version) to cancel. The loop honours the flag when it takes the operation, so a
+/// cancel that comes before the loop has seen the operation is not lost, and the version makes a late message for an
+/// earlier life harmless.</para>
+/// <para>4. Continuations never run on an engine thread: the source runs them asynchronously, so a completion on the
+/// loop queues the awaiting continuation to the thread pool (without allocating, for async methods: the runtime
+/// queues their state machine box itself).</para>
+/// </remarks>
+internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
+{
+    private const int ConsumedBit = 1 << 16;
+
+    private ManualResetValueTaskSourceCore<int> _core = new() { RunContinuationsAsynchronously = true };
+    private readonly OperationPool _pool;
+    private int _lease;                         // remark 2: version in the low 16 bits, ConsumedBit once read
+
+    private AsyncFile? _file;
+    private int _cachedPrefix;                  // bytes the page-cache fast path already read, ahead of the engine's part
+    private long _startTimestamp;               // for the latency metric (0 when no one listens)
+
+    private CancellationToken _token;
+    private CancellationTokenRegistration _registration;
+    private int _cancelRequested;
+
+    public AsyncOperation(OperationPool pool)
+    {
+        _pool = pool;
+        Io = new IoOperation(this);
+    }
+
+    /// <summary>What the engine runs.</summary>
+    public IoOperation Io { get; }
+
+    /// <summary>The version the current life's <see cref="ValueTask"/> carries.</summary>
+    public short Version => _core.Version;
+
+    public AsyncFile File => _file!;
+
+    /// <summary>The token fired (remark 3). The loop checks it when it takes the operation.</summary>
+    public bool IsCancelRequested => Volatile.Read(ref _cancelRequested) != 0;
+
+    // ---- The loop's, while it holds the operation (see EngineLoop).
+    public AsyncOperation? Previous;
+    public AsyncOperation? Next;
+    public LoopState State;
+
+    /// <summary>Binds the described, pinned operation to its file and token, just before it goes to the loop.</summary>
+    public void Begin(AsyncFile file, int cachedPrefix, long startTimestamp, CancellationToken token)
+    {
+        _file = file;
+        _cachedPrefix = cachedPrefix;
+        _startTimestamp = startTimestamp;
+        _token = token;
+        Io.Scope = file.Scope;
+        State = LoopState.Incoming;
+        if (token.CanBeCanceled)
+        {
+            // Registered before the loop sees the operation: no window where a cancel has nothing to name (remark 3).
+            _registration = token.UnsafeRegister(static state => ((AsyncOperation)state!).OnCanceled(), this);
+        }
+    }
+
+    private void OnCanceled()
+    {
+        Volatile.Write(ref _cancelRequested, 1);
+        _file!.Loop.RequestCancel(this, Version);
+    }
+
+    /// <summary>
+    /// Finishes the operation with the engine's answer (bytes, -errno, or <see cref="OperationResult.Canceled"/>).
+    /// Called exactly once, by the loop, when the kernel is done with the buffers. Releases everything first, then
+    /// publishes the result.
+    /// </summary>
+    public void Complete(long result)
+    {
+        // Dispose (not Unregister): waits for a cancellation callback running right now, so that it cannot act on
+        // this object after it has gone back to the pool.
+        _registration.Dispose();
+        _registration = default;
+        Io.Unpin();
+        if (_cachedPrefix > 0)
+        {
+            // The rest of a read the page cache served in part: the caller gets every byte read, and an error or a
+            // cancellation of the rest leaves a short read (as pread would), not an exception that hides the data.
+            result = result >= 0 ? result + _cachedPrefix : _cachedPrefix;
+        }
+        AsyncFile file = _file!;
+        file.OperationEnded();
+        if (result >= 0)
+        {
+            _core.SetResult((int)result);
+        }
+        else if (result == OperationResult.Canceled
+            || (result is -Errno.ECANCELED or -Errno.EINTR && _token.IsCancellationRequested))
+        {
+            _core.SetException(new OperationCanceledException(_token));
+        }
+        else
+        {
+            int errno = (int)-result;
+            _core.SetException(Errors.IOExceptionFor(errno, file.Path, Io.Kind switch
+            {
+                OperationKind.Read => "read failed",
+                OperationKind.Write => "write failed",
+                _ => "flush failed",
+            }));
+        }
+    }
+
+    /// <summary>Undoes the describing and pinning of an operation that never reached a loop (its call threw).</summary>
+    public void Abandon()
+    {
+        Io.Unpin();
+        Recycle();
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // The consumer's side (remark 2).
+
+    public int GetResult(short token)
+    {
+        Claim(token);
+        try
+        {
+            return _core.GetResult(token);
+        }
+        finally
+        {
+            FileAioMetrics.RecordLatency(_startTimestamp);
+            Recycle();
+        }
+    }
+
+    void IValueTaskSource.GetResult(short token) => GetResult(token);
+
+    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+
+    /// <summary>Makes the caller this life's one consumer, or throws without changing anything.</summary>
+    private void Claim(short token)
+    {
+        int lease = Volatile.Read(ref _lease);
+        if ((ushort)lease != (ushort)token || (lease & ConsumedBit) != 0)
+        {
+            ThrowMisuse("This ValueTask's result was already read, or the ValueTask belongs to an earlier operation: a ValueTask may be consumed once.");
+        }
+        if (_core.GetStatus(token) == ValueTaskSourceStatus.Pending)
+        {
+            ThrowMisuse("The operation has not completed: await the ValueTask (or check IsCompleted) before reading its result.");
+        }
+        if (Interlocked.CompareExchange(ref _lease, lease | ConsumedBit, lease) != lease)
+        {
+            ThrowMisuse("This ValueTask's result was already read: a ValueTask may be consumed once.");
+        }
+    }
+
+    private static void ThrowMisuse(string message) => throw new InvalidOperationException(message);
+
+    private void Recycle()
+    {
+        _file = null;
+        _token = default;
+        _cachedPrefix = 0;
+        _startTimestamp = 0;
+        Volatile.Write(ref _cancelRequested, 0);
+        State = LoopState.Idle;
+        Io.Clear();
+        _core.Reset();
+        Volatile.Write(ref _lease, (ushort)_core.Version); // the next life's token, not yet consumed
+        _pool.Return(this);
+    }
+
+    [Conditional("DEBUG")]
+    public void AssertIdle() => Debug.Assert(_file is null && State == LoopState.Idle, "A pooled operation must be idle.");
+}
+
+/// <summary>Where an <see cref="AsyncOperation"/> is, as its engine loop sees it.</summary>
+internal enum LoopState : byte
+{
+    /// <summary>In the pool, or being described.</summary>
+    Idle,
+
+    /// <summary>Handed to the loop, not yet taken from its queue.</summary>
+    Incoming,
+
+    /// <summary>Taken, waiting for room in the engine.</summary>
+    Backlog,
+
+    /// <summary>In the engine (and perhaps the kernel).</summary>
+    InEngine,
+
+    /// <summary>Completed; its result is published or about to be.</summary>
+    Done,
+}

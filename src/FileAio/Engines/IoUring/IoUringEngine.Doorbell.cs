@@ -1,0 +1,77 @@
+using FileAio.Interop;
+
+namespace FileAio.Engines.IoUring;
+
+/// <summary>
+/// The doorbell: how another thread ends the reaper's sleep. In a shared ring it is a NOP the waking thread posts (at
+/// most one in the ring at a time); in an owned ring, which other threads may not enter, an eventfd whose read the ring
+/// keeps armed. Its CQE ends the sleep; <c>_wakeupPending</c> says whether it carried a wakeup or was only a kick
+/// (completions a canceller or the side path handed over), so that one Wakeup is reported once.
+/// </summary>
+internal sealed unsafe partial class IoUringEngine
+{
+    public void Wakeup()
+    {
+        // Full fence: the flag is visible before the doorbell rings, so the reaper that takes the ring sees it.
+        Interlocked.Exchange(ref _wakeupPending, 1);
+        RingDoorbell();
+    }
+
+    /// <summary>Ends the reaper's sleep (a wakeup when <c>_wakeupPending</c> is set, else a kick). Any thread.</summary>
+    private void RingDoorbell()
+    {
+        if (_owned)
+        {
+            // The eventfd's counter coalesces rings until the armed read takes them.
+            ulong one = 1;
+            Syscalls.Write(_eventFd, &one, sizeof(ulong));
+            return;
+        }
+        if (Interlocked.CompareExchange(ref _nopArmed, 1, 0) == 0)
+        {
+            lock (_sqLock)
+            {
+                // A shared ring's SQ is empty whenever no Start runs (remark 2), so there is room.
+                SqePrep.Nop(_queue.NextSqe(), DoorbellUserData);
+                SubmitOrFail();
+            }
+        }
+    }
+
+    /// <summary>The doorbell's CQE was harvested: re-arm it, and report a wakeup if one was pending.</summary>
+    private void OnDoorbell(ref bool interrupted)
+    {
+        if (_owned)
+        {
+            _eventFdArmed = false;
+            if (!_stopping)
+            {
+                lock (_sqLock)
+                {
+                    ArmDoorbellReadUnsynchronized(); // the count was read (and reset): arm for the next ring
+                }
+            }
+        }
+        else
+        {
+            Interlocked.Exchange(ref _nopArmed, 0); // consumed: the next ring posts a new NOP
+        }
+        if (Interlocked.Exchange(ref _wakeupPending, 0) == 1)
+        {
+            interrupted = true;
+        }
+    }
+
+    /// <summary>Keeps a read of the doorbell eventfd in an owned ring; it reaches the kernel with the owner's next
+    /// enter, which always submits what is pending. Caller holds <c>_sqLock</c>.</summary>
+    private void ArmDoorbellReadUnsynchronized()
+    {
+        if (_queue.SqSpace == 0)
+        {
+            SubmitOrFail();
+        }
+        // Offset -1: an eventfd has no position.
+        SqePrep.Transfer(_queue.NextSqe(), read: true, _eventFd, -1, (byte*)_eventFdValue, sizeof(ulong), DoorbellUserData);
+        _eventFdArmed = true;
+    }
+}
