@@ -5,7 +5,7 @@ using Microsoft.Win32.SafeHandles;
 namespace FileAio.Tests.Conformance;
 
 // SPEC §6: direct I/O works with aligned buffers; a misaligned request fails with an ArgumentException naming the rule.
-public abstract partial class ConformanceTests
+public sealed partial class ConformanceTests
 {
     private SafeFileHandle OpenDirectPatternFile(long length)
     {
@@ -13,8 +13,9 @@ public abstract partial class ConformanceTests
         return Open(CreatePatternFile("direct.bin", length), FileMode.Open, FileAccess.ReadWrite, direct: true);
     }
 
-    [Fact]
-    public void DirectIo_AlignedReadsAndWrites_Succeed()
+    [Theory]
+    [EachContext]
+    public void DirectIo_AlignedReadsAndWrites_Succeed(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenDirectPatternFile(1 << 20);
@@ -34,10 +35,11 @@ public abstract partial class ConformanceTests
         context.Submit([request]);
         WaitForAll(context, 1);
         Assert.Equal(8192, request.BytesTransferred);
-    }
+    });
 
-    [Fact]
-    public void DirectIo_MisalignedOffset_ThrowsAtPrepareNamingTheRule()
+    [Theory]
+    [EachContext]
+    public void DirectIo_MisalignedOffset_ThrowsAtPrepareNamingTheRule(string engine) => Run(engine, () =>
     {
         SafeFileHandle file = OpenDirectPatternFile(1 << 16);
         AioAlignment alignment = AioFile.GetAlignment(file);
@@ -48,10 +50,11 @@ public abstract partial class ConformanceTests
         Assert.Contains("offset", e.Message);
         Assert.Contains(alignment.OffsetAlignment.ToString(), e.Message);
         Assert.Equal(AioRequestState.Completed, request.State);
-    }
+    });
 
-    [Fact]
-    public void DirectIo_MisalignedLength_ThrowsAtPrepareNamingTheRule()
+    [Theory]
+    [EachContext]
+    public void DirectIo_MisalignedLength_ThrowsAtPrepareNamingTheRule(string engine) => Run(engine, () =>
     {
         SafeFileHandle file = OpenDirectPatternFile(1 << 16);
         using var buffer = new AlignedBuffer(8192);
@@ -61,10 +64,11 @@ public abstract partial class ConformanceTests
         Assert.Contains("length", e.Message);
         Assert.Throws<ArgumentException>(() =>
             request.PrepareRead(file, 0, new Memory<byte>[] { buffer.Memory[..4096], buffer.Memory.Slice(4096, 10) }));
-    }
+    });
 
-    [Fact]
-    public void DirectIo_MisalignedAddress_ThrowsAtSubmitNamingTheRule_AndChangesNothing()
+    [Theory]
+    [EachContext]
+    public void DirectIo_MisalignedAddress_ThrowsAtSubmitNamingTheRule_AndChangesNothing(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenDirectPatternFile(1 << 16);
@@ -81,5 +85,5 @@ public abstract partial class ConformanceTests
         Assert.Contains("address", e.Message);
         Assert.All(batch, r => Assert.Equal(AioRequestState.Prepared, r.State));
         Assert.Equal(0, context.Outstanding);
-    }
+    });
 }

@@ -6,10 +6,11 @@ using Microsoft.Win32.SafeHandles;
 namespace FileAio.Tests.Conformance;
 
 // SPEC §7: real I/O errors come back as values on the request, with errno and a readable message.
-public abstract partial class ConformanceTests
+public sealed partial class ConformanceTests
 {
-    [Fact]
-    public void Write_OnAFullFileSystem_FailsWithEnospcAndLosesNothing()
+    [Theory]
+    [EachContext]
+    public void Write_OnAFullFileSystem_FailsWithEnospcAndLosesNothing(string engine) => Run(engine, () =>
     {
         Require.Linux();
         Require.Root();
@@ -46,10 +47,11 @@ public abstract partial class ConformanceTests
         {
             RunTool("umount", mountPoint);
         }
-    }
+    });
 
-    [Fact]
-    public void Read_OfAnUnreadableBlock_FailsWithEioAndTheOthersStillRead()
+    [Theory]
+    [EachContext]
+    public void Read_OfAnUnreadableBlock_FailsWithEioAndTheOthersStillRead(string engine) => Run(engine, () =>
     {
         Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
         const int BlockSize = 4096;
@@ -88,15 +90,15 @@ public abstract partial class ConformanceTests
             }
         }
         context.Dispose();
-    }
+    });
 
     // The bad byte is in the read's first FUSE request, so nothing was read before it: the only right answer is EIO. (A
     // read that fails in a later request, after bytes were read, is not here: io_uring misreports it; see
     // Engines/FuseReadTests.cs and docs/engines.md, IoUring, "FUSE".)
     [Theory]
-    [InlineData(256 * 1024, 44_640)]   // FUSE splits a read this large
-    [InlineData(4096, 100)]
-    public void Read_WhoseFirstFuseRequestFails_FailsWithEio(int length, int badAt)
+    [EachContext(256 * 1024, 44_640)] // FUSE splits a read this large
+    [EachContext(4096, 100)]
+    public void Read_WhoseFirstFuseRequestFails_FailsWithEio(string engine, int length, int badAt) => Run(engine, () =>
     {
         Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
         const long ReadOffset = 655_360;
@@ -114,7 +116,7 @@ public abstract partial class ConformanceTests
             Assert.Equal(5, read.ErrorCode); // EIO
         }
         context.Dispose();
-    }
+    });
 
     private static void RunTool(string tool, string arguments)
     {

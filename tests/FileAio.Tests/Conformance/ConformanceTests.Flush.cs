@@ -4,12 +4,12 @@ using Microsoft.Win32.SafeHandles;
 namespace FileAio.Tests.Conformance;
 
 // SPEC §3: a flush completes only after every earlier write of the context, then makes the data durable.
-public abstract partial class ConformanceTests
+public sealed partial class ConformanceTests
 {
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Flush_AfterWrites_SucceedsAndTheDataIsInTheFile(bool dataOnly)
+    [EachContext(false)]
+    [EachContext(true)]
+    public void Flush_AfterWrites_SucceedsAndTheDataIsInTheFile(string engine, bool dataOnly) => Run(engine, () =>
     {
         AioContext context = NewContext();
         string path = PathOf("flushed.bin");
@@ -31,14 +31,15 @@ public abstract partial class ConformanceTests
         Assert.Equal(writes.Length, reported.IndexOf(flush)); // every write was reported before the flush
 
         AssertPattern(File.ReadAllBytes(path), 0);
-    }
+    });
 
-    [Fact]
-    public void Flush_WaitsForAnEarlierWriteThatIsStuckInTheKernel()
+    [Theory]
+    [EachContext]
+    public void Flush_WaitsForAnEarlierWriteThatIsStuckInTheKernel(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = Open(PathOf("barrier.bin"), FileMode.CreateNew);
-        KernelHold hold = Hold();
+        FifoHold hold = Hold();
         using var write = new AioRequest();
         using var flush = new AioRequest();
         hold.PrepareWrite(write, 0, "write");   // held in the kernel until released
@@ -56,5 +57,5 @@ public abstract partial class ConformanceTests
         Assert.Equal(AioStatus.Success, write.Status);
         Assert.True(write.BytesTransferred > 0);
         Assert.Equal(AioStatus.Success, flush.Status);
-    }
+    });
 }

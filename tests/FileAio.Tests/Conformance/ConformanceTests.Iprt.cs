@@ -1,13 +1,16 @@
 using FileAio.Buffers;
 using Microsoft.Win32.SafeHandles;
 
+using FileAio.Tests.Infrastructure;
+
 namespace FileAio.Tests.Conformance;
 
 // IPRT's own test (tstRTFileAio): 100 MiB in 64 KiB requests, 64 in flight, pattern i % 256, read back and verified.
-public abstract partial class ConformanceTests
+public sealed partial class ConformanceTests
 {
-    [Fact]
-    public void IprtTest_100MiBIn64KiBRequestsWith64InFlight_WritesAndReadsBackThePattern()
+    [Theory]
+    [EachContext]
+    public void IprtTest_100MiBIn64KiBRequestsWith64InFlight_WritesAndReadsBackThePattern(string engine) => Run(engine, () =>
     {
         const int RequestSize = 64 * 1024, InFlight = 64;
         const long FileSize = 100L * 1024 * 1024;
@@ -40,7 +43,7 @@ public abstract partial class ConformanceTests
         }
         RunIprtPass(context, file, requests, buffers, RequestCount, write: false);
         Assert.Equal(FileSize, RandomAccess.GetLength(file));
-    }
+    });
 
     private static void RunIprtPass(AioContext context, SafeFileHandle file, AioRequest[] requests, AlignedBuffer[] buffers,
         int requestCount, bool write)

@@ -1,9 +1,11 @@
 using Microsoft.Win32.SafeHandles;
 
+using FileAio.Tests.Infrastructure;
+
 namespace FileAio.Tests.Conformance;
 
 // SPEC §1 and §7: arguments are checked at prepare time, with exceptions that name the rule.
-public abstract partial class ConformanceTests
+public sealed partial class ConformanceTests
 {
     public static TheoryData<string> PrepareKinds => ["read", "write", "readv", "writev", "flush"];
 
@@ -51,33 +53,34 @@ public abstract partial class ConformanceTests
     }
 
     [Theory]
-    [InlineData("read")]
-    [InlineData("write")]
-    [InlineData("readv")]
-    [InlineData("writev")]
-    public void Prepare_NegativeOffset_ThrowsArgumentOutOfRange(string kind)
+    [EachContext("read")]
+    [EachContext("write")]
+    [EachContext("readv")]
+    [EachContext("writev")]
+    public void Prepare_NegativeOffset_ThrowsArgumentOutOfRange(string engine, string kind) => Run(engine, () =>
     {
         SafeFileHandle file = OpenPatternFile(4096);
         using var request = new AioRequest();
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => PrepareAny(request, kind, file, -1, 16));
         Assert.Contains("negative", e.Message);
-    }
+    });
 
     [Theory]
-    [InlineData("read")]
-    [InlineData("write")]
-    [InlineData("readv")]
-    [InlineData("writev")]
-    public void Prepare_EmptyBuffer_ThrowsArgumentException(string kind)
+    [EachContext("read")]
+    [EachContext("write")]
+    [EachContext("readv")]
+    [EachContext("writev")]
+    public void Prepare_EmptyBuffer_ThrowsArgumentException(string engine, string kind) => Run(engine, () =>
     {
         SafeFileHandle file = OpenPatternFile(4096);
         using var request = new AioRequest();
         var e = Assert.Throws<ArgumentException>(() => PrepareAny(request, kind, file, 0, 0));
         Assert.Contains("non-empty buffer", e.Message);
-    }
+    });
 
-    [Fact]
-    public void PrepareVectored_NoBuffersOrTooMany_ThrowsArgumentException()
+    [Theory]
+    [EachContext]
+    public void PrepareVectored_NoBuffersOrTooMany_ThrowsArgumentException(string engine) => Run(engine, () =>
     {
         SafeFileHandle file = OpenPatternFile(4096);
         using var request = new AioRequest();
@@ -87,5 +90,5 @@ public abstract partial class ConformanceTests
         var e = Assert.Throws<ArgumentException>(() => request.PrepareWrite(file, 0, many));
         Assert.Contains("1 to 1024 buffers", e.Message);
         Assert.Equal(AioRequestState.Completed, request.State);
-    }
+    });
 }

@@ -4,10 +4,11 @@ using Microsoft.Win32.SafeHandles;
 namespace FileAio.Tests.Conformance;
 
 // SPEC §1: request states, results, user state, disposal.
-public abstract partial class ConformanceTests
+public sealed partial class ConformanceTests
 {
-    [Fact]
-    public void NewRequest_IsCompletedWithSuccessZeroBytesAndNoUserState()
+    [Theory]
+    [EachContext]
+    public void NewRequest_IsCompletedWithSuccessZeroBytesAndNoUserState(string engine) => Run(engine, () =>
     {
         using var request = new AioRequest();
         Assert.Equal(AioRequestState.Completed, request.State);
@@ -16,10 +17,11 @@ public abstract partial class ConformanceTests
         Assert.Equal(0, request.ErrorCode);
         Assert.Null(request.ErrorMessage);
         Assert.Null(request.UserState);
-    }
+    });
 
-    [Fact]
-    public void Prepare_FromCompletedOrPrepared_GivesPreparedAndNotSubmitted()
+    [Theory]
+    [EachContext]
+    public void Prepare_FromCompletedOrPrepared_GivesPreparedAndNotSubmitted(string engine) => Run(engine, () =>
     {
         SafeFileHandle file = OpenPatternFile(8192);
         using var request = new AioRequest();
@@ -36,13 +38,14 @@ public abstract partial class ConformanceTests
         request.PrepareFlush(file, dataOnly: true, "third");
         Assert.Equal(AioRequestState.Prepared, request.State);
         Assert.Equal("third", request.UserState);
-    }
+    });
 
-    [Fact]
-    public void Submit_ThenWait_MovesThroughSubmittedToCompletedWithTheResult()
+    [Theory]
+    [EachContext]
+    public void Submit_ThenWait_MovesThroughSubmittedToCompletedWithTheResult(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
-        KernelHold hold = Hold();
+        FifoHold hold = Hold();
         var state = new object();
         AioRequest request = SubmitHeldRead(context, hold, userState: state);
 
@@ -60,14 +63,15 @@ public abstract partial class ConformanceTests
         Assert.InRange(request.BytesTransferred, 1, 4096);
         Assert.Same(state, request.UserState);
         Assert.Equal(0, context.Outstanding);
-    }
+    });
 
-    [Fact]
-    public void Prepare_WhileSubmitted_ThrowsInvalidOperationAndKeepsTheRequest()
+    [Theory]
+    [EachContext]
+    public void Prepare_WhileSubmitted_ThrowsInvalidOperationAndKeepsTheRequest(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
-        KernelHold hold = Hold();
+        FifoHold hold = Hold();
         AioRequest request = SubmitHeldRead(context, hold);
 
         var e = Assert.Throws<InvalidOperationException>(() => request.PrepareRead(file, 0, new byte[10]));
@@ -78,14 +82,15 @@ public abstract partial class ConformanceTests
         hold.Release();
         WaitForAll(context, 1);
         Assert.InRange(request.BytesTransferred, 1, 4096);
-    }
+    });
 
-    [Fact]
-    public void Dispose_WhileSubmitted_IsRefused_AndAllowedOtherwise()
+    [Theory]
+    [EachContext]
+    public void Dispose_WhileSubmitted_IsRefused_AndAllowedOtherwise(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
-        KernelHold hold = Hold();
+        FifoHold hold = Hold();
         var request = new AioRequest();
         hold.PrepareRead(request, 0);
         context.Submit([request]);
@@ -101,10 +106,11 @@ public abstract partial class ConformanceTests
         var prepared = new AioRequest();
         prepared.PrepareRead(file, 0, new byte[16]);
         prepared.Dispose(); // a Prepared request may be disposed
-    }
+    });
 
-    [Fact]
-    public void DisposedRequest_CannotBePreparedOrSubmitted()
+    [Theory]
+    [EachContext]
+    public void DisposedRequest_CannotBePreparedOrSubmitted(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
@@ -113,10 +119,11 @@ public abstract partial class ConformanceTests
         request.Dispose();
         Assert.Throws<ObjectDisposedException>(() => request.PrepareRead(file, 0, new byte[16]));
         Assert.Throws<ObjectDisposedException>(() => context.Submit([request]));
-    }
+    });
 
-    [Fact]
-    public void Request_IsReusableForManyCycles()
+    [Theory]
+    [EachContext]
+    public void Request_IsReusableForManyCycles(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(64 * 1024);
@@ -132,10 +139,11 @@ public abstract partial class ConformanceTests
             Assert.Equal(i, request.UserState);
             AssertPattern(buffer, offset);
         }
-    }
+    });
 
-    [Fact]
-    public void FailedPrepare_KeepsThePreviousPreparation()
+    [Theory]
+    [EachContext]
+    public void FailedPrepare_KeepsThePreviousPreparation(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
@@ -152,10 +160,11 @@ public abstract partial class ConformanceTests
         WaitForAll(context, 1);
         Assert.Equal(100, request.BytesTransferred);
         AssertPattern(buffer, 100);
-    }
+    });
 
-    [Fact]
-    public void Result_IsFailedWithErrnoAndMessage_WhenTheKernelRefusesTheOperation()
+    [Theory]
+    [EachContext]
+    public void Result_IsFailedWithErrnoAndMessage_WhenTheKernelRefusesTheOperation(string engine) => Run(engine, () =>
     {
         // A write through a read-only descriptor: the kernel answers EBADF.
         AioContext context = NewContext();
@@ -169,5 +178,5 @@ public abstract partial class ConformanceTests
         Assert.Equal(9, request.ErrorCode); // EBADF
         Assert.False(string.IsNullOrWhiteSpace(request.ErrorMessage));
         Assert.Equal(0, request.BytesTransferred);
-    }
+    });
 }

@@ -5,7 +5,7 @@ using Microsoft.Win32.SafeHandles;
 namespace FileAio.Tests.Conformance;
 
 // SPEC §2: validate first, then submit; partial accept when full; any thread may submit.
-public abstract partial class ConformanceTests
+public sealed partial class ConformanceTests
 {
     private AioRequest[] PreparedReads(SafeFileHandle file, int count, int size = 512)
     {
@@ -28,15 +28,17 @@ public abstract partial class ConformanceTests
         }
     }
 
-    [Fact]
-    public void Submit_EmptySpan_ThrowsArgumentException()
+    [Theory]
+    [EachContext]
+    public void Submit_EmptySpan_ThrowsArgumentException(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         Assert.Throws<ArgumentException>(() => context.Submit(ReadOnlySpan<AioRequest>.Empty));
-    }
+    });
 
-    [Fact]
-    public void Submit_BatchWithNullInTheMiddle_ChangesNothing()
+    [Theory]
+    [EachContext]
+    public void Submit_BatchWithNullInTheMiddle_ChangesNothing(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(64 * 512);
@@ -47,10 +49,11 @@ public abstract partial class ConformanceTests
         Assert.Contains("requests[4]", e.Message);
         AssertAllPrepared(batch);
         Assert.Equal(0, context.Outstanding);
-    }
+    });
 
-    [Fact]
-    public void Submit_BatchWithUnpreparedRequestInTheMiddle_ChangesNothing()
+    [Theory]
+    [EachContext]
+    public void Submit_BatchWithUnpreparedRequestInTheMiddle_ChangesNothing(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(64 * 512);
@@ -68,10 +71,11 @@ public abstract partial class ConformanceTests
         batch[5].PrepareRead(file, 0, new byte[512]);
         SubmitAll(context, batch);
         Assert.Equal(8, WaitForAll(context, 8).Distinct().Count());
-    }
+    });
 
-    [Fact]
-    public void Submit_BatchWithDisposedRequestInTheMiddle_ChangesNothing()
+    [Theory]
+    [EachContext]
+    public void Submit_BatchWithDisposedRequestInTheMiddle_ChangesNothing(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(64 * 512);
@@ -82,10 +86,11 @@ public abstract partial class ConformanceTests
         AssertAllPrepared(batch[..3]);
         AssertAllPrepared(batch[4..]);
         Assert.Equal(0, context.Outstanding);
-    }
+    });
 
-    [Fact]
-    public void Submit_SameRequestTwiceInOneBatch_ChangesNothing()
+    [Theory]
+    [EachContext]
+    public void Submit_SameRequestTwiceInOneBatch_ChangesNothing(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(64 * 512);
@@ -96,14 +101,15 @@ public abstract partial class ConformanceTests
         Assert.Contains("twice", e.Message);
         AssertAllPrepared(batch);
         Assert.Equal(0, context.Outstanding);
-    }
+    });
 
-    [Fact]
-    public void Submit_RequestAlreadyInFlightOnAnotherContext_Throws()
+    [Theory]
+    [EachContext]
+    public void Submit_RequestAlreadyInFlightOnAnotherContext_Throws(string engine) => Run(engine, () =>
     {
         AioContext first = NewContext();
         AioContext second = NewContext();
-        KernelHold hold = Hold();
+        FifoHold hold = Hold();
         AioRequest request = SubmitHeldRead(first, hold);
 
         Assert.Throws<InvalidOperationException>(() => second.Submit([request]));
@@ -112,14 +118,15 @@ public abstract partial class ConformanceTests
 
         hold.Release();
         WaitForAll(first, 1);
-    }
+    });
 
-    [Fact]
-    public void Submit_OverCapacity_AcceptsWhatFits_AndTheRestStayNotSubmitted()
+    [Theory]
+    [EachContext]
+    public void Submit_OverCapacity_AcceptsWhatFits_AndTheRestStayNotSubmitted(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext(capacity: 4);
         SafeFileHandle file = OpenPatternFile(64 * 512);
-        KernelHold hold = Hold(4);
+        FifoHold hold = Hold(4);
         AioRequest[] batch = NewRequests(10);
         for (int i = 0; i < batch.Length; i++)
         {
@@ -151,10 +158,11 @@ public abstract partial class ConformanceTests
         rest.AddRange(WaitForAll(context, 2));
         Assert.Equal(batch[4..].ToHashSet(), rest.ToHashSet());
         Assert.All(batch[4..], r => Assert.Equal(512, r.BytesTransferred));
-    }
+    });
 
-    [Fact]
-    public void Submit_FromSeveralThreadsWhileOneWaits_EveryRequestIsReportedOnce()
+    [Theory]
+    [EachContext(AnyThread = true)]
+    public void Submit_FromSeveralThreadsWhileOneWaits_EveryRequestIsReportedOnce(string engine) => Run(engine, () =>
     {
         const int Threads = 4, PerThread = 2000, Size = 256;
         AioContext context = NewContext(capacity: AioContext.UnlimitedCapacity);
@@ -196,5 +204,5 @@ public abstract partial class ConformanceTests
         Assert.True(waiter.Wait(LongTimeout), "The waiter did not see every completion.");
         Assert.Equal(total, reported.Count);
         Assert.Equal(0, context.Outstanding);
-    }
+    });
 }

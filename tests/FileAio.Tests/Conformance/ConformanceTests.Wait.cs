@@ -4,10 +4,11 @@ using Microsoft.Win32.SafeHandles;
 namespace FileAio.Tests.Conformance;
 
 // SPEC §3: Wait for at least N completions with a timeout; completions come with every reason; any span size.
-public abstract partial class ConformanceTests
+public sealed partial class ConformanceTests
 {
-    [Fact]
-    public void Wait_InvalidArguments_ThrowArgumentOutOfRange()
+    [Theory]
+    [EachContext]
+    public void Wait_InvalidArguments_ThrowArgumentOutOfRange(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         var output = new AioRequest[4];
@@ -15,26 +16,29 @@ public abstract partial class ConformanceTests
         Assert.Throws<ArgumentOutOfRangeException>(() => context.Wait(5, TimeSpan.Zero, output));
         Assert.Throws<ArgumentOutOfRangeException>(() => context.Wait(-1, TimeSpan.Zero, output));
         Assert.Throws<ArgumentOutOfRangeException>(() => context.Wait(1, TimeSpan.FromMilliseconds(-2), output));
-    }
+    });
 
-    [Fact]
-    public void Wait_NothingOutstanding_ReturnsNoRequestsAtOnce()
+    [Theory]
+    [EachContext]
+    public void Wait_NothingOutstanding_ReturnsNoRequestsAtOnce(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         AioWaitResult result = context.Wait(1, Timeout.InfiniteTimeSpan, new AioRequest[1]);
         Assert.Equal(new AioWaitResult(0, AioWaitReason.NoRequests), result);
-    }
+    });
 
-    [Fact]
-    public void Wait_NothingOutstandingWithTheFlag_BlocksUntilTheTimeout()
+    [Theory]
+    [EachContext]
+    public void Wait_NothingOutstandingWithTheFlag_BlocksUntilTheTimeout(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext(waitWithoutPendingRequests: true);
         AioWaitResult result = context.Wait(1, TimeSpan.FromMilliseconds(50), new AioRequest[1]);
         Assert.Equal(new AioWaitResult(0, AioWaitReason.TimedOut), result);
-    }
+    });
 
-    [Fact]
-    public void Wait_WithTheFlag_ReturnsARequestSubmittedWhileItBlocks()
+    [Theory]
+    [EachContext(AnyThread = true)]
+    public void Wait_WithTheFlag_ReturnsARequestSubmittedWhileItBlocks(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext(waitWithoutPendingRequests: true);
         SafeFileHandle file = OpenPatternFile(4096);
@@ -54,10 +58,11 @@ public abstract partial class ConformanceTests
 
         Assert.Equal(new AioWaitResult(1, AioWaitReason.Completed), waiter.Result);
         Assert.Same(request, output[0]);
-    }
+    });
 
-    [Fact]
-    public void Wait_MinGreaterThanOne_CollectsAtLeastThatMany()
+    [Theory]
+    [EachContext]
+    public void Wait_MinGreaterThanOne_CollectsAtLeastThatMany(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(64 * 512);
@@ -75,10 +80,11 @@ public abstract partial class ConformanceTests
             total += result.Count;
         }
         Assert.Equal(batch.ToHashSet(), output.ToHashSet());
-    }
+    });
 
-    [Fact]
-    public void Wait_MinZero_MeansOne()
+    [Theory]
+    [EachContext]
+    public void Wait_MinZero_MeansOne(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
@@ -86,14 +92,15 @@ public abstract partial class ConformanceTests
         context.Submit(batch);
         AioWaitResult result = context.Wait(0, LongTimeout, new AioRequest[4]);
         Assert.Equal(new AioWaitResult(1, AioWaitReason.Completed), result);
-    }
+    });
 
-    [Fact]
-    public void Wait_ZeroTimeout_PollsWithoutBlocking()
+    [Theory]
+    [EachContext]
+    public void Wait_ZeroTimeout_PollsWithoutBlocking(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
-        KernelHold hold = Hold();
+        FifoHold hold = Hold();
         AioRequest request = SubmitHeldRead(context, hold);
 
         AioWaitResult result = context.Wait(1, TimeSpan.Zero, new AioRequest[1]);
@@ -102,14 +109,15 @@ public abstract partial class ConformanceTests
 
         hold.Release();
         WaitForAll(context, 1);
-    }
+    });
 
-    [Fact]
-    public void Wait_TimeoutReached_ReturnsTheCompletionsItHas()
+    [Theory]
+    [EachContext]
+    public void Wait_TimeoutReached_ReturnsTheCompletionsItHas(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(64 * 512);
-        KernelHold hold = Hold();
+        FifoHold hold = Hold();
         AioRequest[] batch = PreparedReads(file, 3);
         hold.PrepareRead(batch[2], 0, "held");
         SubmitAll(context, batch);
@@ -124,10 +132,11 @@ public abstract partial class ConformanceTests
 
         hold.Release();
         Assert.Same(batch[2], WaitForAll(context, 1)[0]);
-    }
+    });
 
-    [Fact]
-    public void Wait_BatchFarAbove64_CollectsEverythingInOneSpan()
+    [Theory]
+    [EachContext]
+    public void Wait_BatchFarAbove64_CollectsEverythingInOneSpan(string engine) => Run(engine, () =>
     {
         const int Count = 1000;
         AioContext context = NewContext(capacity: Count);
@@ -147,10 +156,11 @@ public abstract partial class ConformanceTests
         {
             Assert.Equal(512, request.BytesTransferred);
         }
-    }
+    });
 
-    [Fact]
-    public void Wait_WithASmallSpan_LosesNothing()
+    [Theory]
+    [EachContext]
+    public void Wait_WithASmallSpan_LosesNothing(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext(capacity: 200);
         SafeFileHandle file = OpenPatternFile(200 * 512);
@@ -162,14 +172,15 @@ public abstract partial class ConformanceTests
         Assert.Equal(200, reported.Distinct().Count());
         Assert.Equal(0, context.Outstanding);
         Assert.Equal(new AioWaitResult(0, AioWaitReason.NoRequests), context.Wait(1, TimeSpan.Zero, new AioRequest[3]));
-    }
+    });
 
-    [Fact]
-    public void Wait_TwoThreadsAtOnce_TheSecondThrows()
+    [Theory]
+    [EachContext(AnyThread = true)]
+    public void Wait_TwoThreadsAtOnce_TheSecondThrows(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
-        KernelHold hold = Hold();
+        FifoHold hold = Hold();
         AioRequest request = SubmitHeldRead(context, hold);
 
         var first = Task.Factory.StartNew(() => context.Wait(1, LongTimeout, new AioRequest[1]), TaskCreationOptions.LongRunning);
@@ -181,10 +192,11 @@ public abstract partial class ConformanceTests
 
         hold.Release();
         Assert.Equal(new AioWaitResult(1, AioWaitReason.Completed), first.Result);
-    }
+    });
 
-    [Fact]
-    public void Read_PastEndOfFile_IsSuccessWithZeroBytes()
+    [Theory]
+    [EachContext]
+    public void Read_PastEndOfFile_IsSuccessWithZeroBytes(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(1000);
@@ -194,10 +206,11 @@ public abstract partial class ConformanceTests
         WaitForAll(context, 1);
         Assert.Equal(AioStatus.Success, request.Status);
         Assert.Equal(0, request.BytesTransferred);
-    }
+    });
 
-    [Fact]
-    public void Read_AcrossEndOfFile_IsAShortSuccess()
+    [Theory]
+    [EachContext]
+    public void Read_AcrossEndOfFile_IsAShortSuccess(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(1000);
@@ -214,10 +227,11 @@ public abstract partial class ConformanceTests
         AssertPattern(buffer.AsSpan(0, 200), 800);
         Assert.Equal(AioStatus.Success, vectored.Status);
         Assert.Equal(100, vectored.BytesTransferred);
-    }
+    });
 
-    [Fact]
-    public void VectoredWriteThenRead_RoundTripsInBufferOrder()
+    [Theory]
+    [EachContext]
+    public void VectoredWriteThenRead_RoundTripsInBufferOrder(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = Open(PathOf("vectored.bin"), FileMode.CreateNew);
@@ -237,5 +251,5 @@ public abstract partial class ConformanceTests
         Assert.Equal(9, read.BytesTransferred);
         Assert.Equal(new byte[] { 1, 2, 3, 4 }, a);
         Assert.Equal(new byte[] { 5, 6, 7, 8, 9 }, b);
-    }
+    });
 }

@@ -4,34 +4,37 @@ using Microsoft.Win32.SafeHandles;
 namespace FileAio.Tests.Conformance;
 
 // SPEC §3: one Wakeup is consumed by exactly one Wait, never lost, never doubled.
-public abstract partial class ConformanceTests
+public sealed partial class ConformanceTests
 {
-    [Fact]
-    public void Wakeup_BeforeWait_IsConsumedByExactlyOneWait()
+    [Theory]
+    [EachContext]
+    public void Wakeup_BeforeWait_IsConsumedByExactlyOneWait(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext(waitWithoutPendingRequests: true);
         var output = new AioRequest[1];
         context.Wakeup();
         Assert.Equal(new AioWaitResult(0, AioWaitReason.Interrupted), context.Wait(1, LongTimeout, output));
         Assert.Equal(new AioWaitResult(0, AioWaitReason.TimedOut), context.Wait(1, TimeSpan.FromMilliseconds(20), output));
-    }
+    });
 
-    [Fact]
-    public void Wakeup_WithNothingOutstanding_WinsOverNoRequests_Once()
+    [Theory]
+    [EachContext]
+    public void Wakeup_WithNothingOutstanding_WinsOverNoRequests_Once(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         var output = new AioRequest[1];
         context.Wakeup();
         Assert.Equal(AioWaitReason.Interrupted, context.Wait(1, TimeSpan.Zero, output).Reason);
         Assert.Equal(AioWaitReason.NoRequests, context.Wait(1, TimeSpan.Zero, output).Reason);
-    }
+    });
 
-    [Fact]
-    public void Wakeup_FromAnotherThread_InterruptsABlockedWait_WhichKeepsItsRequests()
+    [Theory]
+    [EachContext(AnyThread = true)]
+    public void Wakeup_FromAnotherThread_InterruptsABlockedWait_WhichKeepsItsRequests(string engine) => Run(engine, () =>
     {
         AioContext context = NewContext();
         SafeFileHandle file = OpenPatternFile(4096);
-        KernelHold hold = Hold();
+        FifoHold hold = Hold();
         AioRequest request = SubmitHeldRead(context, hold);
 
         var waiter = Task.Factory.StartNew(() => context.Wait(1, LongTimeout, new AioRequest[1]), TaskCreationOptions.LongRunning);
@@ -43,11 +46,12 @@ public abstract partial class ConformanceTests
 
         hold.Release();
         Assert.Same(request, WaitForAll(context, 1)[0]);
-    }
+    });
 
-    [Fact]
+    [Theory]
+    [EachContext]
     [Trait("Category", "Stress")]
-    public void Wakeup_RacingAWaiterFor10000Rounds_IsConsumedExactlyOncePerRound()
+    public void Wakeup_RacingAWaiterFor10000Rounds_IsConsumedExactlyOncePerRound(string engine) => Run(engine, () =>
     {
         const int Rounds = 10_000;
         AioContext context = NewContext(waitWithoutPendingRequests: true);
@@ -83,5 +87,5 @@ public abstract partial class ConformanceTests
         Assert.Equal(Rounds, interrupted);
         // Every wakeup was consumed: a doubled one would show up now.
         Assert.Equal(AioWaitReason.TimedOut, context.Wait(1, TimeSpan.FromMilliseconds(20), output).Reason);
-    }
+    });
 }

@@ -6,9 +6,10 @@ namespace FileAio.Tests.Infrastructure;
 /// <summary>
 /// Held operations for io_uring: reads from a FIFO nobody writes to, and writes into a FIFO that is already full.
 /// io_uring parks both on the FIFO's wait queue (a poll) until <see cref="Release"/> starts a feeder that writes into
-/// the first FIFO and drains the second. The kernel can cancel them while they wait.
+/// the first FIFO and drains the second. Every engine can cancel them while they wait: io_uring's poll is cancellable,
+/// and the thread-pool engine waits for a FIFO in poll with an eventfd it can be woken by.
 /// </summary>
-public sealed unsafe class FifoHold : KernelHold
+public sealed unsafe class FifoHold : IDisposable
 {
     private const int F_SETPIPE_SZ = 1031;
     private const int PipeSize = 4096;
@@ -52,20 +53,19 @@ public sealed unsafe class FifoHold : KernelHold
         }
     }
 
-    public override bool StartedOperationsCanBeCancelled => true;
-
-    public override void PrepareRead(AioRequest request, int index, object? userState = null) =>
+    public void PrepareRead(AioRequest request, int index, object? userState = null) =>
         request.PrepareRead(_readFifo, 0, _readBuffers[index], userState);
 
-    public override void PrepareWrite(AioRequest request, int index, object? userState = null) =>
+    public void PrepareWrite(AioRequest request, int index, object? userState = null) =>
         request.PrepareWrite(_writeFifo, 0, _writeData, userState);
 
-    public override Memory<byte> ReadBuffer(int index) => _readBuffers[index];
+    public Memory<byte> ReadBuffer(int index) => _readBuffers[index];
 
-    /// <summary>io_uring arms the poll inside Submit: once Submit returned, the operation is held.</summary>
-    public override bool WaitUntilHeld(TimeSpan timeout) => true;
+    /// <summary>The FIFO the held reads read from (for a read that proves data flows once released).</summary>
+    public SafeFileHandle ReadFifo => _readFifo;
 
-    public override void Release()
+
+    public void Release()
     {
         if (_feeder is not null)
         {
@@ -92,7 +92,7 @@ public sealed unsafe class FifoHold : KernelHold
         }
     }
 
-    public override void Dispose()
+    public void Dispose()
     {
         Release();
         _stopping = true;

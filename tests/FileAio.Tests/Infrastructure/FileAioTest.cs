@@ -103,6 +103,21 @@ public abstract class FileAioTest : IDisposable
         return found;
     }
 
+    /// <summary>Lets held operations go, then disposes the test's contexts, now, on this thread: for contexts that
+    /// accept calls from the thread that created them only. The end of the test then finds them gone.</summary>
+    protected void EndContextsOnThisThread()
+    {
+        foreach (Action release in _releases)
+        {
+            release();
+        }
+        foreach (IDisposable owned in Enumerable.Reverse(_owned).Where(o => o is AioContext).ToList())
+        {
+            owned.Dispose();
+            _owned.Remove(owned);
+        }
+    }
+
     public virtual void Dispose()
     {
         foreach (Action release in _releases)
