@@ -118,7 +118,3 @@ internal sealed class Scenario(AioEngineKind engine, string directory, int round
         _ => "still running",
     };
 }
-
-internal sealed class ScenarioFailedException : Exception
-{
-}
