@@ -33,7 +33,7 @@ internal sealed class FaultyFileSystem : IDisposable
 
     /// <summary>Mounts a faultfs at <paramref name="mountPoint"/> (created if missing) serving
     /// <paramref name="backingFile"/>; reads touching any of <paramref name="badRanges"/> (start inclusive, end
-    /// exclusive, in bytes) fail with EIO.</summary>
+    /// exclusive, in bytes) fail with EIO. With no ranges, no read fails.</summary>
     public static FaultyFileSystem Mount(string backingFile, string mountPoint, params (long Start, long End)[] badRanges) =>
         Mount(backingFile, mountPoint, statfsFails: false, badRanges);
 

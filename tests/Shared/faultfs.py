@@ -2,9 +2,11 @@
 """A FUSE file system with one file that has unreadable bytes: the tests' source of real EIO from the kernel.
 
     faultfs.py BACKING MOUNTPOINT START-END[,START-END...] [--statfs-fails]
+    faultfs.py BACKING MOUNTPOINT "" [--statfs-fails]
 
 Mounts MOUNTPOINT holding one read-only file, "data", whose bytes are BACKING's. A read that touches a byte in one of
-the half-open ranges [START, END) fails with EIO, as a bad sector would. The mount uses direct_io, so the kernel
+the half-open ranges [START, END) fails with EIO, as a bad sector would. An empty list ("") fails no read: the file
+system then only serves BACKING, for tests of reads that FUSE alone makes hard (short reads at the end of the file). The mount uses direct_io, so the kernel
 caches nothing and every read, at the caller's offset and length, reaches this process: an error lands on exactly
 the reads that touch a bad range, never on a neighbour through readahead.
 
@@ -64,6 +66,8 @@ class FaultFs(Operations):
 
 def parse_ranges(text):
     ranges = []
+    if text == "":
+        return ranges  # no bad bytes
     for part in text.split(","):
         start, end = (int(n) for n in part.split("-"))
         if not 0 <= start < end:

@@ -39,13 +39,9 @@ public sealed partial class ConformanceTests
                 AssertPattern(buffers[i], i * 4096L);
             }
         }
-        Thread.Sleep(100);
-        for (int i = 0; i < Count; i++)
-        {
-            Assert.Equal(snapshot[i], buffers[i]); // nothing wrote into a buffer after Dispose returned
-        }
 
-        // Requests are free again and work on another context.
+        // Requests are free again and work on another context; when that work is done, the kernel has had every
+        // chance to write late into the first buffers, and must not have.
         using AioContext next = NewContext(Count);
         foreach (AioRequest request in requests)
         {
@@ -53,6 +49,10 @@ public sealed partial class ConformanceTests
         }
         SubmitAll(next, requests);
         Assert.Equal(Count, WaitForAll(next, Count).Count);
+        for (int i = 0; i < Count; i++)
+        {
+            Assert.Equal(snapshot[i], buffers[i]); // nothing wrote into a buffer after Dispose returned
+        }
     });
 
     // SPEC §1: Dispose cancels what is outstanding and reaps every completion the kernel owes before it returns.
@@ -81,11 +81,11 @@ public sealed partial class ConformanceTests
     public void Dispose_WhileAnotherThreadWaits_InterruptsItAndLaterCallsThrow(string engine) => Run(engine, () =>
     {
         var context = CreateContext(4, waitWithoutPendingRequests: true);
-        var waiter = Task.Factory.StartNew(() => context.Wait(1, LongTimeout, new AioRequest[1]), TaskCreationOptions.LongRunning);
-        Thread.Sleep(50);
+        var waiter = new BlockingCall<AioWaitResult>(() => context.Wait(1, LongTimeout, new AioRequest[1]));
+        waiter.WaitUntilAsleep(LongTimeout);
 
         context.Dispose();
-        Assert.Equal(AioWaitReason.Interrupted, waiter.Result.Reason);
+        Assert.Equal(AioWaitReason.Interrupted, waiter.Result(LongTimeout).Reason);
 
         context.Dispose(); // idempotent
         SafeFileHandle file = OpenPatternFile(4096);
@@ -135,12 +135,8 @@ public sealed partial class ConformanceTests
             }
         }
 
-        // Threads are joined by Dispose; give the OS a moment to remove the last one from /proc.
-        var clock = Stopwatch.StartNew();
-        while (PoolWorkerThreads.CountNew(workersBefore) > 0 && clock.Elapsed < TimeSpan.FromSeconds(5))
-        {
-            Thread.Sleep(10);
-        }
+        // Threads are joined by Dispose; the OS removes the last one from /proc a moment later.
+        SpinWait.SpinUntil(() => PoolWorkerThreads.CountNew(workersBefore) == 0, TimeSpan.FromSeconds(5));
         Assert.True(PoolWorkerThreads.CountNew(workersBefore) == 0, "Threads left: " + string.Join(", ", DescribeThreads()));
         Assert.InRange(Directory_CountDescriptors(), 0, descriptorsBefore + 2); // the runtime may open a few of its own
     });

@@ -46,17 +46,11 @@ public sealed partial class ConformanceTests
         request.PrepareRead(file, 0, new byte[100]);
         var output = new AioRequest[1];
 
-        using var entered = new ManualResetEventSlim();
-        var waiter = Task.Factory.StartNew(() =>
-        {
-            entered.Set();
-            return context.Wait(1, LongTimeout, output);
-        }, TaskCreationOptions.LongRunning);
-        entered.Wait();
-        Thread.Sleep(20); // let the waiter block (the result is the same if it has not yet)
+        var waiter = new BlockingCall<AioWaitResult>(() => context.Wait(1, LongTimeout, output));
+        waiter.WaitUntilAsleep(LongTimeout);
         context.Submit([request]);
 
-        Assert.Equal(new AioWaitResult(1, AioWaitReason.Completed), waiter.Result);
+        Assert.Equal(new AioWaitResult(1, AioWaitReason.Completed), waiter.Result(LongTimeout));
         Assert.Same(request, output[0]);
     });
 
@@ -165,8 +159,7 @@ public sealed partial class ConformanceTests
         AioContext context = NewContext(capacity: 200);
         SafeFileHandle file = OpenPatternFile(200 * 512);
         AioRequest[] batch = PreparedReads(file, 200);
-        SubmitAll(context, batch);
-        Thread.Sleep(50); // let many finish, so each Wait finds more than fits
+        SubmitAll(context, batch); // cached 512-byte reads: most have finished before Wait asks, more than fit
 
         List<AioRequest> reported = WaitForAll(context, 200, spanLength: 3);
         Assert.Equal(200, reported.Distinct().Count());
@@ -183,15 +176,14 @@ public sealed partial class ConformanceTests
         FifoHold hold = Hold();
         AioRequest request = SubmitHeldRead(context, hold);
 
-        var first = Task.Factory.StartNew(() => context.Wait(1, LongTimeout, new AioRequest[1]), TaskCreationOptions.LongRunning);
-        SpinWait.SpinUntil(() => first.Status == TaskStatus.Running);
-        Thread.Sleep(50); // the first is now blocked inside Wait
+        var first = new BlockingCall<AioWaitResult>(() => context.Wait(1, LongTimeout, new AioRequest[1]));
+        first.WaitUntilAsleep(LongTimeout);
 
         var e = Assert.Throws<InvalidOperationException>(() => context.Wait(1, TimeSpan.Zero, new AioRequest[1]));
         Assert.Contains("Another thread", e.Message);
 
         hold.Release();
-        Assert.Equal(new AioWaitResult(1, AioWaitReason.Completed), first.Result);
+        Assert.Equal(new AioWaitResult(1, AioWaitReason.Completed), first.Result(LongTimeout));
     });
 
     [Theory]

@@ -37,10 +37,10 @@ public sealed partial class ConformanceTests
         FifoHold hold = Hold();
         AioRequest request = SubmitHeldRead(context, hold);
 
-        var waiter = Task.Factory.StartNew(() => context.Wait(1, LongTimeout, new AioRequest[1]), TaskCreationOptions.LongRunning);
-        Thread.Sleep(50);
+        var waiter = new BlockingCall<AioWaitResult>(() => context.Wait(1, LongTimeout, new AioRequest[1]));
+        waiter.WaitUntilAsleep(LongTimeout);
         context.Wakeup();
-        Assert.Equal(new AioWaitResult(0, AioWaitReason.Interrupted), waiter.Result);
+        Assert.Equal(new AioWaitResult(0, AioWaitReason.Interrupted), waiter.Result(LongTimeout));
         Assert.Equal(AioRequestState.Submitted, request.State);
         Assert.Equal(1, context.Outstanding);
 

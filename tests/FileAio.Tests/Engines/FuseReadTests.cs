@@ -166,6 +166,152 @@ public sealed class FuseReadTests : FileAioTest
         await file.DisposeAsync();
     }
 
+    // ---- Reads across and past the end of the file, with no fault at all: the last FUSE request of a read across the
+    // end comes back short, which is enough for io_uring to misreport the read on this kernel. Every path must report
+    // exactly the bytes the file has.
+
+    private const long FileLength = 1 << 20;
+    private const long EndReadOffset = 946_176;               // 0xE7000: page-aligned, 102,400 bytes before the end
+    private const int EndReadLength = 256 * 1024;             // two FUSE requests: the second finds the end of the file
+    private const int BytesBeforeTheEnd = (int)(FileLength - EndReadOffset);
+
+    // SPEC §1: a short transfer is Success with the bytes really read; a read at or past the end is 0, on every engine.
+    [Fact]
+    public void IoUringContext_ReadAcrossTheEndOfAFuseFile_ReportsOnlyTheBytesBeforeTheEnd()
+    {
+        Assert.SkipUnless(AioContext.GetLimits(AioEngineKind.IoUring).IsSupported, "io_uring cannot run here");
+        AssertContextReadsTheEnd(AioEngineKind.IoUring);
+    }
+
+    // SPEC §1: a short transfer is Success with the bytes really read; a read at or past the end is 0, on every engine.
+    [Fact]
+    public void ThreadPoolContext_ReadAcrossTheEndOfAFuseFile_ReportsOnlyTheBytesBeforeTheEnd() =>
+        AssertContextReadsTheEnd(AioEngineKind.ThreadPool);
+
+    // SPEC §1 and §4: AioFile's reads report the bytes really read (0 at or past the end), whatever engine serves them.
+    [Fact]
+    public async Task AioFileUnderAuto_ReadAcrossTheEndOfAFuseFile_ReturnsOnlyTheBytesBeforeTheEnd()
+    {
+        FaultyFileSystem fuse = MountWithoutFaults();
+        AioFile file = Own(AioFile.Open(fuse.FilePath, FileMode.Open, FileAccess.Read));
+        await AssertFileReadsTheEnd(file);
+    }
+
+    // SPEC §1 and §4: AioFile's reads report the bytes really read (0 at or past the end), whatever engine serves them;
+    // io_uring asked for by name serves the FUSE file itself, so the engine must guard the read.
+    [Fact]
+    public async Task AioFileWithIoUringAskedFor_ReadAcrossTheEndOfAFuseFile_ReturnsOnlyTheBytesBeforeTheEnd()
+    {
+        Assert.SkipUnless(AioContext.GetLimits(AioEngineKind.IoUring).IsSupported, "io_uring cannot run here");
+        FaultyFileSystem fuse = MountWithoutFaults();
+        AioFile file = Own(AioFile.Open(fuse.FilePath, FileMode.Open, FileAccess.Read,
+            new AioFileOptions { Engine = AioEngineKind.IoUring }));
+        Assert.Equal(AioEngineKind.IoUring, file.Engine);
+        await AssertFileReadsTheEnd(file);
+    }
+
+    private void AssertContextReadsTheEnd(AioEngineKind engine)
+    {
+        FaultyFileSystem fuse = MountWithoutFaults();
+        using var context = AioContext.Create(4, new AioContextOptions { Engine = engine });
+        using SafeFileHandle file = AioFile.OpenHandle(fuse.FilePath, FileMode.Open, FileAccess.Read);
+
+        byte[] past = Sentinel(4096);
+        AioRequest atTheEnd = ReadOnce(context, file, FileLength, past);
+        AioRequest beyond = ReadOnce(context, file, FileLength + 100_000, past);
+        Assert.Equal((AioStatus.Success, 0L), (atTheEnd.Status, atTheEnd.BytesTransferred));
+        Assert.Equal((AioStatus.Success, 0L), (beyond.Status, beyond.BytesTransferred));
+        Assert.All(past, b => Assert.Equal(0xEE, b));
+
+        byte[] buffer = Sentinel(EndReadLength);
+        AioRequest across = ReadOnce(context, file, EndReadOffset, buffer);
+        Assert.Equal(AioStatus.Success, across.Status);
+        Assert.True(across.BytesTransferred == BytesBeforeTheEnd,
+            $"A read of {EndReadLength} bytes at {EndReadOffset} of a {FileLength}-byte FUSE file on {engine} reported " +
+            $"{across.BytesTransferred} bytes; the file has {BytesBeforeTheEnd} there. {DescribeBytes(buffer, EndReadOffset)}");
+        AssertFileBytes(buffer, EndReadOffset, BytesBeforeTheEnd);
+    }
+
+    private static async Task AssertFileReadsTheEnd(AioFile file)
+    {
+        byte[] past = Sentinel(4096);
+        Assert.Equal(0, await file.ReadAsync(past, FileLength).AsTask().WaitAsync(LongTimeout));
+        Assert.Equal(0, await file.ReadAsync(past, FileLength + 100_000).AsTask().WaitAsync(LongTimeout));
+        Assert.All(past, b => Assert.Equal(0xEE, b));
+
+        byte[] buffer = Sentinel(EndReadLength);
+        int read = await file.ReadAsync(buffer, EndReadOffset).AsTask().WaitAsync(LongTimeout);
+        Assert.True(read == BytesBeforeTheEnd,
+            $"A read of {EndReadLength} bytes at {EndReadOffset} of a {FileLength}-byte FUSE file on {file.Engine} returned " +
+            $"{read} bytes; the file has {BytesBeforeTheEnd} there. {DescribeBytes(buffer, EndReadOffset)}");
+        AssertFileBytes(buffer, EndReadOffset, BytesBeforeTheEnd);
+        await file.DisposeAsync();
+    }
+
+    private FaultyFileSystem MountWithoutFaults()
+    {
+        Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
+        string backing = CreatePatternFile("backing.bin", FileLength);
+        return Own(FaultyFileSystem.Mount(backing, PathOf("faultfs"))); // no bad ranges: every read succeeds
+    }
+
+    private static byte[] Sentinel(int length) => Enumerable.Repeat((byte)0xEE, length).ToArray();
+
+    /// <summary>Where the buffer first differs from the file's bytes, for a failure message.</summary>
+    private static string DescribeBytes(byte[] buffer, long fileOffset)
+    {
+        for (int i = 0; i < buffer.Length && fileOffset + i < FileLength; i++)
+        {
+            if (buffer[i] != PatternByte(fileOffset + i))
+            {
+                return $"The first byte that is not the file's is at +{i}.";
+            }
+        }
+        int beyond = (int)Math.Min(buffer.Length, Math.Max(0, FileLength - fileOffset));
+        if (beyond + 4096 > buffer.Length)
+        {
+            return "The bytes before the end are the file's.";
+        }
+        ReadOnlySpan<byte> after = buffer.AsSpan(beyond, 4096);
+        string what = after.IndexOfAnyExcept((byte)0xEE) < 0 ? "untouched (the sentinel)"
+            : HoldsPattern(after, fileOffset) ? "the file's bytes from the read's start offset again"
+            : "bytes that are neither the sentinel nor the file's from the read's start";
+        return $"The bytes before the end are the file's; past the end the buffer holds {what}.";
+    }
+
+    private static bool HoldsPattern(ReadOnlySpan<byte> data, long fileOffset)
+    {
+        for (int i = 0; i < data.Length; i++)
+        {
+            if (data[i] != PatternByte(fileOffset + i))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void AssertFileBytes(byte[] buffer, long fileOffset, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            if (buffer[i] != PatternByte(fileOffset + i))
+            {
+                Assert.Fail($"Byte +{i} (file offset {fileOffset + i}) is {buffer[i]}, the file has {PatternByte(fileOffset + i)}.");
+            }
+        }
+    }
+
+    private static AioRequest ReadOnce(AioContext context, SafeFileHandle file, long offset, byte[] buffer)
+    {
+        var read = new AioRequest();
+        read.PrepareRead(file, offset, buffer, null);
+        Assert.Equal(1, context.Submit([read]));
+        var done = new AioRequest[1];
+        Assert.Equal(1, context.Wait(1, LongTimeout, done).Count);
+        return read;
+    }
+
     private FaultyFileSystem MountFaulty(bool statfsFails = false)
     {
         Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");

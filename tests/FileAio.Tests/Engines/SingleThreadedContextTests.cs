@@ -68,9 +68,10 @@ public sealed class SingleThreadedContextTests : FileAioTest
     {
         using AioContext context = NewContext(waitWithoutPendingRequests: true);
         var output = new AioRequest[1];
+        int owner = TestNative.gettid();
         var waker = new Thread(() =>
         {
-            Thread.Sleep(50);
+            BlockingCall.WaitUntilAsleep(owner, LongTimeout); // the owner is inside Wait
             context.Wakeup();
         });
         waker.Start();
@@ -145,7 +146,13 @@ public sealed class SingleThreadedContextTests : FileAioTest
         context.Dispose(); // cancels the other one, reaps it and the armed eventfd read
         Assert.Equal(AioStatus.Canceled, held[1].Status);
         hold.Release();
-        Thread.Sleep(50);
+        using (var probe = AioContext.Create(1, new AioContextOptions { Engine = AioEngineKind.IoUring, SingleThreaded = true }))
+        {
+            using var read = new AioRequest(); // data flows now: this read gets it, and the cancelled buffers must not
+            read.PrepareRead(hold.ReadFifo, 0, new byte[4096]);
+            probe.Submit([read]);
+            Assert.Equal(1, probe.Wait(1, LongTimeout, new AioRequest[1]).Count);
+        }
         Assert.All(hold.ReadBuffer(0).ToArray(), b => Assert.Equal(0xEE, b));
         Assert.All(hold.ReadBuffer(1).ToArray(), b => Assert.Equal(0xEE, b));
     }

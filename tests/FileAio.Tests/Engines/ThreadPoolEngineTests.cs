@@ -143,14 +143,14 @@ public sealed class ThreadPoolEngineTests : FileAioTest
         context.Submit([request]);
         Assert.True(stall.WaitUntilFaulted(LongTimeout));
 
-        var firstDispose = Task.Factory.StartNew(context.Dispose, TaskCreationOptions.LongRunning);
-        Thread.Sleep(50);
-        var secondDispose = Task.Factory.StartNew(context.Dispose, TaskCreationOptions.LongRunning);
-        Thread.Sleep(100);
-        Assert.False(secondDispose.IsCompleted); // the kernel still owns the buffer
+        var firstDispose = new BlockingCall<bool>(() => { context.Dispose(); return true; }, "first Dispose");
+        firstDispose.WaitUntilAsleep(LongTimeout);   // waiting for the stalled read
+        var secondDispose = new BlockingCall<bool>(() => { context.Dispose(); return true; }, "second Dispose");
+        secondDispose.WaitUntilAsleep(LongTimeout);  // waiting for the first
+        Assert.Equal(AioRequestState.Submitted, request.State); // the kernel still owns the buffer
 
         stall.Release();
-        Assert.True(Task.WaitAll([firstDispose, secondDispose], LongTimeout));
+        Assert.True(firstDispose.Result(LongTimeout) && secondDispose.Result(LongTimeout));
         Assert.Equal(AioRequestState.Completed, request.State);
     }
 }

@@ -12,6 +12,10 @@ internal static unsafe partial class TestNative
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int mkfifo(string path, uint mode);
 
+    /// <summary>The calling thread's kernel id (glibc 2.30+).</summary>
+    [LibraryImport("libc")]
+    public static partial int gettid();
+
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int open(string path, int flags);
 

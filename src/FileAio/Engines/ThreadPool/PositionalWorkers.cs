@@ -23,6 +23,8 @@ namespace FileAio.Engines.ThreadPool;
 /// <para>3. Workers are background threads, named, started without the submitter's ExecutionContext, created on
 /// demand up to a maximum, and they run no user code: the callback is the owning engine's. A failure inside a worker
 /// fails the process: a silent stop would leave callers waiting for ever.</para>
+/// <para>4. At most the maximum of workers run system calls; workers waiting in poll for a pollable file are not
+/// counted, so reads of FIFOs nobody writes to cannot starve the other files' work. Workers are not retired.</para>
 /// </remarks>
 internal sealed unsafe class PositionalWorkers
 {
@@ -54,6 +56,10 @@ internal sealed unsafe class PositionalWorkers
     private readonly Queue<(IoOperation Operation, long Sequence)> _pending = new();
     private readonly List<Worker> _workers = [];
     private int _idle;
+
+    /// <summary>Workers waiting in poll for a pollable file (Interlocked). They do not count against the maximum: a
+    /// FIFO nobody writes to could otherwise hold every worker and starve every other file (remark 4).</summary>
+    private int _waiting;
     private bool _stopping;
 
     /// <param name="name">The workers' thread name prefix.</param>
@@ -116,12 +122,8 @@ internal sealed unsafe class PositionalWorkers
             operation.QueueSequence = sequence;
             Volatile.Write(ref operation.EngineState, Tag(StateQueued));
             _pending.Enqueue((operation, sequence));
-            // An idle worker takes it; more queued work than idle workers (which count as idle until they run again)
-            // starts another, up to the maximum.
-            if (_pending.Count > _idle && _workers.Count < _maxWorkers)
-            {
-                StartWorkerUnsynchronized();
-            }
+            // An idle worker takes it, or a new one (remark 4).
+            StartWorkerIfNeededUnsynchronized();
             if (_idle > 0)
             {
                 Monitor.Pulse(_lock);
@@ -216,6 +218,16 @@ internal sealed unsafe class PositionalWorkers
 
     // ------------------------------------------------------------------------------------------------------------
 
+    /// <summary>More queued work than idle workers (which count as idle until they run again) starts another, while
+    /// the workers not waiting on a pollable file are fewer than the maximum. Caller holds <c>_lock</c>.</summary>
+    private void StartWorkerIfNeededUnsynchronized()
+    {
+        if (_pending.Count > _idle && _workers.Count - Volatile.Read(ref _waiting) < _maxWorkers)
+        {
+            StartWorkerUnsynchronized();
+        }
+    }
+
     private void StartWorkerUnsynchronized()
     {
         var worker = new Worker { Thread = null! };
@@ -239,8 +251,7 @@ internal sealed unsafe class PositionalWorkers
             }
             while (TakeNext(me) is IoOperation operation)
             {
-                bool run = operation.Kind == OperationKind.Flush || (operation.Traits & FileTraits.Pollable) == 0
-                    || me.EventFd < 0 || WaitUntilReady(me, operation);
+                bool run = StateOf(operation) != StateWaiting || WaitUntilReady(me, operation);
                 if (run)
                 {
                     operation.Result = PositionalIo.Execute(operation);
@@ -288,13 +299,18 @@ internal sealed unsafe class PositionalWorkers
                 }
                 var entry = _pending.Dequeue();
                 IoOperation operation = entry.Operation;
-                bool waits = operation.Kind != OperationKind.Flush && (operation.Traits & FileTraits.Pollable) != 0;
+                bool waits = operation.Kind != OperationKind.Flush && (operation.Traits & FileTraits.Pollable) != 0 && me.EventFd >= 0;
                 if (operation.QueueSequence != entry.Sequence
                     || !TryMove(operation, StateQueued, waits ? StateWaiting : StateRunning))
                 {
                     continue; // a stale entry (remark 2), or cancelled while queued
                 }
                 me.Current = operation;
+                if (waits)
+                {
+                    Interlocked.Increment(ref _waiting);
+                    StartWorkerIfNeededUnsynchronized(); // this one may wait long: the queue behind it must not
+                }
                 return operation;
             }
         }
@@ -304,6 +320,18 @@ internal sealed unsafe class PositionalWorkers
     /// FIFO with nothing to read can keep a read waiting for ever: this is what lets cancellation and teardown stop
     /// it. Once ready, a read returns at once; a write larger than the room a pipe has may still block for the rest.</summary>
     private bool WaitUntilReady(Worker me, IoOperation operation)
+    {
+        try
+        {
+            return WaitUntilReadyCore(me, operation);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+    }
+
+    private bool WaitUntilReadyCore(Worker me, IoOperation operation)
     {
         PollFd* fds = stackalloc PollFd[2];
         fds[0] = new PollFd { Fd = operation.Fd, Events = operation.Kind == OperationKind.Read ? Syscalls.POLLIN : Syscalls.POLLOUT };
