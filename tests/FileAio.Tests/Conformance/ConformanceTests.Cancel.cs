@@ -122,6 +122,38 @@ public sealed partial class ConformanceTests
     });
 
     [Theory]
+    [EachContext]
+    public void Cancel_HeldReadRightAfterSubmit_EndsCanceledEveryRound_WithoutHanging(string engine) => Run(engine, () =>
+    {
+        // The cancel lands at every point of the read's way in: still queued, being taken by a worker (or the ring),
+        // just parked. Whatever it finds, the read ends cancelled, once, soon, and its buffer stays untouched.
+        const int Rounds = 1500;
+        AioContext context = NewContext();
+        FifoHold hold = Hold(1);
+        using var watchdog = new Watchdog(TimeSpan.FromSeconds(60), hold.Release);
+        var output = new AioRequest[4];
+        using var request = new AioRequest();
+        for (int round = 0; round < Rounds && !watchdog.Fired; round++)
+        {
+            hold.PrepareRead(request, 0);
+            Assert.Equal(1, context.Submit([request]));
+            Thread.SpinWait(round % 100 * 20);
+            AioCancelResult result = request.Cancel();
+            Assert.True(result is AioCancelResult.Canceled or AioCancelResult.InProgress, $"round {round}: {result}");
+            if (result == AioCancelResult.InProgress)
+            {
+                AioWaitResult waited = context.Wait(1, Bounded.Bound, output);
+                Assert.True(waited.Count == 1, $"round {round}: a read whose cancel was in progress did not end within {Bounded.Bound}.");
+                Assert.Same(request, output[0]);
+            }
+            Assert.Equal(AioStatus.Canceled, request.Status);
+            Assert.Equal(0, context.Outstanding);
+        }
+        Assert.False(watchdog.Fired, "A cancelled read of an empty FIFO hung until the FIFO was fed.");
+        Assert.All(hold.ReadBuffer(0).ToArray(), b => Assert.Equal(0xEE, b));
+    });
+
+    [Theory]
     [EachContext(AnyThread = true)]
     [Trait("Category", "Stress")]
     public void Cancel_RacingCompletion_NeverBothCanceledAndReported_NeverNeither(string engine) => Run(engine, () =>

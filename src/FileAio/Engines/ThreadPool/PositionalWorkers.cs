@@ -151,12 +151,15 @@ internal sealed unsafe class PositionalWorkers
                     }
                 }
             }
-            // The worker answers at once: it is in poll, not in the transfer, and gives up without touching the buffer.
+            // The worker answers at once: it is in poll (or about to be), not in the transfer, and gives up without
+            // touching the buffer. From CancelRequested the only move is to Canceled.
             var spinner = new SpinWait();
-            while (StateOf(operation) == StateCancelRequested)
+            int state;
+            while ((state = StateOf(operation)) == StateCancelRequested)
             {
                 spinner.SpinOnce(sleep1Threshold: 20);
             }
+            Debug.Assert(state == StateCanceled, "A worker asked to give up a wait gives it up.");
             return CancelAnswer.Canceled;
         }
         return StateOf(operation) switch
@@ -249,9 +252,11 @@ internal sealed unsafe class PositionalWorkers
                     throw new IOException($"eventfd failed: errno {Marshal.GetLastPInvokeError()}.");
                 }
             }
-            while (TakeNext(me) is IoOperation operation)
+            while (TakeNext(me, out bool waits) is IoOperation operation)
             {
-                bool run = StateOf(operation) != StateWaiting || WaitUntilReady(me, operation);
+                // Whether it waits was decided when it was taken, not read again here: a cancel may already have moved
+                // a waiting operation to CancelRequested, and running it then would block in the transfer for ever.
+                bool run = !waits || WaitUntilReady(me, operation);
                 if (run)
                 {
                     operation.Result = PositionalIo.Execute(operation);
@@ -281,8 +286,9 @@ internal sealed unsafe class PositionalWorkers
     }
 
     /// <summary>Blocks until a live operation is queued (null once stopping and nothing is left) and marks it taken.</summary>
-    private IoOperation? TakeNext(Worker me)
+    private IoOperation? TakeNext(Worker me, out bool waits)
     {
+        waits = false;
         lock (_lock)
         {
             while (true)
@@ -299,7 +305,7 @@ internal sealed unsafe class PositionalWorkers
                 }
                 var entry = _pending.Dequeue();
                 IoOperation operation = entry.Operation;
-                bool waits = operation.Kind != OperationKind.Flush && (operation.Traits & FileTraits.Pollable) != 0 && me.EventFd >= 0;
+                waits = operation.Kind != OperationKind.Flush && (operation.Traits & FileTraits.Pollable) != 0 && me.EventFd >= 0;
                 if (operation.QueueSequence != entry.Sequence
                     || !TryMove(operation, StateQueued, waits ? StateWaiting : StateRunning))
                 {
@@ -338,6 +344,10 @@ internal sealed unsafe class PositionalWorkers
         fds[1] = new PollFd { Fd = me.EventFd, Events = Syscalls.POLLIN };
         while (true)
         {
+            if (StateOf(operation) == StateCancelRequested)
+            {
+                return false; // cancelled before or while we polled (its signal may be read by a later poll: harmless)
+            }
             fds[0].ReturnedEvents = 0;
             fds[1].ReturnedEvents = 0;
             if (Syscalls.Poll(fds, 2, -1) < 0)
