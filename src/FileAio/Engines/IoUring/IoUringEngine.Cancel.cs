@@ -12,7 +12,8 @@ namespace FileAio.Engines.IoUring;
 /// </summary>
 /// <remarks>
 /// The kernel's answers, mapped once (SPEC §3): 0, cancelled or finished meanwhile (the completion decides);
-/// -ENOENT, not found: it has finished and its CQE is posted or on its way (AlreadyCompleted); -EALREADY, or -ETIME
+/// -ENOENT, not found: finished with its CQE posted (AlreadyCompleted, once a harvest has parked it for the canceller)
+/// or running where cancel cannot reach (direct I/O at the device: InProgress); -EALREADY, or -ETIME
 /// from a sync cancel with a zero timeout, running where the kernel can only try to stop it (InProgress). What the
 /// kernel can cancel: operations not yet started and waits on pollable files (a FIFO). Disk I/O under way finishes.
 /// </remarks>
@@ -47,10 +48,11 @@ internal sealed unsafe partial class IoUringEngine
                 : EngineCancelResult.AlreadyCompleted;  // reaped: Reap reports it (or has)
         }
 
-        EngineCancelResult answer = slot.OnSidePath ? CancelOnSidePath(index, operation) : CancelInKernel(index, userData, operation);
-        if (answer == EngineCancelResult.Canceled)
+        bool settled = false;
+        EngineCancelResult answer = slot.OnSidePath ? CancelOnSidePath(index, operation) : CancelInKernel(index, userData, operation, out settled);
+        if (answer == EngineCancelResult.Canceled || settled)
         {
-            return answer;
+            return answer; // decided, and the slot released, by the call above: touching it again would free it twice
         }
         // Not cancelled: back to InFlight, unless its completion arrived (and was parked) while we asked.
         if (Interlocked.CompareExchange(ref slot.Word, inFlight, cancelRequested) == cancelRequested)
@@ -61,8 +63,9 @@ internal sealed unsafe partial class IoUringEngine
     }
 
     /// <summary>Asks the kernel; on "cancelled or finished", waits for the operation's CQE and lets it decide.</summary>
-    private EngineCancelResult CancelInKernel(int index, ulong userData, IoOperation operation)
+    private EngineCancelResult CancelInKernel(int index, ulong userData, IoOperation operation, out bool settled)
     {
+        settled = false;
         // An SQE written but not yet consumed cannot be found by the kernel: get it in first. In a shared ring that
         // means letting a Start (or a released flush) that is writing SQEs right now finish; an owner submits what it
         // deferred.
@@ -86,9 +89,17 @@ internal sealed unsafe partial class IoUringEngine
                 }
                 WaitSliceForCanceller();
             }
+            settled = true; // the parked completion is settled here, Canceled or handed to Reap
             return FinishParked(index, SlotTable.GenerationOf(userData), operation);
         }
-        return answer == -Errno.ENOENT ? EngineCancelResult.AlreadyCompleted : EngineCancelResult.InProgress;
+        if (answer == -Errno.ENOENT)
+        {
+            // Not found: finished with its CQE posted — or running where the kernel cannot look (direct I/O at the
+            // device). Harvest once: a finished one is then parked for us and answered AlreadyCompleted; one still
+            // running stays InProgress.
+            HarvestForCanceller();
+        }
+        return EngineCancelResult.InProgress;
     }
 
     /// <summary>A FUSE file's operation: the side path's workers decide (a positional call cannot be stopped once
@@ -229,8 +240,10 @@ internal sealed unsafe partial class IoUringEngine
         {
             Wakeup(); // a user's wakeup, consumed while reaping for ourselves: give it back to the waiter
         }
-        else if (handedOver > 0)
+        else if (handedOver > 0 || !_ready.IsEmpty)
         {
+            // Kick for what we handed over, and for what another canceller left in _ready: its kick may be the
+            // doorbell CQE this harvest just consumed, and a Reap asleep in the kernel would then never look.
             RingDoorbell();
         }
     }

@@ -45,13 +45,26 @@ internal sealed unsafe partial class IoUringEngine
             }
             // Ask the kernel for one CQE, not for all we still need: its wake target is fixed at entry, so a doorbell
             // alone would not end a wait for several. The loop counts in user space.
-            if (_owned)
+            try
             {
-                SubmitAndWaitOrThrow(1, deadline);
+                if (_owned)
+                {
+                    SubmitAndWaitOrThrow(1, deadline);
+                }
+                else
+                {
+                    CheckWaitResult(_queue.Wait(1, deadline));
+                }
             }
-            else
+            catch
             {
-                CheckWaitResult(_queue.Wait(1, deadline));
+                // What this call already harvested has left its slots: keep it for the next Reap, or it is lost.
+                for (int i = 0; i < count; i++)
+                {
+                    _ready.Enqueue(completed[i]);
+                    completed[i] = null!;
+                }
+                throw;
             }
         }
     }
