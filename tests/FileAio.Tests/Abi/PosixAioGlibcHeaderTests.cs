@@ -192,7 +192,8 @@ public sealed class PosixAioGlibcHeaderTests : FileAioTest
 
         List<long> values = ArrayValues(File.ReadAllText(assembly));
         (_, string target) = Run(gcc!, "-dumpmachine");
-        _output.WriteLine($"{compiler} {defines}: {target.Trim()}, glibc {values.ElementAtOrDefault(0)}.{values.ElementAtOrDefault(1)}, {facts.Count} facts");
+        string glibc = $"{values.ElementAtOrDefault(0)}.{values.ElementAtOrDefault(1)}";
+        _output.WriteLine($"{compiler} {defines}: {target.Trim()}, glibc {glibc}, {facts.Count} facts");
         Assert.Equal(facts.Count + 2, values.Count);
         var mismatches = new List<string>();
         for (int i = 0; i < facts.Count; i++)
@@ -203,7 +204,8 @@ public sealed class PosixAioGlibcHeaderTests : FileAioTest
                 mismatches.Add($"{facts[i].C}: header {header}, C# {facts[i].CSharp}");
             }
         }
-        Assert.True(mismatches.Count == 0, $"Declarations that differ from the headers of {target.Trim()}:\n" + string.Join('\n', mismatches));
+        Assert.True(mismatches.Count == 0,
+            $"Declarations that differ from the headers of {target.Trim()}:\n" + string.Join('\n', mismatches));
     }
 
     private static string? FindOnPath(string name) =>

@@ -132,7 +132,8 @@ public sealed class PosixAioLayoutTests
         Assert.Equal(16, Offset<FreeBsdSigevent>(nameof(FreeBsdSigevent.ThreadId)));
         Assert.Equal(16, Offset<FreeBsdSigevent>(nameof(FreeBsdSigevent.NotifyFunction)));
         Assert.Equal(24, Offset<FreeBsdSigevent>(nameof(FreeBsdSigevent.NotifyAttributes)));
-        Assert.Equal(sizeof(ushort), Marshal.SizeOf(typeof(FreeBsdSigevent).GetField(nameof(FreeBsdSigevent.NotifyKeventFlags))!.FieldType));
+        Type flags = typeof(FreeBsdSigevent).GetField(nameof(FreeBsdSigevent.NotifyKeventFlags))!.FieldType;
+        Assert.Equal(typeof(ushort), flags); // unsigned short _kevent_flags
     }
 
     [Fact]
