@@ -52,10 +52,10 @@ internal static class ModelBudget
     }
 
     /// <summary>The asynchronous form of <see cref="Sample{T}"/>.</summary>
-    public static void SampleAsync<T>(Gen<T> sequences, int count, Func<T, Task> check, Func<T, string> print)
+    public static Task SampleAsync<T>(Gen<T> sequences, int count, Func<T, Task> check, Func<T, string> print)
     {
         int failures = 0;
-        sequences.SampleAsync(async sequence =>
+        return sequences.SampleAsync(async sequence =>
         {
             if (Volatile.Read(ref failures) >= FailuresToShrink)
             {
