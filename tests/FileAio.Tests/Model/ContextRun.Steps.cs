@@ -180,6 +180,7 @@ internal sealed partial class ContextRun
             waker.Join();
         }
         bool wakeupStarted = Volatile.Read(ref waking) == 1;
+        int outstandingBefore = CheckReported(result, completed, wanted, ModelBudget.MustEndWithin);
         _model.WakeupCalled();
         if (result.Reason == AioWaitReason.Interrupted && !wakeupStarted)
         {
@@ -191,7 +192,7 @@ internal sealed partial class ContextRun
                 $"{result.Reason} with {result.Count}; the Wakeup from another thread should have ended it as Interrupted.");
         }
         _coverage.Count("wait: woken from another thread");
-        CheckWaitResult(result, completed, wanted, mustNotTimeOut: false, ModelBudget.MustEndWithin);
+        CheckWaitReason(result, wanted, outstandingBefore, ModelBudget.MustEndWithin, mustNotTimeOut: false);
     }
 
     /// <summary>Cancels a request and checks the answer against what the model allows for its state (SPEC §3).</summary>
@@ -225,11 +226,14 @@ internal sealed partial class ContextRun
     {
         int wanted = Math.Max(min, 1);
         AioWaitResult result = _context.Wait(min, timeout, completed);
-        CheckWaitResult(result, completed, wanted, mustNotTimeOut, timeout);
+        int outstandingBefore = CheckReported(result, completed, wanted, timeout);
+        CheckWaitReason(result, wanted, outstandingBefore, timeout, mustNotTimeOut);
         return result.Reason;
     }
 
-    private void CheckWaitResult(AioWaitResult result, AioRequest[] completed, int wanted, bool mustNotTimeOut, TimeSpan timeout)
+    /// <summary>Traces a Wait's result and checks every request it reported (each outstanding, each once); returns how
+    /// many were outstanding before it.</summary>
+    private int CheckReported(AioWaitResult result, AioRequest[] completed, int wanted, TimeSpan timeout)
     {
         int outstandingBefore = _model.Outstanding;
         _trace.Add($"    → Wait(min {wanted}, {timeout.TotalMilliseconds} ms, room {completed.Length}): {result.Reason} with " +
@@ -246,14 +250,18 @@ internal sealed partial class ContextRun
             {
                 throw new ModelViolation($"Wait reported entry {i} as {(completed[i] is null ? "null" : "a request of no one")}.");
             }
-            if (!seen.Add(request) || request.State != AioRequestState.Submitted)
+            if (!seen.Add(request))
             {
-                throw new ModelViolation($"Wait reported {request}, which the model has {(seen.Contains(request) && request.State == AioRequestState.Submitted ? "in this Wait twice" : $"as {request.State} with status {request.Status}")} " +
+                throw new ModelViolation($"Wait reported {request} twice in one Wait (SPEC §3: exactly once).");
+            }
+            if (request.State != AioRequestState.Submitted)
+            {
+                throw new ModelViolation($"Wait reported {request}, which the model has as {request.State} with status {request.Status} " +
                     "(SPEC §3: each completed request is reported exactly once; a Canceled one never).");
             }
             CheckFinished(request, byDispose: false);
         }
-        CheckWaitReason(result, wanted, outstandingBefore, timeout, mustNotTimeOut);
+        return outstandingBefore;
     }
 
     /// <summary>The pool from <paramref name="first"/> on, wrapping around.</summary>

@@ -167,11 +167,17 @@ internal sealed partial class ContextRun : IDisposable
 
     public void Dispose()
     {
-        if (!_contextDisposed)
+        try
         {
-            _context.Dispose(); // on the sequence's thread: an owned context takes it from no other
+            if (!_contextDisposed)
+            {
+                _context.Dispose(); // on the sequence's thread: an owned context takes it from no other
+            }
         }
-        _hold?.Dispose();
+        finally
+        {
+            _hold?.Dispose(); // even when a broken context threw: its descriptors must not outlive the test
+        }
         foreach (RequestModel request in _model.Requests)
         {
             if (request.Request.State != AioRequestState.Submitted)
