@@ -51,7 +51,7 @@ internal sealed partial class ContextRun
                 : request.KnownFinished ? "a flush submitted after it has completed, so it finished in the kernel"
                 : request.CancelSeen != CancelAnswerSeen.None ? $"an earlier Cancel answered {request.CancelSeen}"
                 : !request.CanFinish ? "it cannot have finished (it waits for a FIFO, or for a held write)"
-                : "";
+                : "it is Submitted";
             throw new ModelViolation($"Cancel of {request} answered {answer}; allowed: {string.Join(" or ", allowed)}, since {why}.");
         }
     }

@@ -16,8 +16,8 @@ internal static class ModelBudget
     /// <summary>Sequences per context variant: 8 variants, so 2,400 in CI and 72,000 in long mode.</summary>
     public static int ContextSequences => Long ? 9_000 : 300;
 
-    /// <summary>Sequences per host variant: 8 variants, so 1,200 in CI and 36,000 in long mode.</summary>
-    public static int FileSequences => Long ? 4_500 : 150;
+    /// <summary>Sequences per host variant: 8 variants, so 2,400 in CI and 36,000 in long mode.</summary>
+    public static int FileSequences => Long ? 4_500 : 300;
 
     /// <summary>How long an operation that must end may take before the model calls it hung.</summary>
     public static TimeSpan MustEndWithin { get; } = TimeSpan.FromSeconds(10);
