@@ -27,6 +27,14 @@ internal sealed unsafe partial class IoUringEngine
                 count += HarvestUnsynchronized(completed[count..], ref interrupted);
                 count += TakeReady(completed[count..]);
             }
+            // The flag, not the doorbell's CQE, is what says a wakeup is pending: that CQE may still be on its way (an
+            // owned ring's eventfd read is task work the kernel runs on a later enter), and a Wait that found enough
+            // completions, or timed out, must still report the wakeup. The late CQE then finds the flag clear and is
+            // only a kick.
+            if (!interrupted && TakePendingWakeup())
+            {
+                interrupted = true;
+            }
             if (interrupted || count >= minCompletions || count == completed.Length)
             {
                 return count;
