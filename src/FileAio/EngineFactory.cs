@@ -1,5 +1,6 @@
 using FileAio.Engines;
 using FileAio.Engines.IoUring;
+using FileAio.Engines.LinuxAio;
 using FileAio.Engines.ThreadPool;
 
 namespace FileAio;
@@ -43,7 +44,10 @@ internal static class EngineFactory
             AioEngineKind.IoUring => IoUringProbe.Current is { IsSupported: true }
                 ? new AioLimits(kind, true, IoUringEngine.MaxOutstanding, null)
                 : new AioLimits(kind, false, 0, IoUringProbe.Current.Reason),
-            AioEngineKind.LinuxAio or AioEngineKind.PosixAio =>
+            AioEngineKind.LinuxAio => LinuxAioProbe.Current is { IsSupported: true }
+                ? new AioLimits(kind, true, (int)Math.Clamp(LinuxAioProbe.MachineLimit(LinuxAioEngine.MaxOutstanding), 1, LinuxAioEngine.MaxOutstanding), null)
+                : new AioLimits(kind, false, 0, LinuxAioProbe.Current.Reason),
+            AioEngineKind.PosixAio =>
                 new AioLimits(kind, false, 0, "This engine is not implemented in this version of FileAio."),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown engine kind."),
         };
@@ -77,22 +81,43 @@ internal static class EngineFactory
         {
             throw new NotSupportedException($"The {limits.Engine} engine cannot run here: {limits.UnsupportedReason}");
         }
-        created = limits.Engine;
-        try
+        while (true)
         {
-            return CreateCore(limits.Engine, Math.Min(capacity, limits.MaxOutstanding), settings);
+            created = limits.Engine;
+            try
+            {
+                return CreateCore(limits.Engine, Math.Min(capacity, limits.MaxOutstanding), ForAuto(kind, limits.Engine, settings));
+            }
+            catch (NotSupportedException) when (fallBack && kind == AioEngineKind.Auto && limits.Engine != AioEngineKind.ThreadPool)
+            {
+                limits = NextSupportedAfter(limits.Engine);
+            }
         }
-        catch (NotSupportedException) when (fallBack && kind == AioEngineKind.Auto && limits.Engine != AioEngineKind.ThreadPool)
+    }
+
+    /// <summary>Under Auto, Linux AIO serves only O_DIRECT files itself: buffered ones would make io_submit do the
+    /// whole transfer, so its side path (worker threads) takes them.</summary>
+    private static EngineSettings ForAuto(AioEngineKind asked, AioEngineKind engine, EngineSettings settings) =>
+        asked == AioEngineKind.Auto && engine == AioEngineKind.LinuxAio ? settings with { BufferedOnSidePath = true } : settings;
+
+    private static AioLimits NextSupportedAfter(AioEngineKind engine)
+    {
+        for (int i = Array.IndexOf(s_preference, engine) + 1; i < s_preference.Length; i++)
         {
-            created = AioEngineKind.ThreadPool;
-            return CreateCore(AioEngineKind.ThreadPool, capacity, settings);
+            AioLimits limits = GetLimits(s_preference[i]);
+            if (limits.IsSupported)
+            {
+                return limits;
+            }
         }
+        return GetLimits(AioEngineKind.ThreadPool);
     }
 
     private static IAioEngine CreateCore(AioEngineKind engine, int capacity, EngineSettings settings) => engine switch
     {
         AioEngineKind.ThreadPool => new ThreadPoolEngine(),
         AioEngineKind.IoUring => new IoUringEngine(capacity, IoUringProbe.Current, settings),
+        AioEngineKind.LinuxAio => new LinuxAioEngine(capacity, settings),
         _ => throw new NotSupportedException($"The {engine} engine is not implemented."),
     };
 }

@@ -27,41 +27,33 @@ internal sealed unsafe partial class IoUringEngine
     {
         ulong userData = (ulong)operation.EngineSequence;
         int index = SlotTable.IndexOf(userData);
-        uint generation = SlotTable.GenerationOf(userData);
         if ((uint)index >= (uint)_slots.Capacity)
         {
             return EngineCancelResult.NotHeld;
         }
-        ref SlotTable.Slot slot = ref _slots[index];
-        long inFlight = SlotTable.Make(generation, SlotTable.InFlight);
-        long cancelRequested = SlotTable.Make(generation, SlotTable.CancelRequested);
-        if (operation.Kind == OperationKind.Flush && TryCancelHeldFlush(index, inFlight, operation))
+        if (operation.Kind == OperationKind.Flush && TryCancelHeldFlush(index, SlotTable.Make(SlotTable.GenerationOf(userData), SlotTable.InFlight), operation))
         {
             return EngineCancelResult.Canceled; // its scope still held it: it never reached the kernel
         }
-        if (Interlocked.CompareExchange(ref slot.Word, cancelRequested, inFlight) != inFlight)
+        switch (_slots.TryBeginCancel(userData))
         {
-            long word = Volatile.Read(ref slot.Word);
-            return SlotTable.GenerationOf(word) == generation && SlotTable.StateOf(word) != SlotTable.Free
-                ? EngineCancelResult.InProgress         // another caller is cancelling it right now: not free yet
-                : EngineCancelResult.AlreadyCompleted;  // reaped: Reap reports it (or has)
+            case SlotTable.CancelStart.Busy:
+                return EngineCancelResult.InProgress;       // another caller is cancelling it right now: not free yet
+            case SlotTable.CancelStart.Gone:
+                return EngineCancelResult.AlreadyCompleted; // reaped: Reap reports it (or has)
         }
 
-        EngineCancelResult answer = slot.OnSidePath ? CancelOnSidePath(index, operation) : CancelInKernel(index, userData, operation);
+        EngineCancelResult answer = _slots[index].OnSidePath ? CancelOnSidePath(index, operation) : CancelInKernel(userData, operation);
         if (answer == EngineCancelResult.Canceled)
         {
             return answer;
         }
         // Not cancelled: back to InFlight, unless its completion arrived (and was parked) while we asked.
-        if (Interlocked.CompareExchange(ref slot.Word, inFlight, cancelRequested) == cancelRequested)
-        {
-            return answer;
-        }
-        return FinishParked(index, generation, operation);
+        return _slots.EndCancel(userData, out long parked) ? SettleParked(operation, parked) : answer;
     }
 
     /// <summary>Asks the kernel; on "cancelled or finished", waits for the operation's CQE and lets it decide.</summary>
-    private EngineCancelResult CancelInKernel(int index, ulong userData, IoOperation operation)
+    private EngineCancelResult CancelInKernel(ulong userData, IoOperation operation)
     {
         // An SQE written but not yet consumed cannot be found by the kernel: get it in first. In a shared ring that
         // means letting a Start (or a released flush) that is writing SQEs right now finish; an owner submits what it
@@ -76,17 +68,16 @@ internal sealed unsafe partial class IoUringEngine
         int answer = _hasSyncCancel ? _queue.SyncCancel(userData, 0) : AsyncCancel(userData);
         if (answer == 0)
         {
-            long parked = SlotTable.Make(SlotTable.GenerationOf(userData), SlotTable.CompletedDuringCancel);
-            while (Volatile.Read(ref _slots[index].Word) != parked)
+            while (!_slots.IsParked(userData))
             {
                 HarvestForCanceller();
-                if (Volatile.Read(ref _slots[index].Word) == parked)
+                if (_slots.IsParked(userData))
                 {
                     break;
                 }
                 WaitSliceForCanceller();
             }
-            return FinishParked(index, SlotTable.GenerationOf(userData), operation);
+            return SettleParked(operation, _slots.TakeParked(userData));
         }
         return answer == -Errno.ENOENT ? EngineCancelResult.AlreadyCompleted : EngineCancelResult.InProgress;
     }
@@ -135,13 +126,10 @@ internal sealed unsafe partial class IoUringEngine
         return true;
     }
 
-    /// <summary>Settles a completion parked for this canceller: -ECANCELED means the operation never ran (Canceled,
-    /// never reaped); anything else is a real result that Reap must report.</summary>
-    private EngineCancelResult FinishParked(int index, uint generation, IoOperation operation)
+    /// <summary>Settles a completion parked for this canceller (its slot already released): -ECANCELED means the
+    /// operation never ran (Canceled, never reaped); anything else is a real result that Reap must report.</summary>
+    private EngineCancelResult SettleParked(IoOperation operation, long result)
     {
-        ref SlotTable.Slot slot = ref _slots[index];
-        long result = slot.ParkedResult;
-        _slots.Release(index);
         if (operation.Kind == OperationKind.Write && operation.Scope is not null)
         {
             FinishWrites(new ReadOnlySpan<IoOperation>(in operation));

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using FileAio.Interop;
 
@@ -171,43 +170,16 @@ internal sealed unsafe partial class IoUringEngine
     /// <summary>One completion of an operation: hand it out, or park it for a canceller that is deciding about it.</summary>
     private IoOperation? OnCompletion(ulong userData, long result, ref int freed)
     {
-        int index = SlotTable.IndexOf(userData);
-        uint generation = SlotTable.GenerationOf(userData);
-        ref SlotTable.Slot slot = ref _slots[index];
-        long inFlight = SlotTable.Make(generation, SlotTable.InFlight);
-        long cancelRequested = SlotTable.Make(generation, SlotTable.CancelRequested);
-        while (true)
+        if (_slots.TakeCompletion(userData, result, out IoOperation? operation, out int index) == SlotTable.CompletionOutcome.Parked)
         {
-            long word = Volatile.Read(ref slot.Word);
-            if (word == inFlight)
-            {
-                IoOperation operation = slot.Operation!;
-                if (Interlocked.CompareExchange(ref slot.Word, SlotTable.Make(generation, SlotTable.Free), inFlight) == inFlight)
-                {
-                    slot.Operation = null;
-                    if (operation.Kind == OperationKind.Write && operation.Scope is not null)
-                    {
-                        _finishedWrites[_finishedWriteCount++] = operation;
-                    }
-                    operation.Result = result; // a byte count, or -errno
-                    _freed[freed++] = index;
-                    return operation;
-                }
-            }
-            else if (word == cancelRequested)
-            {
-                slot.ParkedResult = result; // published by the compare-and-swap below
-                if (Interlocked.CompareExchange(ref slot.Word, SlotTable.Make(generation, SlotTable.CompletedDuringCancel), cancelRequested) == cancelRequested)
-                {
-                    return null; // the canceller takes it from here
-                }
-            }
-            else
-            {
-                Debug.Fail($"Completion for slot {index} generation {generation} found word 0x{word:x}.");
-                return null;
-            }
+            return null; // the canceller takes it from here
         }
+        if (operation!.Kind == OperationKind.Write && operation.Scope is not null)
+        {
+            _finishedWrites[_finishedWriteCount++] = operation;
+        }
+        _freed[freed++] = index;
+        return operation;
     }
 
     private void OnInternalCqe(ulong userData, int result, ref bool interrupted)

@@ -1,0 +1,126 @@
+using FileAio.Interop;
+
+namespace FileAio.Engines.LinuxAio;
+
+/// <summary>Reaping: io_events and side-path completions become completed operations; wakeups.</summary>
+internal sealed unsafe partial class LinuxAioEngine
+{
+    public int Reap(int minCompletions, Deadline deadline, Span<IoOperation> completed, out bool interrupted)
+    {
+        int count = 0;
+        interrupted = false;
+        while (true)
+        {
+            lock (_reapLock)
+            {
+                count += HarvestUnsynchronized(completed[count..]);
+                count += TakeReady(completed[count..]);
+            }
+            if (Volatile.Read(ref _wakeupPending) == 1 && Interlocked.Exchange(ref _wakeupPending, 0) == 1)
+            {
+                interrupted = true;
+                return count;
+            }
+            if (count >= minCompletions || count == completed.Length || deadline.HasExpired)
+            {
+                return count;
+            }
+            // The eventfd is drained before the next harvest, and the kernel signals it only after the event is in
+            // the ring: a completion is either seen by that harvest or signals the fd again (remark 5).
+            _queue.WaitForSignal(deadline);
+        }
+    }
+
+    public void Wakeup()
+    {
+        // Full fence: the flag is visible before the signal, so the Reap that wakes sees it.
+        Interlocked.Exchange(ref _wakeupPending, 1);
+        _queue.Signal();
+    }
+
+    private int TakeReady(Span<IoOperation> output)
+    {
+        int n = 0;
+        while (n < output.Length && _ready.TryDequeue(out IoOperation? operation))
+        {
+            output[n++] = operation;
+        }
+        return n;
+    }
+
+    /// <summary>
+    /// Collects the io_events the kernel has posted and the completions the side path handed over (as many as fit):
+    /// each frees its slot and is handed out, or is parked for a canceller deciding about it. Then counts finished
+    /// writes out of their scopes and starts the flushes they held. Caller holds <c>_reapLock</c>.
+    /// </summary>
+    private int HarvestUnsynchronized(Span<IoOperation> output)
+    {
+        int limit = Math.Min(output.Length, _freed.Length);
+        int n = 0, freed = 0;
+        _finishedWriteCount = 0;
+        if (limit > 0 && _slots.InUse > 0)
+        {
+            int events = _queue.Collect(limit);
+            if (events < 0)
+            {
+                throw new IOException($"io_getevents failed: errno {-events}.", -events);
+            }
+            for (int i = 0; i < events; i++)
+            {
+                ref IoEvent e = ref _queue.Event(i);
+                if (OnCompletion(e.Data, e.Res, ref freed) is IoOperation operation)
+                {
+                    output[n++] = operation;
+                }
+            }
+        }
+        while (n < limit && _sideDone.TryDequeue(out IoOperation? done))
+        {
+            if (OnCompletion((ulong)done.EngineSequence, done.Result, ref freed) is IoOperation operation)
+            {
+                output[n++] = operation;
+            }
+        }
+        if (freed > 0)
+        {
+            _slots.Return(_freed.AsSpan(0, freed));
+        }
+        if (_finishedWriteCount > 0)
+        {
+            FinishWrites(_finishedWrites.AsSpan(0, _finishedWriteCount));
+            _finishedWrites.AsSpan(0, _finishedWriteCount).Clear();
+        }
+        return n;
+    }
+
+    private IoOperation? OnCompletion(ulong tag, long result, ref int freed)
+    {
+        if (_slots.TakeCompletion(tag, result, out IoOperation? operation, out int index) == SlotTable.CompletionOutcome.Parked)
+        {
+            return null; // the canceller takes it from here
+        }
+        if (operation!.Kind == OperationKind.Write && operation.Scope is not null)
+        {
+            _finishedWrites[_finishedWriteCount++] = operation;
+        }
+        _freed[freed++] = index;
+        return operation;
+    }
+
+    /// <summary>Counts finished writes out of their scopes, and starts the flushes that were waiting for them.</summary>
+    private void FinishWrites(ReadOnlySpan<IoOperation> writes)
+    {
+        bool mayRelease = false;
+        lock (_barrierLock)
+        {
+            foreach (IoOperation write in writes)
+            {
+                mayRelease |= write.Scope!.WriteFinished(write);
+            }
+        }
+        if (mayRelease)
+        {
+            StartReleasedFlushes(writes);
+        }
+    }
+}
