@@ -14,6 +14,7 @@ public enum AioCancelResult
     /// <summary>The operation had already finished; <see cref="AioContext.Wait"/> reports it (or is reporting it).</summary>
     AlreadyCompleted = 2,
 
-    /// <summary>The operation is running and cannot be stopped; <see cref="AioContext.Wait"/> will report it.</summary>
+    /// <summary>The operation is running and cannot be stopped now; <see cref="AioContext.Wait"/> will report it — with
+    /// its result, or with <see cref="AioStatus.Canceled"/> when the kernel managed to stop it after all.</summary>
     InProgress = 3,
 }

@@ -355,27 +355,29 @@ public sealed partial class AioContext : IDisposable
         }
         try
         {
-            // A Submit publishes Owner before its engine has taken the request; passing through the submit lock waits
-            // for that Submit to finish, so the engine is asked only about requests it has really been given.
+            // Under the submit lock: a Submit publishes Owner before its engine has taken the request, and a request
+            // reaped and submitted again must not meet a cancel aimed at its earlier life while its engine is taking
+            // it in. Holding the lock, the engine is asked only about a request it holds now, in its final state.
+            // Engine cancels are short (the kernel answers at once), so submitters wait little.
             lock (_submitLock)
             {
-            }
-            if (!ReferenceEquals(Volatile.Read(ref request.Owner), this))
-            {
-                return AioCancelResult.NotSubmitted; // finished (and perhaps resubmitted elsewhere) meanwhile
-            }
-            switch (_engine.Cancel(request.Operation))
-            {
-                case EngineCancelResult.Canceled:
-                    Finish(request, OperationResult.Canceled);
-                    AssertInvariants();
-                    return AioCancelResult.Canceled;
-                case EngineCancelResult.AlreadyCompleted:
-                    return AioCancelResult.AlreadyCompleted;
-                case EngineCancelResult.InProgress:
-                    return AioCancelResult.InProgress;
-                default:
-                    return AioCancelResult.NotSubmitted; // another caller cancelled it first, or it moved on
+                if (!ReferenceEquals(Volatile.Read(ref request.Owner), this) || request.State != AioRequestState.Submitted)
+                {
+                    return AioCancelResult.NotSubmitted; // finished (and perhaps resubmitted elsewhere) meanwhile
+                }
+                switch (_engine.Cancel(request.Operation))
+                {
+                    case EngineCancelResult.Canceled:
+                        Finish(request, OperationResult.Canceled);
+                        AssertInvariants();
+                        return AioCancelResult.Canceled;
+                    case EngineCancelResult.AlreadyCompleted:
+                        return AioCancelResult.AlreadyCompleted;
+                    case EngineCancelResult.InProgress:
+                        return AioCancelResult.InProgress;
+                    default:
+                        return AioCancelResult.NotSubmitted; // another caller cancelled it first, or it moved on
+                }
             }
         }
         finally
@@ -406,8 +408,10 @@ public sealed partial class AioContext : IDisposable
     /// <summary>Ends a request that left the engine: no longer outstanding, then Completed with its result.</summary>
     private void Finish(AioRequest request, long engineResult)
     {
-        Interlocked.Decrement(ref _outstanding);
+        // The request first: whoever sees Outstanding drop (a thread waiting for the context to go idle) sees the
+        // request Completed. A resubmit of it racing the decrement may find the context full for a moment (SPEC §2).
         request.Complete(engineResult);
+        Interlocked.Decrement(ref _outstanding);
     }
 
     [Conditional("DEBUG")]

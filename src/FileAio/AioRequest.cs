@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using FileAio.Engines;
+using FileAio.Interop;
 using FileAio.Platform;
 using Microsoft.Win32.SafeHandles;
 
@@ -285,8 +286,11 @@ public sealed class AioRequest : IDisposable
         {
             SetResult(AioStatus.Success, result, 0);
         }
-        else if (result == OperationResult.Canceled)
+        else if (result == OperationResult.Canceled || result == -Errno.ECANCELED)
         {
+            // -ECANCELED: the kernel (or a worker) stopped it after Cancel had answered InProgress; Wait reports it, as
+            // promised, and its status says what happened to it (no bytes moved).
+
             SetResult(AioStatus.Canceled, 0, 0);
         }
         else

@@ -12,7 +12,10 @@ public enum AioStatus
     /// <summary>The request is <see cref="AioRequestState.Prepared"/>: it was never accepted by a context.</summary>
     NotSubmitted = 2,
 
-    /// <summary>The request was cancelled before the kernel ran it; its buffer was not touched by the operation.</summary>
+    /// <summary>The request was cancelled before the kernel ran it; its buffer was not touched by the operation. Either
+    /// <see cref="AioRequest.Cancel"/> answered <see cref="AioCancelResult.Canceled"/> (and Wait never reports it), or
+    /// it answered <see cref="AioCancelResult.InProgress"/> and the kernel stopped the operation later (and Wait
+    /// reports it with this status).</summary>
     Canceled = 3,
 
     /// <summary>The operating system reported an error: see <see cref="AioRequest.ErrorCode"/> and <see cref="AioRequest.ErrorMessage"/>.</summary>

@@ -26,6 +26,7 @@ public sealed class ArchitectureTests
         "FileAio.Engines",
         "FileAio.Platform",
         "FileAio.Buffers",
+        "FileAio.Interop.PosixAio",
         "FileAio.Interop",
     ];
 
@@ -58,6 +59,8 @@ public sealed class ArchitectureTests
     public void Interop_DependsOnNothingElseOfFileAio()
     {
         Assert.Empty(DependenciesOutside("FileAio.Interop", allowed: []));
+        // The POSIX AIO declarations are self-contained too: each platform's numbers stand on their own.
+        Assert.Empty(DependenciesOutside("FileAio.Interop.PosixAio", allowed: []));
     }
 
     [Fact]

@@ -45,6 +45,8 @@ internal sealed class EngineLoop : IDisposable
     private readonly ConcurrentQueue<Message> _messages = new();
     private int _sleeping;
     private volatile bool _stopping;
+    private int _wakers;                                       // wakeups under way; int.MinValue added once closed
+    private volatile bool _closed;                             // the loop has stopped taking work (Submit cancels it)
 
     // ---- Loop thread only.
     private readonly OperationList _backlog = new();           // taken, waiting for room in the engine
@@ -103,7 +105,26 @@ internal sealed class EngineLoop : IDisposable
     public void Submit(AsyncOperation operation)
     {
         _incoming.Enqueue(operation);
+        // Full fence between the enqueue and the look at _closed; Shutdown sets _closed, fences, then drains the queue:
+        // an operation racing a host's Dispose is either drained there or here, never left in the queue.
+        Interlocked.MemoryBarrier();
+        if (_closed)
+        {
+            CancelQueuedAfterClose();
+            return;
+        }
         WakeIfSleeping();
+    }
+
+    /// <summary>Completes, cancelled, what is still in the queue of a loop that has stopped (the kernel never saw it).
+    /// Any thread; each operation is taken from the queue once.</summary>
+    private void CancelQueuedAfterClose()
+    {
+        while (_incoming.TryDequeue(out AsyncOperation? late))
+        {
+            late.State = LoopState.Done;
+            late.Complete(OperationResult.Canceled);
+        }
     }
 
     /// <summary>Asks the loop to cancel <paramref name="operation"/> if it is still in that life
@@ -129,7 +150,13 @@ internal sealed class EngineLoop : IDisposable
         Interlocked.MemoryBarrier();
         if (Volatile.Read(ref _sleeping) == 1 && Interlocked.Exchange(ref _sleeping, 0) == 1)
         {
-            _engine.Wakeup();
+            // Counted, so that the loop does not dispose the engine (closing the fd a wakeup writes to, whose number
+            // another file may then get) while a wakeup is on its way; after the loop closed, there is no one to wake.
+            if (Interlocked.Increment(ref _wakers) > 0)
+            {
+                _engine.Wakeup();
+            }
+            Interlocked.Decrement(ref _wakers);
         }
     }
 
@@ -416,6 +443,9 @@ internal sealed class EngineLoop : IDisposable
         {
             Finish(queued, OperationResult.Canceled);
         }
+        _closed = true;
+        Interlocked.MemoryBarrier();
+        CancelQueuedAfterClose(); // what came between the drain above and the flag
         var canceled = new List<IoOperation>();
         var completed = new List<IoOperation>();
         _engine.CancelAllAndDrain(canceled, completed);
@@ -432,6 +462,13 @@ internal sealed class EngineLoop : IDisposable
             Finish(operation, io.Result);
         }
         Debug.Assert(_inEngine.IsEmpty, "The engine gave every operation back.");
+        // No wakeup may reach the engine once it is disposed: close the door, then let the ones under way finish.
+        Interlocked.Add(ref _wakers, int.MinValue);
+        var spinner = new SpinWait();
+        while (Volatile.Read(ref _wakers) != int.MinValue)
+        {
+            spinner.SpinOnce();
+        }
         _engine.Dispose();
     }
 }

@@ -204,6 +204,7 @@ internal static class IoUringConstants
     public const uint IORING_REGISTER_PROBE = 8;
     public const uint IORING_REGISTER_SYNC_CANCEL = 24;
     public const uint IORING_REGISTER_RING_FDS = 20;
+    public const uint IORING_UNREGISTER_RING_FDS = 21;
     public const uint IORING_REGISTER_FILES2 = 13;
     public const uint IORING_REGISTER_FILES_UPDATE2 = 14;
     public const uint IORING_REGISTER_BUFFERS2 = 15;

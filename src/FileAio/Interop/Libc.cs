@@ -38,6 +38,12 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "pwritev", SetLastError = true)]
     internal static partial nint PWriteV(int fd, IoVec* iov, int iovcnt, long offset);
 
+    [LibraryImport(LibraryName, EntryPoint = "pwritev2", SetLastError = true)]
+    internal static partial nint PWriteV2(int fd, IoVec* iov, int iovcnt, long offset, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Open(string path, int flags);
+
     /// <summary><c>fstatfs</c> into a caller's buffer of at least <see cref="LinuxConstants.StatFsSize"/> bytes; the
     /// file system's magic number (<c>f_type</c>) is its first word.</summary>
     [LibraryImport(LibraryName, EntryPoint = "fstatfs", SetLastError = true)]

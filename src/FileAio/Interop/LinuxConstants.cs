@@ -35,6 +35,12 @@ internal static class LinuxConstants
     /// or a lock; a read returns what the page cache already holds, perhaps short.</summary>
     public const int RWF_NOWAIT = 0x8;
 
+    // open(2) flags, the same on x86-64 and arm64.
+    public const int O_RDONLY = 0;
+    public const int O_WRONLY = 1;
+    public const int O_NONBLOCK = 0x800;
+    public const int O_CLOEXEC = 0x80000;
+
     /// <summary>Largest number of buffers one vectored call takes (<c>IOV_MAX</c> / <c>UIO_MAXIOV</c>).</summary>
     public const int IOV_MAX = 1024;
 }

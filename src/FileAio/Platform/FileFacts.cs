@@ -54,6 +54,10 @@ internal sealed record FileFacts(FileTraits Traits, DirectIoAlignment Alignment)
         if (described && (stx.Mode & LinuxConstants.S_IFMT) is LinuxConstants.S_IFIFO or LinuxConstants.S_IFSOCK or LinuxConstants.S_IFCHR)
         {
             traits |= FileTraits.Pollable;
+            if ((stx.Mode & LinuxConstants.S_IFMT) == LinuxConstants.S_IFIFO)
+            {
+                traits |= FileTraits.Fifo;
+            }
         }
         DirectIoAlignment alignment = (traits & FileTraits.Direct) == 0 ? default
             : described ? FileAlignment.From(in stx) : FileAlignment.Unknown;

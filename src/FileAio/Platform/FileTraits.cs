@@ -17,4 +17,8 @@ internal enum FileTraits : byte
     /// <summary>A FIFO, socket or character device: a transfer on it can wait for ever (an empty FIFO), so an engine
     /// that blocks a thread on it must wait in a way it can interrupt.</summary>
     Pollable = 4,
+
+    /// <summary>A FIFO (also <see cref="Pollable"/>): a worker can reach it without blocking through a second,
+    /// non-blocking description of the same pipe.</summary>
+    Fifo = 8,
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using FileAio.Tests.Infrastructure;
 using Microsoft.Win32.SafeHandles;
@@ -151,6 +152,115 @@ public sealed partial class ConformanceTests
         }
         Assert.False(watchdog.Fired, "A cancelled read of an empty FIFO hung until the FIFO was fed.");
         Assert.All(hold.ReadBuffer(0).ToArray(), b => Assert.Equal(0xEE, b));
+    });
+
+    [Theory]
+    [EachContext]
+    public void Cancel_ReadThatLostAFifoRaceToAnotherReader_IsStillCancelable(string engine) => Run(engine, () =>
+    {
+        // Two reads of one FIFO and one byte: both may see it ready, one gets it. The other must go back to waiting
+        // where a cancel reaches it — never block inside its read, where nothing could stop it and Dispose would hang.
+        const int Rounds = 40;
+        for (int round = 0; round < Rounds; round++)
+        {
+            using var fifo = new TestFifo(PathOf($"race-{round}.fifo"));
+            using SafeFileHandle handle = File.OpenHandle(fifo.Path, FileMode.Open, FileAccess.ReadWrite);
+            AioContext context = CreateContext(8);
+            using var watchdog = new Watchdog(Bounded.Bound, () => fifo.Feed(64));
+            using var first = new AioRequest();
+            using var second = new AioRequest();
+            first.PrepareRead(handle, 0, new byte[16]);
+            second.PrepareRead(handle, 0, new byte[16]);
+            Assert.Equal(2, context.Submit([first, second]));
+            Thread.SpinWait(round * 50);
+            Assert.Equal(1, fifo.Feed(1));
+
+            // One of them gets the byte; the other is cancelled (at once, or once its cancel has taken effect).
+            var output = new AioRequest[2];
+            AioWaitResult got = context.Wait(1, Bounded.Bound, output);
+            Assert.True(got.Count >= 1, $"round {round}: neither read got the byte.");
+            AioRequest winner = output[0];
+            AioRequest loser = ReferenceEquals(winner, first) ? second : first;
+            Assert.Equal(1, winner.BytesTransferred);
+            if (got.Count == 1)
+            {
+                AioCancelResult answer = loser.Cancel();
+                if (answer == AioCancelResult.InProgress)
+                {
+                    Assert.Equal(1, context.Wait(1, Bounded.Bound, output).Count);
+                    Assert.Same(loser, output[0]);
+                }
+                else
+                {
+                    Assert.Equal(AioCancelResult.Canceled, answer);
+                }
+            }
+            Assert.False(watchdog.Fired, $"round {round}: the read that lost the race could not be cancelled; it ended only when the FIFO was fed again.");
+            // Canceled by Cancel; or, once Cancel said InProgress, stopped later and reported by Wait as Canceled; or it
+            // got a byte of its own.
+            Assert.True(loser.Status is AioStatus.Canceled || (got.Count == 2 && loser.Status == AioStatus.Success),
+                $"round {round}: the losing read ended {loser.Status} ({loser.ErrorCode}).");
+            context.Dispose();
+        }
+    });
+
+    [Theory]
+    [EachContext(AnyThread = true)]
+    public void Cancel_RacingTheResubmissionOfTheSameRequest_LeavesEveryLifeEndedOnce(string engine) => Run(engine, () =>
+    {
+        // A watchdog thread cancels a request while its owner reaps it, prepares it again and resubmits it: a cancel aimed
+        // at one life may meet the next one while the engine is taking it in. Each life must still end exactly once, and
+        // the engine's bookkeeping stay whole (flushes held behind a write take the barrier path as well).
+        const int Lives = 3000;
+        AioContext context = NewContext(capacity: 8);
+        SafeFileHandle file = OpenPatternFile(64 * 1024, access: FileAccess.ReadWrite);
+        using var request = new AioRequest();
+        using var writer = new AioRequest();
+        var output = new AioRequest[4];
+        using var done = new CancellationTokenSource();
+        var canceller = Task.Factory.StartNew(() =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                request.Cancel();
+                Thread.SpinWait(200); // often, but leaving the submitter room to run
+            }
+        }, TaskCreationOptions.LongRunning);
+        try
+        {
+            for (int life = 0; life < Lives; life++)
+            {
+                int pending = 1;
+                if (life % 3 == 0)
+                {
+                    writer.PrepareWrite(file, 4096, new byte[512]);
+                    request.PrepareFlush(file);
+                    pending = 2;
+                    Assert.Equal(2, context.Submit([writer, request]));
+                }
+                else
+                {
+                    request.PrepareRead(file, life % 16 * 4096, new byte[4096]);
+                    Assert.Equal(1, context.Submit([request]));
+                }
+                var clock = Stopwatch.StartNew();
+                while (context.Outstanding > 0)
+                {
+                    Assert.True(clock.Elapsed < Bounded.Bound,
+                        $"life {life}: {context.Outstanding} outstanding for {Bounded.Bound}; the request is {request.State}, the writer {writer.State}.");
+                    context.Wait(1, TimeSpan.FromMilliseconds(1), output); // a life cancelled by the other thread is never reported
+                }
+                Assert.Equal(AioRequestState.Completed, request.State);
+                Assert.True(request.Status is AioStatus.Success or AioStatus.Canceled,
+                    $"life {life}: {request.Status} ({request.ErrorCode}), {pending} submitted");
+            }
+        }
+        finally
+        {
+            done.Cancel();
+            canceller.Wait(LongTimeout);
+        }
+        Assert.Equal(0, context.Outstanding);
     });
 
     [Theory]

@@ -29,6 +29,40 @@ public sealed partial class ConformanceTests
     });
 
     [Theory]
+    [EachContext]
+    public void Wakeup_IsReportedByTheNextWait_EvenWhenCompletionsFillItsSpan(string engine) => Run(engine, () =>
+    {
+        // The completions ahead of the wakeup's own signal fill the span (or the Wait times out, or its signal is still
+        // on its way through the kernel, as an owned ring's eventfd read is): the Wait must still say Interrupted.
+        AioContext context = NewContext();
+        SafeFileHandle file = OpenPatternFile(4096);
+        var output = new AioRequest[1];
+        for (int round = 0; round < 20; round++)
+        {
+            AioRequest read = PreparedReads(file, 1)[0];
+            SubmitAll(context, [read]);
+            if (round % 2 == 1)
+            {
+                Thread.Sleep(2); // let the read finish in the kernel before the wakeup's signal
+            }
+            context.Wakeup();
+            AioWaitResult first = context.Wait(1, LongTimeout, output);
+            Assert.True(first.Reason == AioWaitReason.Interrupted, $"round {round}: the wakeup was not reported ({first}).");
+            Assert.Same(read, first.Count == 1 ? output[0] : WaitForAll(context, 1)[0]);
+        }
+
+        FifoHold hold = Hold();
+        AioRequest held = SubmitHeldRead(context, hold);
+        for (int round = 0; round < 20; round++)
+        {
+            context.Wakeup();
+            Assert.Equal(new AioWaitResult(0, AioWaitReason.Interrupted), context.Wait(1, TimeSpan.Zero, output));
+        }
+        hold.Release();
+        Assert.Same(held, WaitForAll(context, 1)[0]);
+    });
+
+    [Theory]
     [EachContext(AnyThread = true)]
     public void Wakeup_FromAnotherThread_InterruptsABlockedWait_WhichKeepsItsRequests(string engine) => Run(engine, () =>
     {

@@ -31,6 +31,38 @@ public sealed class IoUringEngineTests : FileAioTest
         Assert.Equal(AioEngineKind.IoUring, context.Engine);
     }
 
+    // An owned ring registers its fd with the owning thread; the registration holds the ring file. Dispose must give
+    // it up, or the ring, and every file registered with it, outlive the context until that thread exits.
+    [Fact]
+    public unsafe void Dispose_OfAnOwnedContext_LetsGoOfItsRegisteredFiles_WhileItsThreadLivesOn()
+    {
+        int* fds = stackalloc int[2];
+        Assert.Equal(0, TestNative.pipe2(fds, TestNative.O_NONBLOCK | TestNative.O_CLOEXEC));
+        int readEnd = fds[0];
+        try
+        {
+            var writeEnd = new SafeFileHandle(fds[1], ownsHandle: true);
+            var context = AioContext.Create(8, new AioContextOptions { Engine = AioEngineKind.IoUring, SingleThreaded = true });
+            context.AssociateWithFile(writeEnd);
+            context.Dispose();
+            writeEnd.Dispose();
+
+            // The kernel tears a ring down asynchronously: the write end closes (EOF on the read end) a moment later.
+            byte b;
+            nint read = -1;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while ((read = TestNative.read(readEnd, &b, 1)) != 0 && clock.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                Thread.Sleep(10);
+            }
+            Assert.True(read == 0, $"The pipe's write end, registered with a disposed SingleThreaded context, is still open (read returned {read}).");
+        }
+        finally
+        {
+            TestNative.close(readEnd);
+        }
+    }
+
     [Fact]
     public void RingThreads_OwnTheirRings_SingleIssuerDeferTaskrunAndARegisteredRingFd()
     {

@@ -28,6 +28,9 @@ internal static unsafe partial class TestNative
     [LibraryImport("libc", SetLastError = true)]
     public static partial int fcntl(int fd, int cmd, int arg);
 
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int pipe2(int* fds, int flags);
+
     public static long SysUserfaultfd => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 282 : 323;
 
     [LibraryImport("libc", SetLastError = true)]

@@ -12,7 +12,8 @@ namespace FileAio.Engines.IoUring;
 /// </summary>
 /// <remarks>
 /// The kernel's answers, mapped once (SPEC §3): 0, cancelled or finished meanwhile (the completion decides);
-/// -ENOENT, not found: it has finished and its CQE is posted or on its way (AlreadyCompleted); -EALREADY, or -ETIME
+/// -ENOENT, not found: finished with its CQE posted (AlreadyCompleted, once a harvest has parked it for the canceller)
+/// or running where cancel cannot reach (direct I/O at the device: InProgress); -EALREADY, or -ETIME
 /// from a sync cancel with a zero timeout, running where the kernel can only try to stop it (InProgress). What the
 /// kernel can cancel: operations not yet started and waits on pollable files (a FIFO). Disk I/O under way finishes.
 /// </remarks>
@@ -43,18 +44,20 @@ internal sealed unsafe partial class IoUringEngine
                 return EngineCancelResult.AlreadyCompleted; // reaped: Reap reports it (or has)
         }
 
-        EngineCancelResult answer = _slots[index].OnSidePath ? CancelOnSidePath(index, operation) : CancelInKernel(userData, operation);
-        if (answer == EngineCancelResult.Canceled)
+        bool settled = false;
+        EngineCancelResult answer = _slots[index].OnSidePath ? CancelOnSidePath(index, operation) : CancelInKernel(userData, operation, out settled);
+        if (answer == EngineCancelResult.Canceled || settled)
         {
-            return answer;
+            return answer; // decided, and the slot released, by the call above: touching it again would free it twice
         }
         // Not cancelled: back to InFlight, unless its completion arrived (and was parked) while we asked.
         return _slots.EndCancel(userData, out long parked) ? SettleParked(operation, parked) : answer;
     }
 
     /// <summary>Asks the kernel; on "cancelled or finished", waits for the operation's CQE and lets it decide.</summary>
-    private EngineCancelResult CancelInKernel(ulong userData, IoOperation operation)
+    private EngineCancelResult CancelInKernel(ulong userData, IoOperation operation, out bool settled)
     {
+        settled = false;
         // An SQE written but not yet consumed cannot be found by the kernel: get it in first. In a shared ring that
         // means letting a Start (or a released flush) that is writing SQEs right now finish; an owner submits what it
         // deferred.
@@ -77,9 +80,17 @@ internal sealed unsafe partial class IoUringEngine
                 }
                 WaitSliceForCanceller();
             }
+            settled = true; // the parked completion is settled here, Canceled or handed to Reap
             return SettleParked(operation, _slots.TakeParked(userData));
         }
-        return answer == -Errno.ENOENT ? EngineCancelResult.AlreadyCompleted : EngineCancelResult.InProgress;
+        if (answer == -Errno.ENOENT)
+        {
+            // Not found: finished with its CQE posted — or running where the kernel cannot look (direct I/O at the
+            // device). Harvest once: a finished one is then parked for us and answered AlreadyCompleted; one still
+            // running stays InProgress.
+            HarvestForCanceller();
+        }
+        return EngineCancelResult.InProgress;
     }
 
     /// <summary>A FUSE file's operation: the side path's workers decide (a positional call cannot be stopped once
@@ -217,8 +228,10 @@ internal sealed unsafe partial class IoUringEngine
         {
             Wakeup(); // a user's wakeup, consumed while reaping for ourselves: give it back to the waiter
         }
-        else if (handedOver > 0)
+        else if (handedOver > 0 || !_ready.IsEmpty)
         {
+            // Kick for what we handed over, and for what another canceller left in _ready: its kick may be the
+            // doorbell CQE this harvest just consumed, and a Reap asleep in the kernel would then never look.
             RingDoorbell();
         }
     }

@@ -56,11 +56,16 @@ internal sealed unsafe partial class IoUringEngine
         {
             Interlocked.Exchange(ref _nopArmed, 0); // consumed: the next ring posts a new NOP
         }
-        if (Interlocked.Exchange(ref _wakeupPending, 0) == 1)
+        if (TakePendingWakeup())
         {
             interrupted = true;
         }
     }
+
+    /// <summary>Consumes a pending wakeup: true for exactly one reaper per <see cref="Wakeup"/> (or per several that
+    /// coalesced). Read first, so that the common case writes no shared cache line.</summary>
+    private bool TakePendingWakeup() =>
+        Volatile.Read(ref _wakeupPending) != 0 && Interlocked.Exchange(ref _wakeupPending, 0) == 1;
 
     /// <summary>Keeps a read of the doorbell eventfd in an owned ring; it reaches the kernel with the owner's next
     /// enter, which always submits what is pending. Caller holds <c>_sqLock</c>.</summary>

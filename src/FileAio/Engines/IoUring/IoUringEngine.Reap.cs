@@ -26,6 +26,14 @@ internal sealed unsafe partial class IoUringEngine
                 count += HarvestUnsynchronized(completed[count..], ref interrupted);
                 count += TakeReady(completed[count..]);
             }
+            // The flag, not the doorbell's CQE, is what says a wakeup is pending: that CQE may still be on its way (an
+            // owned ring's eventfd read is task work the kernel runs on a later enter), and a Wait that found enough
+            // completions, or timed out, must still report the wakeup. The late CQE then finds the flag clear and is
+            // only a kick.
+            if (!interrupted && TakePendingWakeup())
+            {
+                interrupted = true;
+            }
             if (interrupted || count >= minCompletions || count == completed.Length)
             {
                 return count;
@@ -44,13 +52,26 @@ internal sealed unsafe partial class IoUringEngine
             }
             // Ask the kernel for one CQE, not for all we still need: its wake target is fixed at entry, so a doorbell
             // alone would not end a wait for several. The loop counts in user space.
-            if (_owned)
+            try
             {
-                SubmitAndWaitOrThrow(1, deadline);
+                if (_owned)
+                {
+                    SubmitAndWaitOrThrow(1, deadline);
+                }
+                else
+                {
+                    CheckWaitResult(_queue.Wait(1, deadline));
+                }
             }
-            else
+            catch
             {
-                CheckWaitResult(_queue.Wait(1, deadline));
+                // What this call already harvested has left its slots: keep it for the next Reap, or it is lost.
+                for (int i = 0; i < count; i++)
+                {
+                    _ready.Enqueue(completed[i]);
+                    completed[i] = null!;
+                }
+                throw;
             }
         }
     }

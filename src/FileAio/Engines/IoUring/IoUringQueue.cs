@@ -393,8 +393,9 @@ internal sealed unsafe class IoUringQueue : IDisposable
     /// <summary>Whether this ring is entered through a registered ring fd.</summary>
     public bool UsesRegisteredRingFd => _enterFlags != 0;
 
-    /// <summary>Unmaps the rings and closes the fd (the kernel then drops its tables), then releases what was
-    /// registered. Call only once the kernel owes nothing.</summary>
+    /// <summary>Unmaps the rings, gives up the registered ring fd and closes the fd (the kernel then drops its
+    /// tables), then releases what was registered. Call only once the kernel owes nothing, and for a ring with a
+    /// registered ring fd on the thread that registered it.</summary>
     public void Dispose()
     {
         if (_sqes is not null)
@@ -411,6 +412,15 @@ internal sealed unsafe class IoUringQueue : IDisposable
         {
             Syscalls.Munmap(_sqRing, _sqRingSize);
             _sqRing = null;
+        }
+        if (_enterFlags != 0)
+        {
+            // The registration holds a reference on the ring file for as long as the registering thread lives: without
+            // this, closing the fd would not release the ring (nor the files and buffers registered with it) until
+            // that thread exits. Called on the owning thread, the one whose table holds it.
+            IoUringRsrcUpdate update = new() { Offset = (uint)_enterFd };
+            Register(IORING_UNREGISTER_RING_FDS, &update, 1);
+            _enterFlags = 0;
         }
         if (_fd >= 0)
         {

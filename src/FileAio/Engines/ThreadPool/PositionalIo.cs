@@ -67,8 +67,14 @@ internal static unsafe class PositionalIo
         }
     }
 
-    /// <summary>A FIFO, socket or character device has no file position: the offset means nothing there (as for
-    /// io_uring), and a positional call would fail with ESPIPE. Plain <c>readv</c>/<c>writev</c>.</summary>
+    /// <summary>
+    /// A FIFO, socket or character device has no file position: the offset means nothing there (as for io_uring), and
+    /// a positional call would fail with ESPIPE. The worker calls this once <c>poll</c> said the file is ready, but
+    /// readiness is only a snapshot (another reader may take the bytes first), so the transfer must not block: it
+    /// returns -EAGAIN instead, and the worker waits again, cancellably. Sockets honour RWF_NOWAIT; a FIFO, which
+    /// refuses it, is reached through a second, non-blocking description of the same pipe. Other character devices
+    /// fall back to a blocking call.
+    /// </summary>
     private static long Stream(IoOperation operation, int file, bool read)
     {
         IoVec single = default;
@@ -83,9 +89,44 @@ internal static unsafe class PositionalIo
             single.Length = (nuint)operation.SegmentLength(0);
             iov = &single;
         }
+        int count = operation.SegmentCount;
+        long outcome;
+        do
+        {
+            nint result = read
+                ? Libc.PReadV2(file, iov, count, -1, LinuxConstants.RWF_NOWAIT)
+                : Libc.PWriteV2(file, iov, count, -1, LinuxConstants.RWF_NOWAIT);
+            if (!ShouldRetry(result, out outcome) && outcome != -Errno.EOPNOTSUPP)
+            {
+                return outcome;
+            }
+        }
+        while (outcome == -Errno.EINTR);
+
+        if ((operation.Traits & FileTraits.Fifo) != 0)
+        {
+            int nonBlocking = Libc.Open($"/proc/self/fd/{file}",
+                (read ? LinuxConstants.O_RDONLY : LinuxConstants.O_WRONLY) | LinuxConstants.O_NONBLOCK | LinuxConstants.O_CLOEXEC);
+            if (nonBlocking >= 0)
+            {
+                try
+                {
+                    return Repeat(read, nonBlocking, iov, count);
+                }
+                finally
+                {
+                    Syscalls.Close(nonBlocking);
+                }
+            }
+        }
+        return Repeat(read, file, iov, count);
+    }
+
+    private static long Repeat(bool read, int file, IoVec* iov, int count)
+    {
         while (true)
         {
-            nint result = read ? Libc.ReadV(file, iov, operation.SegmentCount) : Libc.WriteV(file, iov, operation.SegmentCount);
+            nint result = read ? Libc.ReadV(file, iov, count) : Libc.WriteV(file, iov, count);
             if (!ShouldRetry(result, out long outcome))
             {
                 return outcome;

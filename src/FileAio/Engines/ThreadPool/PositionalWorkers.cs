@@ -38,6 +38,7 @@ internal sealed unsafe class PositionalWorkers
     private const int StateRunning = 4;
     private const int StateFinished = 5;
     private const int StateCanceled = 6;
+    private const int StateRunningCancelRequested = 7; // a pollable transfer found nothing to do: it ends cancelled
     private const int StateBits = 8;
 
     private static int s_lastPoolId;
@@ -104,7 +105,8 @@ internal sealed unsafe class PositionalWorkers
         Interlocked.CompareExchange(ref operation.EngineState, Tag(to), Tag(from)) == Tag(from);
 
     /// <summary>Whether a worker is inside the operation's system call (for tests that hold workers there).</summary>
-    internal static bool IsInSystemCall(IoOperation operation) => (Volatile.Read(ref operation.EngineState) & ((1 << StateBits) - 1)) == StateRunning;
+    internal static bool IsInSystemCall(IoOperation operation) =>
+        (Volatile.Read(ref operation.EngineState) & ((1 << StateBits) - 1)) is StateRunning or StateRunningCancelRequested;
 
     private int StateOf(IoOperation operation)
     {
@@ -162,9 +164,15 @@ internal sealed unsafe class PositionalWorkers
             Debug.Assert(state == StateCanceled, "A worker asked to give up a wait gives it up.");
             return CancelAnswer.Canceled;
         }
+        if (TryMove(operation, StateRunning, StateRunningCancelRequested))
+        {
+            // Inside its transfer: it finishes normally — unless it is a pollable transfer that finds nothing to do,
+            // which then ends cancelled instead of waiting again (reported through the callback, as Running promises).
+            return CancelAnswer.Running;
+        }
         return StateOf(operation) switch
         {
-            StateRunning or StateCancelRequested => CancelAnswer.Running,
+            StateRunning or StateCancelRequested or StateRunningCancelRequested => CancelAnswer.Running,
             StateFinished => CancelAnswer.Finished,
             _ => CancelAnswer.NotHeld,
         };
@@ -257,14 +265,28 @@ internal sealed unsafe class PositionalWorkers
                 // Whether it waits was decided when it was taken, not read again here: a cancel may already have moved
                 // a waiting operation to CancelRequested, and running it then would block in the transfer for ever.
                 bool run = !waits || WaitUntilReady(me, operation);
-                if (run)
+                while (run)
                 {
-                    operation.Result = PositionalIo.Execute(operation);
+                    long result = PositionalIo.Execute(operation);
+                    if (waits && result == -Errno.EAGAIN)
+                    {
+                        // Ready was a snapshot (another reader took the bytes): wait again, cancellably — unless a cancel
+                        // came while it ran, which was told "running" and now gets its answer through the callback.
+                        if (TryMove(operation, StateRunning, StateWaiting))
+                        {
+                            Interlocked.Increment(ref _waiting);
+                            run = WaitUntilReady(me, operation);
+                            continue;
+                        }
+                        result = -Errno.ECANCELED;
+                    }
+                    operation.Result = result;
                     Volatile.Write(ref operation.EngineState, Tag(StateFinished));
                     me.Current = null;
                     _onFinished(operation);
+                    break;
                 }
-                else
+                if (!run)
                 {
                     me.Current = null;
                     Volatile.Write(ref operation.EngineState, Tag(StateCanceled)); // its canceller waits for this
