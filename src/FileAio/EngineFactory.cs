@@ -12,8 +12,17 @@ namespace FileAio;
 /// </summary>
 internal static class EngineFactory
 {
-    /// <summary>Preference order for <see cref="AioEngineKind.Auto"/>.</summary>
+    /// <summary>Preference order for <see cref="AioEngineKind.Auto"/>. POSIX AIO is never picked by Auto: on Linux
+    /// glibc runs it on its own threads, which the thread-pool engine does better, and it is only ever named.</summary>
     private static readonly AioEngineKind[] s_preference =
+    [
+        AioEngineKind.IoUring,
+        AioEngineKind.LinuxAio,
+        AioEngineKind.ThreadPool,
+    ];
+
+    /// <summary>Every concrete engine, in the order diagnostics list them.</summary>
+    private static readonly AioEngineKind[] s_all =
     [
         AioEngineKind.IoUring,
         AioEngineKind.LinuxAio,
@@ -53,13 +62,37 @@ internal static class EngineFactory
         };
     }
 
-    /// <summary>Every concrete engine with its limits here, in Auto's order (for diagnostics such as <c>fileaio info</c>).</summary>
+    /// <summary>Every concrete engine with its limits here (for diagnostics such as <c>fileaio info</c>).</summary>
     public static IEnumerable<AioLimits> DescribeAll()
     {
-        foreach (AioEngineKind kind in s_preference)
+        foreach (AioEngineKind kind in s_all)
         {
             yield return GetLimits(kind);
         }
+    }
+
+    /// <summary>Under Auto, the engines preferred to <paramref name="chosen"/> that cannot run here, each with its
+    /// reason; empty when an engine was named or Auto's first choice runs.</summary>
+    /// <param name="asked">The engine asked for.</param>
+    /// <param name="chosen">The engine that runs.</param>
+    /// <param name="refusedNow">Engines whose probe passed but which could not be set up just now, with that reason.</param>
+    public static AioLimits[] PassedOverFor(AioEngineKind asked, AioEngineKind chosen, List<AioLimits>? refusedNow = null)
+    {
+        if (asked != AioEngineKind.Auto)
+        {
+            return [];
+        }
+        var passedOver = new List<AioLimits>();
+        foreach (AioEngineKind kind in s_preference)
+        {
+            if (kind == chosen)
+            {
+                break;
+            }
+            int refused = refusedNow?.FindIndex(r => r.Engine == kind) ?? -1;
+            passedOver.Add(refused >= 0 ? refusedNow![refused] : GetLimits(kind));
+        }
+        return passedOver.ToArray();
     }
 
     /// <summary>
@@ -70,26 +103,32 @@ internal static class EngineFactory
     /// <param name="capacity">Most operations in flight.</param>
     /// <param name="settings">Who drives it, and queue sizes for tests.</param>
     /// <param name="created">The engine that was created (never Auto).</param>
+    /// <param name="passedOver">Under Auto, the engines preferred to <paramref name="created"/> that could not run, each
+    /// with its reason (a probe's refusal, or why this instance could not be set up).</param>
     /// <param name="fallBack">Under Auto, when the preferred engine passed its probe but this instance could not be
     /// set up (a ring refused for lack of memory, say), take the next engine instead of failing.</param>
     /// <exception cref="NotSupportedException">The engine cannot run here; the message says why.</exception>
     public static IAioEngine Create(AioEngineKind kind, int capacity, EngineSettings settings, out AioEngineKind created,
-        bool fallBack = false)
+        out AioLimits[] passedOver, bool fallBack = false)
     {
         AioLimits limits = GetLimits(kind);
         if (!limits.IsSupported)
         {
             throw new NotSupportedException($"The {limits.Engine} engine cannot run here: {limits.UnsupportedReason}");
         }
+        List<AioLimits>? refusedNow = null;
         while (true)
         {
             created = limits.Engine;
             try
             {
-                return CreateCore(limits.Engine, Math.Min(capacity, limits.MaxOutstanding), ForAuto(kind, limits.Engine, settings));
+                IAioEngine engine = CreateCore(limits.Engine, Math.Min(capacity, limits.MaxOutstanding), ForAuto(kind, limits.Engine, settings));
+                passedOver = PassedOverFor(kind, created, refusedNow);
+                return engine;
             }
-            catch (NotSupportedException) when (fallBack && kind == AioEngineKind.Auto && limits.Engine != AioEngineKind.ThreadPool)
+            catch (NotSupportedException e) when (fallBack && kind == AioEngineKind.Auto && limits.Engine != AioEngineKind.ThreadPool)
             {
+                (refusedNow ??= []).Add(new AioLimits(limits.Engine, false, 0, e.Message));
                 limits = NextSupportedAfter(limits.Engine);
             }
         }
