@@ -72,11 +72,23 @@ internal static class LinuxAioSyscalls
 {
     private static readonly bool s_arm64 = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
 
-    public static readonly long SYS_io_setup = s_arm64 ? 0 : 206;
-    public static readonly long SYS_io_destroy = s_arm64 ? 1 : 207;
-    public static readonly long SYS_io_submit = s_arm64 ? 2 : 209;
-    public static readonly long SYS_io_cancel = s_arm64 ? 3 : 210;
-    public static readonly long SYS_io_getevents = s_arm64 ? 4 : 208;
+    public static readonly long SYS_io_setup = s_arm64 ? Arm64.IoSetup : X64.IoSetup;
+    public static readonly long SYS_io_destroy = s_arm64 ? Arm64.IoDestroy : X64.IoDestroy;
+    public static readonly long SYS_io_submit = s_arm64 ? Arm64.IoSubmit : X64.IoSubmit;
+    public static readonly long SYS_io_cancel = s_arm64 ? Arm64.IoCancel : X64.IoCancel;
+    public static readonly long SYS_io_getevents = s_arm64 ? Arm64.IoGetevents : X64.IoGetevents;
+
+    /// <summary>x86-64's table (arch/x86/entry/syscalls/syscall_64.tbl).</summary>
+    internal static class X64
+    {
+        public const long IoSetup = 206, IoDestroy = 207, IoGetevents = 208, IoSubmit = 209, IoCancel = 210;
+    }
+
+    /// <summary>arm64's, the generic table (include/uapi/asm-generic/unistd.h).</summary>
+    internal static class Arm64
+    {
+        public const long IoSetup = 0, IoDestroy = 1, IoSubmit = 2, IoCancel = 3, IoGetevents = 4;
+    }
 
     /// <summary>Whether this process's architecture is one whose numbers (and iocb byte order) are known here.</summary>
     public static bool IsKnownArchitecture =>
