@@ -74,8 +74,10 @@ public sealed partial class AioContext : IDisposable
             throw new NotSupportedException($"The {limits.Engine} engine cannot run here: {limits.UnsupportedReason}");
         }
         int effectiveCapacity = Math.Min(capacity, limits.MaxOutstanding);
+        // Under Auto, an engine whose probe passed but which cannot be set up now (Linux AIO's machine-wide budget
+        // used up, say) gives way to the next one.
         IAioEngine engine = EngineFactory.Create(options.Engine, effectiveCapacity, settings, out AioEngineKind created,
-            out AioLimits[] passedOver);
+            out AioLimits[] passedOver, fallBack: true);
         return new AioContext(engine, created, effectiveCapacity, options.WaitWithoutPendingRequests,
             settings.Owned ? Environment.CurrentManagedThreadId : 0)
         {
@@ -374,6 +376,7 @@ public sealed partial class AioContext : IDisposable
                 {
                     return AioCancelResult.NotSubmitted; // finished (and perhaps resubmitted elsewhere) meanwhile
                 }
+                request.NoteCancelAsked(); // before the engine asks the kernel: a completion it causes comes after
                 switch (_engine.Cancel(request.Operation))
                 {
                     case EngineCancelResult.Canceled:

@@ -54,7 +54,7 @@ internal static class EngineFactory
                 ? new AioLimits(kind, true, IoUringEngine.MaxOutstanding, null)
                 : new AioLimits(kind, false, 0, IoUringProbe.Current.Reason),
             AioEngineKind.LinuxAio => LinuxAioProbe.Current is { IsSupported: true }
-                ? new AioLimits(kind, true, (int)Math.Clamp(LinuxAioProbe.MachineLimit(LinuxAioEngine.MaxOutstanding), 1, LinuxAioEngine.MaxOutstanding), null)
+                ? new AioLimits(kind, true, LinuxAioProbe.ContextLimit(LinuxAioEngine.MaxOutstanding), null)
                 : new AioLimits(kind, false, 0, LinuxAioProbe.Current.Reason),
             AioEngineKind.PosixAio =>
                 new AioLimits(kind, false, 0, "This engine is not implemented in this version of FileAio."),

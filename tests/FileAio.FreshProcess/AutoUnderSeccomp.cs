@@ -1,4 +1,5 @@
 using FileAio.Buffers;
+using FileAio.Tests.Infrastructure;
 using Microsoft.Win32.SafeHandles;
 
 namespace FileAio.FreshProcess;
@@ -16,8 +17,8 @@ internal static class AutoUnderSeccomp
     public static async Task Run(Scenario scenario)
     {
         string path = scenario.CreatePatternFile("pattern.bin", FileLength);
-        SeccompFilter.DenyIoUringSetup();
-        int errno = SeccompFilter.ProbeIoUringSetup();
+        Seccomp.DenyIoUringSetupForTheProcess();
+        int errno = Seccomp.ProbeIoUringSetup();
         Scenario.Check(errno == 1, $"after the filter, io_uring_setup failed with errno {errno}, not EPERM (1).");
 
         AioLimits ioUring = AioContext.GetLimits(AioEngineKind.IoUring);

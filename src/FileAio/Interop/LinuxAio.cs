@@ -57,8 +57,16 @@ internal static class LinuxAioConstants
     public const ushort IOCB_CMD_PWRITE = 1;
     public const ushort IOCB_CMD_FSYNC = 2;
     public const ushort IOCB_CMD_FDSYNC = 3;
+    public const ushort IOCB_CMD_POLL = 5;
     public const ushort IOCB_CMD_PREADV = 7;
     public const ushort IOCB_CMD_PWRITEV = 8;
+
+    /// <summary>The header of the completion ring the kernel maps into the process at the context's address
+    /// (<c>struct aio_ring</c> in fs/aio.c, not in the uapi header): head at 8, tail at 12, magic at 16.</summary>
+    public const int AioRingHeadOffset = 8;
+    public const int AioRingTailOffset = 12;
+    public const int AioRingMagicOffset = 16;
+    public const uint AIO_RING_MAGIC = 0xa10a10a1;
 
     public const uint IOCB_FLAG_RESFD = 1 << 0;
 

@@ -43,6 +43,20 @@ public sealed class LinuxAioMachineTests : FileAioTest
         Assert.Equal(AioEngineKind.LinuxAio, context.Engine);
     }
 
+    // SPEC §1: "unlimited" is the engine's real maximum, never rejected — with another context open too — and one
+    // context never takes the whole machine's budget, which every process shares.
+    [Fact]
+    public void Create_Unlimited_WithAnotherContextOpen_IsAccepted_AndLeavesBudgetForOthers()
+    {
+        using var first = AioContext.Create(8, new AioContextOptions { Engine = AioEngineKind.LinuxAio });
+        using var unlimited = AioContext.Create(AioContext.UnlimitedCapacity, new AioContextOptions { Engine = AioEngineKind.LinuxAio });
+        Assert.Equal(AioEngineKind.LinuxAio, unlimited.Engine);
+        Assert.InRange(unlimited.Capacity, 1, LinuxAioEngine.MaxOutstanding);
+        Assert.Equal(0, LinuxAioQueue.TryCreate(1, out LinuxAioQueue? other, out string? failedStep));
+        other!.Dispose();
+        Assert.Null(failedStep);
+    }
+
     // The issue: 1,000 create/dispose cycles leak no fd, no aio ring mapping and no share of the machine's budget.
     // io_destroy waits for an RCU grace period (~35 ms here), so eight threads run the cycles side by side.
     [Fact]

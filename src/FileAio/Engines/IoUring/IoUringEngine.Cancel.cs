@@ -199,8 +199,8 @@ internal sealed unsafe partial class IoUringEngine
 
     /// <summary>
     /// Reaps once on behalf of a canceller that waits for a CQE, when no Reap is harvesting right now: the
-    /// completions it finds go to <c>_ready</c>, and a kick makes a sleeping Reap look at them. A wakeup it consumes
-    /// is given back.
+    /// completions it finds go to <c>_ready</c>, and a kick makes a sleeping Reap look at them. It never takes a
+    /// wakeup: a doorbell CQE it consumes is rung again.
     /// </summary>
     private void HarvestForCanceller()
     {
@@ -210,10 +210,10 @@ internal sealed unsafe partial class IoUringEngine
             return;
         }
         int handedOver;
-        bool interrupted = false;
+        bool rang;
         try
         {
-            handedOver = HarvestUnsynchronized(_harvestScratch, ref interrupted);
+            handedOver = HarvestUnsynchronized(_harvestScratch, out rang);
             for (int i = 0; i < handedOver; i++)
             {
                 _ready.Enqueue(_harvestScratch[i]);
@@ -224,14 +224,11 @@ internal sealed unsafe partial class IoUringEngine
         {
             _cqLock.Exit();
         }
-        if (interrupted)
+        if (rang || handedOver > 0 || !_ready.IsEmpty)
         {
-            Wakeup(); // a user's wakeup, consumed while reaping for ourselves: give it back to the waiter
-        }
-        else if (handedOver > 0 || !_ready.IsEmpty)
-        {
-            // Kick for what we handed over, and for what another canceller left in _ready: its kick may be the
-            // doorbell CQE this harvest just consumed, and a Reap asleep in the kernel would then never look.
+            // A doorbell we consumed rings again, for a Reap about to sleep (a wakeup's flag stays set: only a Reap
+            // takes it); and a kick for what we handed over, and for what another canceller left in _ready (its kick
+            // may be the doorbell CQE this harvest just consumed).
             RingDoorbell();
         }
     }

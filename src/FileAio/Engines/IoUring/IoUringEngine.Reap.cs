@@ -23,14 +23,13 @@ internal sealed unsafe partial class IoUringEngine
             {
                 // Harvest first: it consumes the kick that announced _ready, so a kick posted after this point is a
                 // new one, and the items it announces are taken below or on the next round.
-                count += HarvestUnsynchronized(completed[count..], ref interrupted);
+                count += HarvestUnsynchronized(completed[count..], out _);
                 count += TakeReady(completed[count..]);
             }
             // The flag, not the doorbell's CQE, is what says a wakeup is pending: that CQE may still be on its way (an
-            // owned ring's eventfd read is task work the kernel runs on a later enter), and a Wait that found enough
-            // completions, or timed out, must still report the wakeup. The late CQE then finds the flag clear and is
-            // only a kick.
-            if (!interrupted && TakePendingWakeup())
+            // owned ring's eventfd read is task work the kernel runs on a later enter), or a canceller's harvest may
+            // have taken it, and a Wait that found enough completions, or timed out, must still report the wakeup.
+            if (TakePendingWakeup())
             {
                 interrupted = true;
             }
@@ -128,8 +127,11 @@ internal sealed unsafe partial class IoUringEngine
     /// it. Then counts finished writes out of their scopes and starts the flushes they held. Caller holds
     /// <c>_cqLock</c>.
     /// </summary>
-    private int HarvestUnsynchronized(Span<IoOperation> output, ref bool interrupted)
+    /// <param name="output">Where the finished operations go.</param>
+    /// <param name="rang">Whether the doorbell's CQE was among those consumed.</param>
+    private int HarvestUnsynchronized(Span<IoOperation> output, out bool rang)
     {
+        rang = false;
         int limit = Math.Min(output.Length, _freed.Length);
         int n = 0, freed = 0;
         _finishedWriteCount = 0;
@@ -143,7 +145,7 @@ internal sealed unsafe partial class IoUringEngine
             head++;
             if (userData >= FirstInternalUserData)
             {
-                OnInternalCqe(userData, result, ref interrupted);
+                rang |= OnInternalCqe(userData, result);
                 continue;
             }
             if (OnCompletion(userData, result, ref freed) is IoOperation operation)
@@ -203,16 +205,19 @@ internal sealed unsafe partial class IoUringEngine
         return operation;
     }
 
-    private void OnInternalCqe(ulong userData, int result, ref bool interrupted)
+    /// <summary>One of the engine's own CQEs; true for the doorbell's.</summary>
+    private bool OnInternalCqe(ulong userData, int result)
     {
         switch (userData)
         {
             case DoorbellUserData:
-                OnDoorbell(ref interrupted);
-                break;
+                OnDoorbell();
+                return true;
             case CancelUserData:
                 OnAsyncCancelAnswer(result);
-                break;
+                return false;
+            default:
+                return false;
         }
     }
 }

@@ -11,10 +11,10 @@ namespace FileAio.Engines.LinuxAio;
 /// cancelled for real.
 /// </summary>
 /// <remarks>
-/// The kernel's answers, mapped once (SPEC §3): -EINPROGRESS, cancellation started, its io_event still comes
-/// (InProgress); 0, the ABI of kernels before 4.19, cancelled with the event handed back here and none in the ring
-/// (Canceled, or the result it had); -EINVAL or -EAGAIN, not cancellable or not found (InProgress, or
-/// AlreadyCompleted when its completion arrived meanwhile).
+/// The kernel's answers, mapped once (SPEC §3): whatever io_cancel says (-EINVAL, not cancellable or not found;
+/// -EINPROGRESS, cancellation started; 0 on no kernel worth naming), the request's io_event comes through the ring,
+/// so the answer is InProgress — or AlreadyCompleted when that event was collected meanwhile — and a request the
+/// kernel did stop is reported by Wait with status Canceled.
 /// </remarks>
 internal sealed unsafe partial class LinuxAioEngine
 {
@@ -37,9 +37,10 @@ internal sealed unsafe partial class LinuxAioEngine
             case SlotTable.CancelStart.Gone:
                 return EngineCancelResult.AlreadyCompleted;
         }
+        bool settled = false;
         EngineCancelResult answer = _slots[index].OnSidePath
-            ? CancelOnSidePath(tag, operation, out bool settled)
-            : CancelInKernel(tag, index, operation, out settled);
+            ? CancelOnSidePath(tag, operation, out settled)
+            : CancelInKernel(index);
         if (settled)
         {
             return answer; // decided here, and the slot is already free
@@ -48,23 +49,15 @@ internal sealed unsafe partial class LinuxAioEngine
         return _slots.EndCancel(tag, out long parked) ? Settle(operation, parked) : answer;
     }
 
-    private EngineCancelResult CancelInKernel(ulong tag, int index, IoOperation operation, out bool settled)
+    private EngineCancelResult CancelInKernel(int index)
     {
-        settled = false;
-        // The slot is held (CancelRequested), so its iocb cannot be reused by another request while we name it.
-        int answer = _queue.Cancel(index, out IoEvent handedBack);
-        if (answer != 0)
-        {
-            // -EINPROGRESS: the event comes through the ring; -EINVAL: it runs on, or it has finished and its event
-            // waits in the ring. Collect once, so that a finished one is parked for us and answered AlreadyCompleted.
-            HarvestForCanceller();
-            return EngineCancelResult.InProgress;
-        }
-        // Pre-4.19 ABI: cancelled, and its event is ours, not the ring's.
-        settled = true;
-        bool released = _slots.TryReleaseUncompleted(tag);
-        System.Diagnostics.Debug.Assert(released, "A request the kernel handed back was held by its canceller.");
-        return Settle(operation, handedBack.Res);
+        // The slot is held (CancelRequested), so its iocb cannot be reused by another request while we name it. Every
+        // answer leaves the event to the ring: -EINVAL, it runs on (file I/O) or has finished and waits there;
+        // -EINPROGRESS, cancellation started; 0 (which only a short-lived 2024 kernel change gave), the same.
+        // Collect once, so that a finished one is parked for us and answered AlreadyCompleted.
+        _queue.Cancel(index);
+        HarvestForCanceller();
+        return EngineCancelResult.InProgress;
     }
 
     private EngineCancelResult CancelOnSidePath(ulong tag, IoOperation operation, out bool settled)
@@ -85,7 +78,7 @@ internal sealed unsafe partial class LinuxAioEngine
     }
 
     /// <summary>Collects on behalf of a canceller, when no Reap is collecting right now: completions of other
-    /// operations go to <c>_ready</c> (with a kick for a Reap asleep on the eventfd); the canceller's own is parked
+    /// operations go to <c>_ready</c> (with a kick for a Reap asleep in io_getevents); the canceller's own is parked
     /// for it by the slot table.</summary>
     private void HarvestForCanceller()
     {
@@ -94,9 +87,10 @@ internal sealed unsafe partial class LinuxAioEngine
             return; // a Reap is collecting: what we look for is in its hands, and EndCancel sees it parked or not
         }
         int handedOver;
+        bool rang;
         try
         {
-            handedOver = HarvestUnsynchronized(_harvestScratch);
+            handedOver = HarvestUnsynchronized(_harvestScratch, Deadline.Expired, out rang);
             for (int i = 0; i < handedOver; i++)
             {
                 _ready.Enqueue(_harvestScratch[i]);
@@ -107,9 +101,11 @@ internal sealed unsafe partial class LinuxAioEngine
         {
             _reapLock.Exit();
         }
-        if (handedOver > 0)
+        if (handedOver > 0 || rang)
         {
-            _queue.Signal();
+            // A kick for what we handed over; and a doorbell we consumed is rung again, for a Reap about to sleep
+            // (a wakeup's flag is still set: only a Reap takes it).
+            _queue.RingDoorbell();
         }
     }
 
@@ -144,7 +140,7 @@ internal sealed unsafe partial class LinuxAioEngine
         }
         operation.Result = result;
         _ready.Enqueue(operation);
-        _queue.Signal(); // a kick: a Reap asleep on the eventfd must look at _ready
+        _queue.RingDoorbell(); // a kick: a Reap asleep in io_getevents must look at _ready
         return EngineCancelResult.AlreadyCompleted;
     }
 
@@ -176,12 +172,13 @@ internal sealed unsafe partial class LinuxAioEngine
             canceled.AddRange(stopped);
         }
         IoOperation[] scratch = _harvestScratch;
+        bool sleep = false;
         while (true)
         {
             int n;
             lock (_reapLock)
             {
-                n = HarvestUnsynchronized(scratch);
+                n = HarvestUnsynchronized(scratch, sleep ? Deadline.After(TimeSpan.FromMilliseconds(10)) : Deadline.Expired);
                 n += TakeReady(scratch.AsSpan(n));
             }
             for (int i = 0; i < n; i++)
@@ -193,10 +190,7 @@ internal sealed unsafe partial class LinuxAioEngine
             {
                 break;
             }
-            if (n == 0)
-            {
-                _queue.WaitForSignal(Deadline.After(TimeSpan.FromMilliseconds(10)));
-            }
+            sleep = n == 0;
         }
         _sidePath?.Stop();
     }

@@ -28,13 +28,16 @@ namespace FileAio.Engines.LinuxAio;
 /// finishes an operation. Lock order: <c>_reapLock</c>, <c>_submitLock</c>, <c>_barrierLock</c>.</para>
 /// <para>4. Flushes are IOCB_CMD_FSYNC / FDSYNC (Linux 4.18+), held in their <see cref="FlushScope"/> until the
 /// scope's earlier writes have completed.</para>
-/// <para>5. One fd to sleep on: every iocb signals the queue's eventfd (IOCB_FLAG_RESFD), and a wakeup or a kick writes
-/// to it. <c>_wakeupPending</c> tells a wakeup from a kick, so one Wakeup is reported once.</para>
+/// <para>5. One call to sleep in: a blocking <c>io_getevents</c>, ended by a completion or by the doorbell (an eventfd
+/// watched by a poll request of the queue's own, <see cref="LinuxAioQueue"/>), which a wakeup or a kick rings.
+/// <c>_wakeupPending</c>, read directly after every harvest, is what says a wakeup is pending; the doorbell only
+/// ends a sleep, so one Wakeup is reported once.</para>
 /// </remarks>
 internal sealed unsafe partial class LinuxAioEngine : IAioEngine
 {
-    /// <summary>Most requests one context may hold: the kernel's default <c>fs.aio-max-nr</c> for the whole machine.</summary>
-    public const int MaxOutstanding = 65536;
+    /// <summary>Most requests one context holds: a 16th of the kernel's default <c>fs.aio-max-nr</c>, which every
+    /// process on the machine shares, so that an "unlimited" context does not leave the others none.</summary>
+    public const int MaxOutstanding = 4096;
 
     /// <summary>Routes of a round's operations besides a submit-list position (≥ 0).</summary>
     private const int RouteHeld = -1;
@@ -71,10 +74,10 @@ internal sealed unsafe partial class LinuxAioEngine : IAioEngine
 
     public LinuxAioEngine(int capacity, EngineSettings settings)
     {
-        int errno = LinuxAioQueue.TryCreate(capacity, out LinuxAioQueue? queue);
+        int errno = LinuxAioQueue.TryCreate(capacity, out LinuxAioQueue? queue, out string? failedStep);
         if (errno != 0)
         {
-            throw new NotSupportedException(LinuxAioProbe.DescribeSetupError(errno, capacity));
+            throw new NotSupportedException(LinuxAioProbe.DescribeSetupError(errno, capacity, failedStep));
         }
         _queue = queue!;
         _bufferedOnSidePath = settings.BufferedOnSidePath;
@@ -287,13 +290,14 @@ internal sealed unsafe partial class LinuxAioEngine : IAioEngine
     }
 
     /// <summary>Submits one released flush. It was accepted long ago, so it must not be lost: a transient refusal is
-    /// retried, and a real one completes it with that error. Caller holds <c>_submitLock</c>.</summary>
+    /// retried (for a second at most), and a real one, or one that lasts, completes it with that error. Caller holds
+    /// <c>_submitLock</c>.</summary>
     private void SubmitReleasedFlush(IoOperation flush, int slot)
     {
         ulong tag = (ulong)flush.EngineSequence;
         FillIocb(_queue.IocbOf(slot), flush, tag);
         _queue.List(0, slot);
-        while (true)
+        for (int attempt = 1; ; attempt++)
         {
             int result = _queue.Submit(0, 1);
             if (result == 1)
@@ -301,14 +305,15 @@ internal sealed unsafe partial class LinuxAioEngine : IAioEngine
                 return;
             }
             int errno = result < 0 ? -result : Errno.EAGAIN;
-            if (!IsTransientSubmitError(errno))
+            // A transient refusal is retried for a second at most: the locks held here stop every submit and reap.
+            if (!IsTransientSubmitError(errno) || attempt == 1000)
             {
                 // As if the kernel had answered with the error: through the slot, so a canceller is not bypassed.
                 if (_slots.TakeCompletion(tag, -errno, out IoOperation? failed, out int index) == SlotTable.CompletionOutcome.HandedOut)
                 {
                     _slots.Return(index);
                     _ready.Enqueue(failed!);
-                    _queue.Signal();
+                    _queue.RingDoorbell();
                 }
                 return;
             }
@@ -322,8 +327,6 @@ internal sealed unsafe partial class LinuxAioEngine : IAioEngine
         *iocb = default;
         iocb->Data = tag;
         iocb->Fd = (uint)operation.Fd;
-        iocb->Flags = IOCB_FLAG_RESFD;
-        iocb->ResFd = (uint)_queue.EventFd;
         bool read = operation.Kind == OperationKind.Read;
         switch (operation.Kind)
         {
@@ -349,14 +352,32 @@ internal sealed unsafe partial class LinuxAioEngine : IAioEngine
     }
 
     /// <summary>The side path (remark 2), created on first use.</summary>
-    private PositionalWorkers SidePath => _sidePath ??= new PositionalWorkers("FileAio AIO side worker",
+    private PositionalWorkers SidePath
+    {
+        get
+        {
+            // The submitter, a canceller and the reaper may all ask first: exactly one pool is created and kept.
+            if (Volatile.Read(ref _sidePath) is PositionalWorkers existing)
+            {
+                return existing;
+            }
+            var created = new PositionalWorkers("FileAio AIO side worker",
         PositionalWorkers.DefaultMaxWorkers, OnSidePathFinished);
+            PositionalWorkers? raced = Interlocked.CompareExchange(ref _sidePath, created, null);
+            if (raced is null)
+            {
+                return created;
+            }
+            created.Stop();
+            return raced;
+        }
+    }
 
     /// <summary>A side-path operation finished (on its worker thread): hand it to the reaper like an io_event.</summary>
     private void OnSidePathFinished(IoOperation operation)
     {
         _sideDone.Enqueue(operation);
-        _queue.Signal(); // a kick: the reaper looks at _sideDone on its next harvest
+        _queue.RingDoorbell(); // a kick: the reaper looks at _sideDone on its next harvest
     }
 
     /// <summary>EAGAIN (no free request or memory right now): the caller sees fewer operations accepted and may reap

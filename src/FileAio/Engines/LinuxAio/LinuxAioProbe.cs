@@ -28,21 +28,40 @@ internal static class LinuxAioProbe
         {
             return new(false, $"Linux AIO's system call numbers are known to FileAio only for x64 and arm64, not {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}.");
         }
-        int errno = LinuxAioQueue.TryCreate(1, out LinuxAioQueue? queue);
+        int errno = LinuxAioQueue.TryCreate(1, out LinuxAioQueue? queue, out string? failedStep);
         if (errno != 0)
         {
-            return new(false, DescribeSetupError(errno, 1));
+            return new(false, DescribeSetupError(errno, 1, failedStep));
         }
         queue!.Dispose();
         return new(true, null);
     }
 
-    /// <summary>The most requests the machine lets all contexts ask for together (<c>fs.aio-max-nr</c>), or
-    /// <paramref name="fallback"/> when it cannot be read.</summary>
-    public static long MachineLimit(long fallback) => ReadSysctl(LinuxAioConstants.AioMaxNrPath) ?? fallback;
+    /// <summary>The most requests a new context may hold: what is left of the machine's budget (<c>fs.aio-max-nr</c>
+    /// less <c>fs.aio-nr</c>, what every process's contexts already hold, less one for the doorbell), at most
+    /// <paramref name="perContext"/>, at least 1 (a context that cannot get it fails with the reason).</summary>
+    public static int ContextLimit(int perContext)
+    {
+        long? max = ReadSysctl(LinuxAioConstants.AioMaxNrPath);
+        long? used = ReadSysctl(LinuxAioConstants.AioNrPath);
+        if (max is null || used is null)
+        {
+            return perContext;
+        }
+        return (int)Math.Clamp(max.Value - used.Value - 1, 1, perContext);
+    }
 
     /// <summary>The setup errors, each with its cause and what to do about it.</summary>
-    internal static string DescribeSetupError(int errno, int requested) => errno switch
+    internal static string DescribeSetupError(int errno, int requested, string? failedStep) => failedStep switch
+    {
+        "eventfd" => $"eventfd for the Linux AIO doorbell failed with errno {errno}.",
+        "IOCB_CMD_POLL" => errno == Errno.EINVAL
+            ? "io_submit refused an IOCB_CMD_POLL request (EINVAL): the kernel is older than Linux 4.19, whose AIO poll the engine's wakeups need."
+            : $"io_submit of the doorbell's IOCB_CMD_POLL request failed with errno {errno}.",
+        _ => DescribeIoSetupError(errno, requested),
+    };
+
+    private static string DescribeIoSetupError(int errno, int requested) => errno switch
     {
         Errno.EAGAIN => $"io_setup for {requested} requests was refused (EAGAIN): the machine's Linux AIO budget is used up " +
             $"(fs.aio-nr {Describe(ReadSysctl(LinuxAioConstants.AioNrPath))} of fs.aio-max-nr {Describe(ReadSysctl(LinuxAioConstants.AioMaxNrPath))}); " +
