@@ -90,9 +90,11 @@ run_fio_native() {  # $1 = fio engine (libaio|posixaio), $2 = output file
       --direct=1 --size=1g --runtime="$RUNTIME" --time_based --numjobs=1 --group_reporting --output-format=json \
       --invalidate=0 >"$2"
 }
+# fio reaps one completion per call here (iodepth_batch_complete_max defaults to the min, 1), and so does FileAio
+# (--complete-max 1): each completion is replaced at once, and the device sees a steady 32.
 run_bench_engine() {  # $1 = FileAio engine, $2 = output file
-  "${BENCH[@]}" randread --file "$FILE" --size 1g --bs 4096 --iodepth 32 --runtime "$RUNTIME" --warmup 2 \
-      --direct 1 --engine "$1" --json >"$2"
+  "${BENCH[@]}" randread --file "$FILE" --size 1g --bs 4096 --iodepth 32 --complete-max 1 --runtime "$RUNTIME" \
+      --warmup 2 --direct 1 --engine "$1" --json >"$2"
 }
 NATIVE_PAIRS=()
 if [ "${NATIVE:-1}" = 1 ]; then
