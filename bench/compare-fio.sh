@@ -4,6 +4,7 @@
 #
 #   bench/compare-fio.sh                        # RUNTIME=10 s per run, ENGINE=io_uring (falls back to threadpool)
 #   RUNTIME=5 ENGINE=threadpool BENCH_DIR=/var/tmp/x bench/compare-fio.sh
+#   NATIVE=0 bench/compare-fio.sh               # without the O_DIRECT pairs fio libaio/Linux AIO, fio posixaio/POSIX AIO
 #
 # The tools run alternately (fio, AioContext, AioFile, RandomAccess; three rounds) so that drift on a shared VM — a noisy
 # neighbour, the host's cache behind the virtual disk warming up — hits each of them alike; medians are reported.
@@ -80,6 +81,29 @@ run_bench() {  # $1 = mode (randread|randomaccess), $2 = direct, $3 = output fil
       --direct "$2" --engine "$ENGINE" --json >"$3"
 }
 
+# The native-AIO pairs (O_DIRECT only): fio's libaio against FileAio's Linux AIO engine, fio's posixaio against its
+# POSIX AIO engine — each pair only where FileAio's engine runs here.
+run_fio_native() {  # $1 = fio engine (libaio|posixaio), $2 = output file
+  local batch=()
+  [ "$1" = libaio ] && batch=(--iodepth_batch_submit=32 --iodepth_batch_complete_min=1)
+  fio --name=randread --filename="$FILE" --ioengine="$1" --rw=randread --bs=4k --iodepth=32 "${batch[@]}" \
+      --direct=1 --size=1g --runtime="$RUNTIME" --time_based --numjobs=1 --group_reporting --output-format=json \
+      --invalidate=0 >"$2"
+}
+# fio reaps one completion per call here (iodepth_batch_complete_max defaults to the min, 1), and so does FileAio
+# (--complete-max 1): each completion is replaced at once, and the device sees a steady 32.
+run_bench_engine() {  # $1 = FileAio engine, $2 = output file
+  "${BENCH[@]}" randread --file "$FILE" --size 1g --bs 4096 --iodepth 32 --complete-max 1 --runtime "$RUNTIME" \
+      --warmup 2 --direct 1 --engine "$1" --json >"$2"
+}
+NATIVE_PAIRS=()
+if [ "${NATIVE:-1}" = 1 ]; then
+  for pair in libaio:linux-aio posixaio:posix-aio; do
+    if "${BENCH[@]}" check --engine "${pair#*:}" >/dev/null 2>&1; then NATIVE_PAIRS+=("$pair")
+    else echo "engine ${pair#*:} does not run here: its pair with fio's ${pair%%:*} is left out"; fi
+  done
+fi
+
 echo
 echo "fio $(fio --version | sed 's/^fio-//'), .NET $(dotnet --version), $(nproc) CPUs, kernel $(uname -r), RUNTIME=${RUNTIME}s, ENGINE=$ENGINE"
 echo "raw JSON of every run: $OUT"
@@ -94,6 +118,13 @@ for mode in cached direct; do
     run_bench randread "$direct" "$OUT/fileaio-$mode-$round.json"
     run_bench file "$direct" "$OUT/aiofile-$mode-$round.json"
     run_bench randomaccess "$direct" "$OUT/randomaccess-$mode-$round.json"
+  done
+done
+for round in $(seq 1 "$ROUNDS"); do
+  for pair in "${NATIVE_PAIRS[@]}"; do
+    echo "  native round $round/$ROUNDS: fio ${pair%%:*}, FileAio AioContext (${pair#*:})"
+    run_fio_native "${pair%%:*}" "$OUT/fio-${pair%%:*}-$round.json"
+    run_bench_engine "${pair#*:}" "$OUT/fileaio-${pair#*:}-$round.json"
   done
 done
 
@@ -126,5 +157,19 @@ done
       -v lc="${cpu[aiofile]}" -v rc="${cpu[randomaccess]}" \
       'BEGIN { printf "%-7s ratio AioContext/fio = %.2f, AioFile/fio = %.2f, RandomAccess/fio = %.2f\n", m, a / f, l / f, r / f
                printf "%-7s ratio AioFile/RandomAccess: IOPS %.2f, CPU per op %.2f\n", m, l / r, lc / rc }'
+  done
+  for pair in "${NATIVE_PAIRS[@]}"; do
+    fio_engine=${pair%%:*} ours=${pair#*:}
+    fruns="" oruns="" fcpus="" ocpus="" oallocs=""
+    for round in $(seq 1 "$ROUNDS"); do
+      read -r i c < <(fio_metrics "$OUT/fio-$fio_engine-$round.json"); fruns+="$i"$'\n'; fcpus+="$c"$'\n'
+      read -r i c a < <(bench_metrics "$OUT/fileaio-$ours-$round.json"); oruns+="$i"$'\n'; ocpus+="$c"$'\n'; oallocs+="$a"$'\n'
+    done
+    fi=$(printf '%s' "$fruns" | median) oi=$(printf '%s' "$oruns" | median)
+    printf '%-7s %-32s %12.0f %11.2f %10s   %s\n' direct "fio $fio_engine" "$fi" "$(printf '%s' "$fcpus" | median)" - \
+      "$(printf '%s' "$fruns" | awk '{ printf "%.0f ", $1 }')"
+    printf '%-7s %-32s %12.0f %11.2f %10s   %s\n' direct "FileAio AioContext ($ours)" "$oi" "$(printf '%s' "$ocpus" | median)" \
+      "$(printf '%s' "$oallocs" | median)" "$(printf '%s' "$oruns" | awk '{ printf "%.0f ", $1 }')"
+    awk -v f="$fi" -v o="$oi" -v n="$ours" -v e="$fio_engine" 'BEGIN { printf "direct  ratio AioContext (%s)/fio %s = %.2f\n", n, e, o / f }'
   done
 } | tee "$SUMMARY"

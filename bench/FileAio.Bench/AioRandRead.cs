@@ -23,6 +23,7 @@ internal sealed class AioRandRead : IDisposable
     private readonly AlignedBuffer[] _buffers;
     private readonly AioRequest[] _completed;  // filled by Wait
     private readonly AioRequest[] _batch;      // prepared, waiting to be submitted; _pending of them
+    private readonly int _completeMax;         // the most completions one Wait collects
     private int _pending;
     private XorShift _random = new(0x5EED_F11E_A10UL);
     private long _ops;
@@ -39,6 +40,7 @@ internal sealed class AioRandRead : IDisposable
         _requests = new AioRequest[options.IoDepth];
         _buffers = new AlignedBuffer[options.IoDepth];
         _completed = new AioRequest[options.IoDepth];
+        _completeMax = options.CompleteMax > 0 ? options.CompleteMax : options.IoDepth;
         _batch = new AioRequest[options.IoDepth];
         for (int i = 0; i < options.IoDepth; i++)
         {
@@ -85,7 +87,7 @@ internal sealed class AioRandRead : IDisposable
         int blockSize = _options.BlockSize;
         while (Stopwatch.GetTimestamp() < deadline)
         {
-            AioWaitResult result = _context.Wait(1, s_waitTimeout, _completed);
+            AioWaitResult result = _context.Wait(1, s_waitTimeout, _completed.AsSpan(0, _completeMax));
             for (int i = 0; i < result.Count; i++)
             {
                 AioRequest request = _completed[i];

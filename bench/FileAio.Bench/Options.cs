@@ -8,11 +8,12 @@ internal sealed class Options
     public const string Usage =
         """
         usage: FileAio.Bench randread|file|randomaccess --file PATH [--size 1g] [--bs 4096] [--iodepth 32]
-                             [--runtime 10] [--warmup 2] [--direct 0|1] [--engine auto|io_uring|threadpool] [--json]
+                             [--complete-max IODEPTH] [--runtime 10] [--warmup 2] [--direct 0|1] [--engine auto|io_uring|linux-aio|posix-aio|threadpool] [--json]
                FileAio.Bench fill --file PATH [--size 1g]
-               FileAio.Bench check [--engine auto|io_uring|threadpool]
+               FileAio.Bench check [--engine auto|io_uring|linux-aio|posix-aio|threadpool]
 
           randread      FileAio's AioContext on one thread: iodepth requests in flight, batched submit and reap
+                        (at most complete-max completions per Wait, as fio's iodepth_batch_complete_max)
           file          FileAio's AioFile.ReadAsync from iodepth concurrent async loops (the async layer)
           randomaccess  .NET RandomAccess.ReadAsync from iodepth concurrent async loops (the baseline)
           fill          only create the file (non-zero data, fsync'd) if it is missing or too small
@@ -24,6 +25,9 @@ internal sealed class Options
     public long Size { get; private set; } = 1L << 30;
     public int BlockSize { get; private set; } = 4096;
     public int IoDepth { get; private set; } = 32;
+
+    /// <summary>randread: the most completions one Wait collects (fio's iodepth_batch_complete_max); 0: iodepth.</summary>
+    public int CompleteMax { get; private set; }
     public double RuntimeSeconds { get; private set; } = 10;
     public double WarmupSeconds { get; private set; } = 2;
     public bool Direct { get; private set; }
@@ -58,6 +62,7 @@ internal sealed class Options
                 case "--size": options.Size = ParseSize(value); break;
                 case "--bs": options.BlockSize = checked((int)ParseSize(value)); break;
                 case "--iodepth": options.IoDepth = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--complete-max": options.CompleteMax = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--runtime": options.RuntimeSeconds = double.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--warmup": options.WarmupSeconds = double.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--direct": options.Direct = value is "1" or "true"; break;
@@ -67,8 +72,10 @@ internal sealed class Options
                     {
                         "auto" => AioEngineKind.Auto,
                         "io_uring" => AioEngineKind.IoUring,
+                        "linux-aio" => AioEngineKind.LinuxAio,
+                        "posix-aio" => AioEngineKind.PosixAio,
                         "threadpool" => AioEngineKind.ThreadPool,
-                        _ => throw new FormatException($"unknown engine '{value}' (auto, io_uring or threadpool)"),
+                        _ => throw new FormatException($"unknown engine '{value}' (auto, io_uring, linux-aio, posix-aio or threadpool)"),
                     };
                     break;
                 default: throw new FormatException($"unknown option {name}");
@@ -83,6 +90,10 @@ internal sealed class Options
             if (options.BlockSize <= 0 || options.IoDepth <= 0 || options.RuntimeSeconds <= 0 || options.WarmupSeconds < 0)
             {
                 throw new FormatException("--bs, --iodepth and --runtime must be positive, --warmup not negative");
+            }
+            if (options.CompleteMax < 0 || options.CompleteMax > options.IoDepth)
+            {
+                throw new FormatException("--complete-max must be between 1 and --iodepth (0: iodepth)");
             }
             if (options.Size < options.BlockSize || options.Size % options.BlockSize != 0)
             {

@@ -74,9 +74,15 @@ public sealed partial class AioContext : IDisposable
             throw new NotSupportedException($"The {limits.Engine} engine cannot run here: {limits.UnsupportedReason}");
         }
         int effectiveCapacity = Math.Min(capacity, limits.MaxOutstanding);
-        IAioEngine engine = EngineFactory.Create(options.Engine, effectiveCapacity, settings, out AioEngineKind created);
+        // Under Auto, an engine whose probe passed but which cannot be set up now (Linux AIO's machine-wide budget
+        // used up, say) gives way to the next one.
+        IAioEngine engine = EngineFactory.Create(options.Engine, effectiveCapacity, settings, out AioEngineKind created,
+            out AioLimits[] passedOver, fallBack: true);
         return new AioContext(engine, created, effectiveCapacity, options.WaitWithoutPendingRequests,
-            settings.Owned ? Environment.CurrentManagedThreadId : 0);
+            settings.Owned ? Environment.CurrentManagedThreadId : 0)
+        {
+            PassedOverEngines = passedOver,
+        };
     }
 
     /// <summary>What <paramref name="engine"/> can do on this machine (IPRT's <c>RTFileAioGetLimits</c>). For
@@ -85,6 +91,11 @@ public sealed partial class AioContext : IDisposable
 
     /// <summary>The engine that really runs this context (never <see cref="AioEngineKind.Auto"/>).</summary>
     public AioEngineKind Engine { get; }
+
+    /// <summary>Under <see cref="AioEngineKind.Auto"/>, the engines Auto prefers to <see cref="Engine"/> that cannot
+    /// run here, each with <see cref="AioLimits.UnsupportedReason"/> saying why (io_uring blocked by a seccomp filter,
+    /// say). Empty when an engine was named, or Auto's first choice runs.</summary>
+    public IReadOnlyList<AioLimits> PassedOverEngines { get; private init; } = [];
 
     /// <summary>The most requests this context holds outstanding at once.</summary>
     public int Capacity { get; }
@@ -365,6 +376,7 @@ public sealed partial class AioContext : IDisposable
                 {
                     return AioCancelResult.NotSubmitted; // finished (and perhaps resubmitted elsewhere) meanwhile
                 }
+                request.NoteCancelAsked(); // before the engine asks the kernel: a completion it causes comes after
                 switch (_engine.Cancel(request.Operation))
                 {
                     case EngineCancelResult.Canceled:

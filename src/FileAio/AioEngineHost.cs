@@ -81,13 +81,14 @@ public sealed class AioEngineHost : IDisposable
         EngineSettings owned = settings with { Owned = true, DeferSubmission = true };
         var loops = new EngineLoop[count];
         AioEngineKind created = limits.Engine;
+        AioLimits[] passedOver = EngineFactory.PassedOverFor(engine, created);
         try
         {
             for (int i = 0; i < count; i++)
             {
-                // Under Auto, a ring that the probe allowed but that cannot be set up now falls back to the thread pool.
+                // Under Auto, a ring that the probe allowed but that cannot be set up now falls back to the next engine.
                 loops[i] = EngineLoop.Start($"FileAio engine {i}", () =>
-                    EngineFactory.Create(engine, EngineLoop.EngineCapacity, owned, out created, fallBack: true));
+                    EngineFactory.Create(engine, EngineLoop.EngineCapacity, owned, out created, out passedOver, fallBack: true));
             }
         }
         catch
@@ -98,11 +99,16 @@ public sealed class AioEngineHost : IDisposable
             }
             throw;
         }
-        return new AioEngineHost(loops, created, isShared);
+        return new AioEngineHost(loops, created, isShared) { PassedOverEngines = passedOver };
     }
 
     /// <summary>The engine the host's threads drive.</summary>
     public AioEngineKind Engine { get; }
+
+    /// <summary>Under <see cref="AioEngineKind.Auto"/>, the engines Auto prefers to <see cref="Engine"/> that cannot
+    /// run here, each with <see cref="AioLimits.UnsupportedReason"/> saying why. Empty when an engine was named, or
+    /// Auto's first choice runs.</summary>
+    public IReadOnlyList<AioLimits> PassedOverEngines { get; private init; } = [];
 
     /// <summary>How many engine threads the host runs.</summary>
     public int ThreadCount => _loops.Length;

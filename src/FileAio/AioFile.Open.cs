@@ -17,17 +17,36 @@ public sealed partial class AioFile
         try
         {
             bool auto = options.Host is null ? options.Engine == AioEngineKind.Auto : options.Host.IsSharedAuto;
-            if (auto && host.Engine == AioEngineKind.IoUring && RecommendedEngine(handle) == AioEngineKind.ThreadPool)
+            IReadOnlyList<AioLimits> passedOver = host.PassedOverEngines;
+            if (auto && host.Engine != AioEngineKind.ThreadPool && NotForThisFile(host.Engine, handle, options.Direct) is string why)
             {
+                passedOver = [.. passedOver, AioContext.GetLimits(host.Engine) with { UnsupportedReason = why }];
                 host = AioEngineHost.GetShared(AioEngineKind.ThreadPool);
             }
-            return new AioFile(handle, System.IO.Path.GetFullPath(path), options.Direct, options.InlineCachedReads, host);
+            return new AioFile(handle, System.IO.Path.GetFullPath(path), options.Direct, options.InlineCachedReads, host)
+            {
+                PassedOverEngines = passedOver,
+            };
         }
         catch
         {
             handle.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Why Auto's engine is not used for this file (it then goes to the thread-pool engine), or null.</summary>
+    private static string? NotForThisFile(AioEngineKind engine, SafeFileHandle handle, bool direct)
+    {
+        if (RecommendedEngine(handle) == AioEngineKind.ThreadPool)
+        {
+            return "passed over for this file: it is on FUSE, where positional calls are the shorter path";
+        }
+        if (engine == AioEngineKind.LinuxAio && !direct)
+        {
+            return "passed over for this file: it is not opened for direct I/O, and Linux AIO would do a buffered transfer inside io_submit";
+        }
+        return null;
     }
 
     /// <summary>

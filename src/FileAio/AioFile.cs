@@ -54,6 +54,13 @@ public sealed partial class AioFile : IDisposable, IAsyncDisposable
     /// <summary>The engine that serves this file.</summary>
     public AioEngineKind Engine { get; }
 
+    /// <summary>Under <see cref="AioEngineKind.Auto"/>, the engines Auto prefers to <see cref="Engine"/> that it did
+    /// not use for this file, each with <see cref="AioLimits.UnsupportedReason"/> saying why: engines that cannot run
+    /// here (<see cref="AioLimits.IsSupported"/> false), and engines that run but were passed over for this file (a
+    /// file on FUSE; a buffered file where Auto's engine is Linux AIO). Empty when an engine or a host was named and
+    /// used, or Auto's first choice serves the file.</summary>
+    public IReadOnlyList<AioLimits> PassedOverEngines { get; private init; } = [];
+
     /// <summary>The file's size in bytes.</summary>
     public long Length => RandomAccess.GetLength(Handle);
 

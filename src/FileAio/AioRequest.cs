@@ -26,6 +26,7 @@ public sealed class AioRequest : IDisposable
     // reaper, canceller); read with acquire semantics, so a reader that sees Completed also sees the result.
     private int _state = (int)AioRequestState.Completed;
     private bool _disposed;
+    private bool _cancelAsked;      // a Cancel reached the engine in this life (from Submit to Completed)
     private object? _userState;
 
     // ---- Direct I/O facts of the last file prepared, so that preparing the same file again costs no system call.
@@ -264,9 +265,16 @@ public sealed class AioRequest : IDisposable
     // Used by AioContext, while the request moves through Submitted.
 
     /// <summary>Moves Prepared → Submitted atomically, so that a request in two batches (or twice in one) is caught.</summary>
-    internal bool TryClaim() =>
-        Interlocked.CompareExchange(ref _state, (int)AioRequestState.Submitted, (int)AioRequestState.Prepared)
-            == (int)AioRequestState.Prepared;
+    internal bool TryClaim()
+    {
+        if (Interlocked.CompareExchange(ref _state, (int)AioRequestState.Submitted, (int)AioRequestState.Prepared)
+            != (int)AioRequestState.Prepared)
+        {
+            return false;
+        }
+        Volatile.Write(ref _cancelAsked, false); // a new life: no cancel has reached it yet
+        return true;
+    }
 
     /// <summary>Undoes <see cref="TryClaim"/> for a request that was not handed to the engine.</summary>
     internal void Unclaim()
@@ -279,6 +287,9 @@ public sealed class AioRequest : IDisposable
 
     /// <summary>Finishes a request the engine gave back (reaped or cancelled): result from the operation's outcome,
     /// buffers unpinned, state Completed (published last).</summary>
+    /// <summary>A Cancel reached the engine for this life of the request.</summary>
+    internal void NoteCancelAsked() => Volatile.Write(ref _cancelAsked, true);
+
     internal void Complete(long result)
     {
         Operation.Unpin();
@@ -286,10 +297,11 @@ public sealed class AioRequest : IDisposable
         {
             SetResult(AioStatus.Success, result, 0);
         }
-        else if (result == OperationResult.Canceled || result == -Errno.ECANCELED)
+        else if (result == OperationResult.Canceled || (result == -Errno.ECANCELED && Volatile.Read(ref _cancelAsked)))
         {
-            // -ECANCELED: the kernel (or a worker) stopped it after Cancel had answered InProgress; Wait reports it, as
-            // promised, and its status says what happened to it (no bytes moved).
+            // -ECANCELED after a Cancel of this life: the kernel (or a worker) stopped it after Cancel had answered
+            // InProgress; Wait reports it, as promised, and its status says what happened (no bytes moved). An
+            // ECANCELED no one asked for (a FUSE server's answer, say) stays an error with its errno.
 
             SetResult(AioStatus.Canceled, 0, 0);
         }

@@ -173,15 +173,20 @@ public sealed class CopyCommandTests : CliTest
         Assert.Equal(["source"], FileNames());
     }
 
-    [Fact]
-    public void Copy_EngineThatCannotRunHere_ExitsTwoWithTheReason()
+    [Theory]
+    [InlineData("linux-aio")]
+    [InlineData("posix-aio")]
+    [InlineData("io_uring")]
+    public void Copy_EngineThatCannotRunHere_ExitsTwoWithTheReason(string engine)
     {
+        AioLimits limits = AioContext.GetLimits(EngineNames.Parse(engine));
+        Assert.SkipWhen(limits.IsSupported, $"{engine} runs here: nothing to refuse");
         string source = CreateRandomFile("source", 10);
 
-        CliRun run = Run("copy", source, PathOf("copy"), "--engine", "linux-aio");
+        CliRun run = Run("copy", source, PathOf("copy"), "--engine", engine);
 
         Assert.Equal(2, run.ExitCode);
-        Assert.Contains("engine linux-aio cannot run here: ", run.Error);
-        Assert.Contains(AioContext.GetLimits(AioEngineKind.LinuxAio).UnsupportedReason!, run.Error);
+        Assert.Contains($"engine {engine} cannot run here: ", run.Error);
+        Assert.Contains(limits.UnsupportedReason!, run.Error);
     }
 }

@@ -11,6 +11,7 @@ internal static class Scenarios
         ["cancel-after-read"] = CancelAfterRead,
         ["early-result"] = EarlyResult,
         ["second-result"] = SecondResult,
+        ["auto-under-seccomp"] = AutoUnderSeccomp.Run,
     };
 
     /// <summary>

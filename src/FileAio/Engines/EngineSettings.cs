@@ -25,4 +25,8 @@ internal readonly record struct EngineSettings
     /// <summary>io_uring: cancel through IORING_OP_ASYNC_CANCEL as on kernels before 6.0, even where
     /// IORING_REGISTER_SYNC_CANCEL works (tests of the older path).</summary>
     public bool WithoutSyncCancel { get; init; }
+
+    /// <summary>Linux AIO: files not open with O_DIRECT go to the engine's side path (worker threads) instead of
+    /// <c>io_submit</c>, which would do their whole transfer before returning. Set when Auto picks Linux AIO.</summary>
+    public bool BufferedOnSidePath { get; init; }
 }

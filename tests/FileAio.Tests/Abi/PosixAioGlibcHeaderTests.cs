@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -104,63 +103,19 @@ public sealed class PosixAioGlibcHeaderTests : FileAioTest
         return facts;
     }
 
-    /// <summary>C source that puts every fact, evaluated by the compiler, into one array; the compiler's assembly
-    /// output then carries the numbers. Nothing is linked or run, so a cross compiler checks another CPU's headers.</summary>
-    private static string Program(List<(string C, long CSharp)> facts)
+    /// <summary>The includes, and a guard: musl and other C libraries have their own &lt;aio.h&gt;, and these
+    /// declarations are glibc's only. The first two facts are glibc's version.</summary>
+    private static string Prologue()
     {
-        var source = new StringBuilder();
-        source.AppendLine("#define _GNU_SOURCE");
+        var source = new StringBuilder("#define _GNU_SOURCE\n");
         foreach (string header in new[] { "aio.h", "signal.h", "fcntl.h", "errno.h", "limits.h", "time.h", "stddef.h" })
         {
             source.AppendLine(CultureInfo.InvariantCulture, $"#include <{header}>");
         }
-        // musl and other C libraries have their own <aio.h>: these declarations are glibc's only.
         source.AppendLine("#ifndef __GLIBC__");
         source.AppendLine("#error FILEAIO_NOT_GLIBC");
         source.AppendLine("#endif");
-        source.AppendLine("const long long fileaio_abi_facts[] = {");
-        source.AppendLine("    __GLIBC__, __GLIBC_MINOR__,");
-        foreach ((string c, _) in facts)
-        {
-            source.AppendLine(CultureInfo.InvariantCulture, $"    (long long)({c}),");
-        }
-        source.AppendLine("};");
         return source.ToString();
-    }
-
-    /// <summary>The numbers of <c>fileaio_abi_facts</c> in gcc's assembly: 8-byte values (<c>.quad</c> on x86-64,
-    /// <c>.xword</c> on arm64) and runs of zeros (<c>.zero N</c>).</summary>
-    private static List<long> ArrayValues(string assembly)
-    {
-        var values = new List<long>();
-        bool inArray = false;
-        foreach (string raw in assembly.Split('\n'))
-        {
-            string line = raw.Trim();
-            if (line == "fileaio_abi_facts:")
-            {
-                inArray = true;
-                continue;
-            }
-            if (!inArray)
-            {
-                continue;
-            }
-            string[] parts = line.Split((char[])[' ', '\t'], 2, StringSplitOptions.RemoveEmptyEntries);
-            if (parts.Length == 2 && parts[0] is ".quad" or ".xword" or ".8byte" or ".dword")
-            {
-                values.Add(long.Parse(parts[1], CultureInfo.InvariantCulture));
-            }
-            else if (parts.Length == 2 && parts[0] == ".zero")
-            {
-                values.AddRange(Enumerable.Repeat(0L, int.Parse(parts[1], CultureInfo.InvariantCulture) / 8));
-            }
-            else
-            {
-                break; // the array ends at the first other directive (.size, .ident, a label)
-            }
-        }
-        return values;
     }
 
     /// <summary>Compiles the facts with <paramref name="compiler"/> (the native gcc, or a cross compiler for the
@@ -173,27 +128,24 @@ public sealed class PosixAioGlibcHeaderTests : FileAioTest
     public void GlibcDeclarations_MatchTheHeadersTheCompilerSees(string compiler, string defines)
     {
         Require.Linux();
-        string? gcc = FindOnPath(compiler);
+        string? gcc = CHeaderFacts.FindOnPath(compiler);
         Assert.SkipWhen(gcc is null, $"{compiler} is not installed (not on PATH): that CPU's glibc layouts were checked "
             + "only against the documented numbers (Debian: gcc, gcc-aarch64-linux-gnu, gcc-x86-64-linux-gnu with libc6-dev*).");
 
         List<(string C, long CSharp)> facts = Facts();
-        string source = PathOf("abi.c");
-        string assembly = PathOf("abi.s");
-        File.WriteAllText(source, Program(facts));
-
-        (int compiled, string compileOutput) = Run(gcc!, $"{defines} -S -o {assembly} {source}");
-        Assert.SkipWhen(compiled != 0 && compileOutput.Contains("FILEAIO_NOT_GLIBC", StringComparison.Ordinal),
+        CHeaderFacts.Result result = CHeaderFacts.Evaluate(gcc!, defines, Prologue(),
+            new[] { "__GLIBC__", "__GLIBC_MINOR__" }.Concat(facts.Select(f => f.C)), Directory);
+        Assert.SkipWhen(result.Values is null && result.Output.Contains("FILEAIO_NOT_GLIBC", StringComparison.Ordinal),
             $"The C library {compiler} compiles for is not glibc: the glibc declarations do not apply.");
-        Assert.SkipWhen(compiled != 0 && compileOutput.Contains("aio.h", StringComparison.Ordinal)
-                && compileOutput.Contains("No such file", StringComparison.Ordinal),
-            $"glibc's development headers (<aio.h>) for {compiler} are not installed: " + compileOutput);
-        Assert.True(compiled == 0, $"{compiler} failed:\n" + compileOutput);
+        Assert.SkipWhen(result.Values is null && result.Output.Contains("aio.h", StringComparison.Ordinal)
+                && result.Output.Contains("No such file", StringComparison.Ordinal),
+            $"glibc's development headers (<aio.h>) for {compiler} are not installed: " + result.Output);
+        Assert.True(result.Values is not null, $"{compiler} failed:\n" + result.Output);
 
-        List<long> values = ArrayValues(File.ReadAllText(assembly));
-        (_, string target) = Run(gcc!, "-dumpmachine");
+        IReadOnlyList<long> values = result.Values!;
+        string target = result.Target;
         string glibc = $"{values.ElementAtOrDefault(0)}.{values.ElementAtOrDefault(1)}";
-        _output.WriteLine($"{compiler} {defines}: {target.Trim()}, glibc {glibc}, {facts.Count} facts");
+        _output.WriteLine($"{compiler} {defines}: {target}, glibc {glibc}, {facts.Count} facts");
         Assert.Equal(facts.Count + 2, values.Count);
         var mismatches = new List<string>();
         for (int i = 0; i < facts.Count; i++)
@@ -205,31 +157,6 @@ public sealed class PosixAioGlibcHeaderTests : FileAioTest
             }
         }
         Assert.True(mismatches.Count == 0,
-            $"Declarations that differ from the headers of {target.Trim()}:\n" + string.Join('\n', mismatches));
-    }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, name))
-            .FirstOrDefault(File.Exists);
-
-    /// <summary>Runs a program to its end (at most a minute) and returns its exit code and its output.</summary>
-    private static (int ExitCode, string Output) Run(string program, string arguments)
-    {
-        var start = new ProcessStartInfo(program, arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using Process process = Process.Start(start)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(1)))
-        {
-            process.Kill();
-            throw new TimeoutException($"{program} did not finish within a minute");
-        }
-        return (process.ExitCode, stdout.Result + stderr.Result);
+            $"Declarations that differ from the headers of {target}:\n" + string.Join('\n', mismatches));
     }
 }

@@ -35,6 +35,9 @@ internal static class TestEngines
         // A 4-entry SQ and an 8-entry CQ: every batch is split, and completions overflow into the kernel's list.
         new("io_uring tiny rings", AioEngineKind.IoUring, new EngineSettings { SubmissionQueueEntries = 4, CompletionQueueEntries = 8 }),
         new("thread pool", AioEngineKind.ThreadPool, default),
+        new("linux aio", AioEngineKind.LinuxAio, default),
+        // As Auto sets it up: buffered files on the side path, only O_DIRECT ones through io_submit.
+        new("linux aio, buffered on side path", AioEngineKind.LinuxAio, new EngineSettings { BufferedOnSidePath = true }),
     ];
 
     /// <summary>The contract layer's variants: each engine shared, and each owned by one thread (a SingleThreaded

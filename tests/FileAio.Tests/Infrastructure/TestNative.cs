@@ -7,7 +7,10 @@ internal static unsafe partial class TestNative
 {
     public const int PROT_READ = 1, PROT_WRITE = 2;
     public const int MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20;
-    public const int O_CLOEXEC = 0x80000, O_NONBLOCK = 0x800, O_RDWR = 2;
+    public const int O_CLOEXEC = 0x80000, O_NONBLOCK = 0x800, O_RDWR = 2, O_RDONLY = 0;
+
+    /// <summary>O_DIRECTORY: 0200000 on x86-64, 040000 on arm64.</summary>
+    public static int O_DIRECTORY => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x4000 : 0x10000;
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int mkfifo(string path, uint mode);

@@ -28,42 +28,34 @@ internal sealed unsafe partial class IoUringEngine
     {
         ulong userData = (ulong)operation.EngineSequence;
         int index = SlotTable.IndexOf(userData);
-        uint generation = SlotTable.GenerationOf(userData);
         if ((uint)index >= (uint)_slots.Capacity)
         {
             return EngineCancelResult.NotHeld;
         }
-        ref SlotTable.Slot slot = ref _slots[index];
-        long inFlight = SlotTable.Make(generation, SlotTable.InFlight);
-        long cancelRequested = SlotTable.Make(generation, SlotTable.CancelRequested);
-        if (operation.Kind == OperationKind.Flush && TryCancelHeldFlush(index, inFlight, operation))
+        if (operation.Kind == OperationKind.Flush && TryCancelHeldFlush(index, SlotTable.Make(SlotTable.GenerationOf(userData), SlotTable.InFlight), operation))
         {
             return EngineCancelResult.Canceled; // its scope still held it: it never reached the kernel
         }
-        if (Interlocked.CompareExchange(ref slot.Word, cancelRequested, inFlight) != inFlight)
+        switch (_slots.TryBeginCancel(userData))
         {
-            long word = Volatile.Read(ref slot.Word);
-            return SlotTable.GenerationOf(word) == generation && SlotTable.StateOf(word) != SlotTable.Free
-                ? EngineCancelResult.InProgress         // another caller is cancelling it right now: not free yet
-                : EngineCancelResult.AlreadyCompleted;  // reaped: Reap reports it (or has)
+            case SlotTable.CancelStart.Busy:
+                return EngineCancelResult.InProgress;       // another caller is cancelling it right now: not free yet
+            case SlotTable.CancelStart.Gone:
+                return EngineCancelResult.AlreadyCompleted; // reaped: Reap reports it (or has)
         }
 
         bool settled = false;
-        EngineCancelResult answer = slot.OnSidePath ? CancelOnSidePath(index, operation) : CancelInKernel(index, userData, operation, out settled);
+        EngineCancelResult answer = _slots[index].OnSidePath ? CancelOnSidePath(index, operation) : CancelInKernel(userData, operation, out settled);
         if (answer == EngineCancelResult.Canceled || settled)
         {
             return answer; // decided, and the slot released, by the call above: touching it again would free it twice
         }
         // Not cancelled: back to InFlight, unless its completion arrived (and was parked) while we asked.
-        if (Interlocked.CompareExchange(ref slot.Word, inFlight, cancelRequested) == cancelRequested)
-        {
-            return answer;
-        }
-        return FinishParked(index, generation, operation);
+        return _slots.EndCancel(userData, out long parked) ? SettleParked(operation, parked) : answer;
     }
 
     /// <summary>Asks the kernel; on "cancelled or finished", waits for the operation's CQE and lets it decide.</summary>
-    private EngineCancelResult CancelInKernel(int index, ulong userData, IoOperation operation, out bool settled)
+    private EngineCancelResult CancelInKernel(ulong userData, IoOperation operation, out bool settled)
     {
         settled = false;
         // An SQE written but not yet consumed cannot be found by the kernel: get it in first. In a shared ring that
@@ -79,18 +71,17 @@ internal sealed unsafe partial class IoUringEngine
         int answer = _hasSyncCancel ? _queue.SyncCancel(userData, 0) : AsyncCancel(userData);
         if (answer == 0)
         {
-            long parked = SlotTable.Make(SlotTable.GenerationOf(userData), SlotTable.CompletedDuringCancel);
-            while (Volatile.Read(ref _slots[index].Word) != parked)
+            while (!_slots.IsParked(userData))
             {
                 HarvestForCanceller();
-                if (Volatile.Read(ref _slots[index].Word) == parked)
+                if (_slots.IsParked(userData))
                 {
                     break;
                 }
                 WaitSliceForCanceller();
             }
             settled = true; // the parked completion is settled here, Canceled or handed to Reap
-            return FinishParked(index, SlotTable.GenerationOf(userData), operation);
+            return SettleParked(operation, _slots.TakeParked(userData));
         }
         if (answer == -Errno.ENOENT)
         {
@@ -146,13 +137,10 @@ internal sealed unsafe partial class IoUringEngine
         return true;
     }
 
-    /// <summary>Settles a completion parked for this canceller: -ECANCELED means the operation never ran (Canceled,
-    /// never reaped); anything else is a real result that Reap must report.</summary>
-    private EngineCancelResult FinishParked(int index, uint generation, IoOperation operation)
+    /// <summary>Settles a completion parked for this canceller (its slot already released): -ECANCELED means the
+    /// operation never ran (Canceled, never reaped); anything else is a real result that Reap must report.</summary>
+    private EngineCancelResult SettleParked(IoOperation operation, long result)
     {
-        ref SlotTable.Slot slot = ref _slots[index];
-        long result = slot.ParkedResult;
-        _slots.Release(index);
         if (operation.Kind == OperationKind.Write && operation.Scope is not null)
         {
             FinishWrites(new ReadOnlySpan<IoOperation>(in operation));
@@ -211,8 +199,8 @@ internal sealed unsafe partial class IoUringEngine
 
     /// <summary>
     /// Reaps once on behalf of a canceller that waits for a CQE, when no Reap is harvesting right now: the
-    /// completions it finds go to <c>_ready</c>, and a kick makes a sleeping Reap look at them. A wakeup it consumes
-    /// is given back.
+    /// completions it finds go to <c>_ready</c>, and a kick makes a sleeping Reap look at them. It never takes a
+    /// wakeup: a doorbell CQE it consumes is rung again.
     /// </summary>
     private void HarvestForCanceller()
     {
@@ -222,10 +210,10 @@ internal sealed unsafe partial class IoUringEngine
             return;
         }
         int handedOver;
-        bool interrupted = false;
+        bool rang;
         try
         {
-            handedOver = HarvestUnsynchronized(_harvestScratch, ref interrupted);
+            handedOver = HarvestUnsynchronized(_harvestScratch, out rang);
             for (int i = 0; i < handedOver; i++)
             {
                 _ready.Enqueue(_harvestScratch[i]);
@@ -236,14 +224,11 @@ internal sealed unsafe partial class IoUringEngine
         {
             _cqLock.Exit();
         }
-        if (interrupted)
+        if (rang || handedOver > 0 || !_ready.IsEmpty)
         {
-            Wakeup(); // a user's wakeup, consumed while reaping for ourselves: give it back to the waiter
-        }
-        else if (handedOver > 0 || !_ready.IsEmpty)
-        {
-            // Kick for what we handed over, and for what another canceller left in _ready: its kick may be the
-            // doorbell CQE this harvest just consumed, and a Reap asleep in the kernel would then never look.
+            // A doorbell we consumed rings again, for a Reap about to sleep (a wakeup's flag stays set: only a Reap
+            // takes it); and a kick for what we handed over, and for what another canceller left in _ready (its kick
+            // may be the doorbell CQE this harvest just consumed).
             RingDoorbell();
         }
     }

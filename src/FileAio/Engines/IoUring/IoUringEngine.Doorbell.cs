@@ -5,8 +5,8 @@ namespace FileAio.Engines.IoUring;
 /// <summary>
 /// The doorbell: how another thread ends the reaper's sleep. In a shared ring it is a NOP the waking thread posts (at
 /// most one in the ring at a time); in an owned ring, which other threads may not enter, an eventfd whose read the ring
-/// keeps armed. Its CQE ends the sleep; <c>_wakeupPending</c> says whether it carried a wakeup or was only a kick
-/// (completions a canceller or the side path handed over), so that one Wakeup is reported once.
+/// keeps armed. Its CQE only ends the sleep; <c>_wakeupPending</c>, which a Reap alone takes, says whether a wakeup is
+/// pending, so that one Wakeup is reported once.
 /// </summary>
 internal sealed unsafe partial class IoUringEngine
 {
@@ -38,8 +38,9 @@ internal sealed unsafe partial class IoUringEngine
         }
     }
 
-    /// <summary>The doorbell's CQE was harvested: re-arm it, and report a wakeup if one was pending.</summary>
-    private void OnDoorbell(ref bool interrupted)
+    /// <summary>The doorbell's CQE was harvested: re-arm it. Whether it carried a wakeup is not decided here: only a
+    /// Reap takes the flag (<see cref="TakePendingWakeup"/>), so a canceller's harvest never consumes a wakeup.</summary>
+    private void OnDoorbell()
     {
         if (_owned)
         {
@@ -55,10 +56,6 @@ internal sealed unsafe partial class IoUringEngine
         else
         {
             Interlocked.Exchange(ref _nopArmed, 0); // consumed: the next ring posts a new NOP
-        }
-        if (TakePendingWakeup())
-        {
-            interrupted = true;
         }
     }
 

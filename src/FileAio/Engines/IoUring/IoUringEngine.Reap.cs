@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using FileAio.Interop;
 
@@ -24,14 +23,13 @@ internal sealed unsafe partial class IoUringEngine
             {
                 // Harvest first: it consumes the kick that announced _ready, so a kick posted after this point is a
                 // new one, and the items it announces are taken below or on the next round.
-                count += HarvestUnsynchronized(completed[count..], ref interrupted);
+                count += HarvestUnsynchronized(completed[count..], out _);
                 count += TakeReady(completed[count..]);
             }
             // The flag, not the doorbell's CQE, is what says a wakeup is pending: that CQE may still be on its way (an
-            // owned ring's eventfd read is task work the kernel runs on a later enter), and a Wait that found enough
-            // completions, or timed out, must still report the wakeup. The late CQE then finds the flag clear and is
-            // only a kick.
-            if (!interrupted && TakePendingWakeup())
+            // owned ring's eventfd read is task work the kernel runs on a later enter), or a canceller's harvest may
+            // have taken it, and a Wait that found enough completions, or timed out, must still report the wakeup.
+            if (TakePendingWakeup())
             {
                 interrupted = true;
             }
@@ -129,8 +127,11 @@ internal sealed unsafe partial class IoUringEngine
     /// it. Then counts finished writes out of their scopes and starts the flushes they held. Caller holds
     /// <c>_cqLock</c>.
     /// </summary>
-    private int HarvestUnsynchronized(Span<IoOperation> output, ref bool interrupted)
+    /// <param name="output">Where the finished operations go.</param>
+    /// <param name="rang">Whether the doorbell's CQE was among those consumed.</param>
+    private int HarvestUnsynchronized(Span<IoOperation> output, out bool rang)
     {
+        rang = false;
         int limit = Math.Min(output.Length, _freed.Length);
         int n = 0, freed = 0;
         _finishedWriteCount = 0;
@@ -144,7 +145,7 @@ internal sealed unsafe partial class IoUringEngine
             head++;
             if (userData >= FirstInternalUserData)
             {
-                OnInternalCqe(userData, result, ref interrupted);
+                rang |= OnInternalCqe(userData, result);
                 continue;
             }
             if (OnCompletion(userData, result, ref freed) is IoOperation operation)
@@ -192,55 +193,31 @@ internal sealed unsafe partial class IoUringEngine
     /// <summary>One completion of an operation: hand it out, or park it for a canceller that is deciding about it.</summary>
     private IoOperation? OnCompletion(ulong userData, long result, ref int freed)
     {
-        int index = SlotTable.IndexOf(userData);
-        uint generation = SlotTable.GenerationOf(userData);
-        ref SlotTable.Slot slot = ref _slots[index];
-        long inFlight = SlotTable.Make(generation, SlotTable.InFlight);
-        long cancelRequested = SlotTable.Make(generation, SlotTable.CancelRequested);
-        while (true)
+        if (_slots.TakeCompletion(userData, result, out IoOperation? operation, out int index) == SlotTable.CompletionOutcome.Parked)
         {
-            long word = Volatile.Read(ref slot.Word);
-            if (word == inFlight)
-            {
-                IoOperation operation = slot.Operation!;
-                if (Interlocked.CompareExchange(ref slot.Word, SlotTable.Make(generation, SlotTable.Free), inFlight) == inFlight)
-                {
-                    slot.Operation = null;
-                    if (operation.Kind == OperationKind.Write && operation.Scope is not null)
-                    {
-                        _finishedWrites[_finishedWriteCount++] = operation;
-                    }
-                    operation.Result = result; // a byte count, or -errno
-                    _freed[freed++] = index;
-                    return operation;
-                }
-            }
-            else if (word == cancelRequested)
-            {
-                slot.ParkedResult = result; // published by the compare-and-swap below
-                if (Interlocked.CompareExchange(ref slot.Word, SlotTable.Make(generation, SlotTable.CompletedDuringCancel), cancelRequested) == cancelRequested)
-                {
-                    return null; // the canceller takes it from here
-                }
-            }
-            else
-            {
-                Debug.Fail($"Completion for slot {index} generation {generation} found word 0x{word:x}.");
-                return null;
-            }
+            return null; // the canceller takes it from here
         }
+        if (operation!.Kind == OperationKind.Write && operation.Scope is not null)
+        {
+            _finishedWrites[_finishedWriteCount++] = operation;
+        }
+        _freed[freed++] = index;
+        return operation;
     }
 
-    private void OnInternalCqe(ulong userData, int result, ref bool interrupted)
+    /// <summary>One of the engine's own CQEs; true for the doorbell's.</summary>
+    private bool OnInternalCqe(ulong userData, int result)
     {
         switch (userData)
         {
             case DoorbellUserData:
-                OnDoorbell(ref interrupted);
-                break;
+                OnDoorbell();
+                return true;
             case CancelUserData:
                 OnAsyncCancelAnswer(result);
-                break;
+                return false;
+            default:
+                return false;
         }
     }
 }

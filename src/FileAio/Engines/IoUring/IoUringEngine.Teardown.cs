@@ -85,11 +85,10 @@ internal sealed unsafe partial class IoUringEngine
 
     private int HarvestForTeardown(List<IoOperation> canceled, List<IoOperation> completed)
     {
-        bool interrupted = false;
         int n;
         lock (_cqLock)
         {
-            n = HarvestUnsynchronized(_harvestScratch, ref interrupted);
+            n = HarvestUnsynchronized(_harvestScratch, out _);
         }
         for (int i = 0; i < n; i++)
         {

@@ -430,8 +430,26 @@ internal sealed unsafe partial class IoUringEngine : IAioEngine
     }
 
     /// <summary>The side path for FUSE files (remark 5), created on first use.</summary>
-    private PositionalWorkers SidePath => _sidePath ??= new PositionalWorkers("FileAio FUSE worker",
+    private PositionalWorkers SidePath
+    {
+        get
+        {
+            // The submitter, a canceller and the reaper may all ask first: exactly one pool is created and kept.
+            if (Volatile.Read(ref _sidePath) is PositionalWorkers existing)
+            {
+                return existing;
+            }
+            var created = new PositionalWorkers("FileAio FUSE worker",
         PositionalWorkers.DefaultMaxWorkers, OnSidePathFinished);
+            PositionalWorkers? raced = Interlocked.CompareExchange(ref _sidePath, created, null);
+            if (raced is null)
+            {
+                return created;
+            }
+            created.Stop();
+            return raced;
+        }
+    }
 
     /// <summary>A side-path operation finished (on its worker thread): hand it to the reaper like a CQE.</summary>
     private void OnSidePathFinished(IoOperation operation)
