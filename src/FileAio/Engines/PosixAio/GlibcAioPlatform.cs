@@ -1,0 +1,224 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+using FileAio.Interop;
+using FileAio.Interop.PosixAio;
+using static FileAio.Interop.PosixAio.GlibcAioConstants;
+
+namespace FileAio.Engines.PosixAio;
+
+/// <summary>
+/// POSIX AIO on glibc: requests with SIGEV_NONE, completions found by scanning the armed blocks' <c>aio_error</c>, the
+/// reaper asleep in <c>aio_suspend</c> over its in-progress blocks plus the process's <see cref="GlibcDoorbell"/>
+/// sentinel. Why not SIGEV_THREAD: glibc starts a thread per completion (and silently drops the notification when it
+/// cannot), which measured several times slower (docs/engines.md).
+/// </summary>
+/// <remarks>
+/// glibc does the work with blocking pread/pwrite/fsync on its helper threads, one request at a time per descriptor
+/// number: a queue depth on one file descriptor is served one request after another (aio-abi.md §2.5).
+/// </remarks>
+[SupportedOSPlatform("linux")]
+internal sealed unsafe class GlibcAioPlatform : IPosixAioPlatform
+{
+    /// <summary>Most requests one engine holds. glibc has no limit of its own, but <c>aio_suspend</c> keeps two
+    /// arrays of its list's length on the caller's stack (about 40 bytes an entry), and the reaper lists every
+    /// request it waits for: 1024 keeps that near 40 KiB.</summary>
+    public const int MaxOutstanding = 1024;
+
+    /// <summary>What we write into <c>__error_code</c> before <c>lio_listio</c>: glibc overwrites it with EINPROGRESS
+    /// when it queues the block and with the error when it refuses it, except when its request pool cannot grow,
+    /// where it writes nothing (aio-abi.md §2.5). A value no errno has.</summary>
+    private const int NotQueuedMark = -4242;
+
+    private readonly GlibcDoorbell _doorbell;
+    private readonly GlibcAiocb* _blocks;
+    private readonly GlibcAiocb** _list;       // lio_listio's list, and aio_suspend's (capacity + the sentinel)
+    private readonly ulong[] _tags;
+    private readonly int[] _armed;             // 1 while the block is queued and accepted
+    private readonly int _capacity;
+    private int _highWater;                    // no slot at or above this was ever armed
+
+    public GlibcAioPlatform(int capacity, GlibcDoorbell doorbell)
+    {
+        _capacity = capacity;
+        _doorbell = doorbell;
+        _blocks = (GlibcAiocb*)NativeMemory.AlignedAlloc((nuint)(capacity * sizeof(GlibcAiocb)), 64);
+        NativeMemory.Clear(_blocks, (nuint)(capacity * sizeof(GlibcAiocb)));
+        _list = (GlibcAiocb**)NativeMemory.AllocZeroed((nuint)(capacity + 1), (nuint)sizeof(GlibcAiocb*));
+        _suspendList = (GlibcAiocb**)NativeMemory.AllocZeroed((nuint)(capacity + 1), (nuint)sizeof(GlibcAiocb*));
+        _tags = new ulong[capacity];
+        _armed = new int[capacity];
+    }
+
+    private readonly GlibcAiocb** _suspendList; // the reaper's own, so a submitter's lio_listio list is never shared
+
+    public string Name => "glibc";
+
+    /// <summary>glibc keeps a list's pointers on the caller's stack; 64 per call is plenty for any batch.</summary>
+    public int MaxBatch => 64;
+
+    public int ErrnoCanceled => ECANCELED;
+
+    public bool IsTransient(int errno) => errno is Errno.EAGAIN or Errno.ENOMEM;
+
+    public void Prepare(int slot, IoOperation operation, ulong tag)
+    {
+        GlibcAiocb* block = _blocks + slot;
+        *block = default;
+        block->Fildes = operation.Fd;
+        block->SigEvent.Notify = SIGEV_NONE;
+        block->ErrorCode = NotQueuedMark;
+        if (operation.Kind != OperationKind.Flush)
+        {
+            block->LioOpcode = operation.Kind == OperationKind.Read ? LIO_READ : LIO_WRITE;
+            block->Buf = (nint)operation.SegmentPointer(0);
+            block->NBytes = (nuint)operation.SegmentLength(0);
+            block->Offset = operation.Offset;
+        }
+        _tags[slot] = tag;
+    }
+
+    public void SubmitList(ReadOnlySpan<int> slots, Span<int> errors)
+    {
+        for (int i = 0; i < slots.Length; i++)
+        {
+            _list[i] = _blocks + slots[i];
+        }
+        int result = GlibcAio.ListIo(LIO_NOWAIT, _list, slots.Length, null);
+        int lastErrno = result == 0 ? 0 : Marshal.GetLastPInvokeError();
+        for (int i = 0; i < slots.Length; i++)
+        {
+            if (result == 0)
+            {
+                errors[i] = 0;
+                continue;
+            }
+            // -1 names only the last failure (aio-abi.md §5 trap 15): ask each block. Queued ones report EINPROGRESS
+            // or, if already done, their result; the rest the enqueue error or our mark.
+            int error = GlibcAio.Error(_blocks + slots[i]);
+            errors[i] = error switch
+            {
+                NotQueuedMark => lastErrno == 0 ? Errno.EAGAIN : lastErrno,
+                Errno.EAGAIN => Errno.EAGAIN,  // a refused enqueue (a helper thread could not start): not queued
+                _ => 0,
+            };
+        }
+    }
+
+    public int SubmitOne(int slot, OperationKind kind, bool dataOnly)
+    {
+        GlibcAiocb* block = _blocks + slot;
+        int result = kind switch
+        {
+            OperationKind.Read => GlibcAio.Read(block),
+            OperationKind.Write => GlibcAio.Write(block),
+            _ => GlibcAio.FSync(dataOnly ? O_DSYNC : O_SYNC, block),
+        };
+        return result == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    public bool TakeBack(int slot, int fd)
+    {
+        GlibcAiocb* block = _blocks + slot;
+        if (GlibcAio.Cancel(fd, block) != AIO_CANCELED)
+        {
+            return false;
+        }
+        GlibcAio.Return(block); // glibc finished it with ECANCELED in aio_cancel itself
+        return true;
+    }
+
+    public void Arm(int slot)
+    {
+        if (slot >= _highWater)
+        {
+            Volatile.Write(ref _highWater, slot + 1);
+        }
+        // Published after the block is queued; the reaper reads it after announcing its sleep (full fences on both
+        // sides, in the engine), so a block armed while the reaper sleeps is either in its list or kicks it.
+        Volatile.Write(ref _armed[slot], 1);
+    }
+
+    public PosixAioCancelAnswer Cancel(int slot, int fd)
+    {
+        int answer = GlibcAio.Cancel(fd, _blocks + slot);
+        return answer switch
+        {
+            AIO_CANCELED => PosixAioCancelAnswer.Canceled,
+            AIO_ALLDONE => PosixAioCancelAnswer.AllDone,
+            _ => PosixAioCancelAnswer.NotCanceled, // AIO_NOTCANCELED, or -1 (the descriptor is gone: it runs on)
+        };
+    }
+
+    public int Collect(Span<PosixAioFinished> into)
+    {
+        int n = 0;
+        int high = Volatile.Read(ref _highWater);
+        for (int slot = 0; slot < high && n < into.Length; slot++)
+        {
+            if (Volatile.Read(ref _armed[slot]) == 0)
+            {
+                continue;
+            }
+            GlibcAiocb* block = _blocks + slot;
+            // A peek without glibc's lock first, so that requests still running cost no mutex; aio_error (which
+            // takes the lock, ordering the helper's store of the return value before our read) confirms.
+            if (Volatile.Read(ref block->ErrorCode) == EINPROGRESS)
+            {
+                continue;
+            }
+            int error = GlibcAio.Error(block);
+            if (error == EINPROGRESS)
+            {
+                continue;
+            }
+            long bytes = GlibcAio.Return(block);
+            _armed[slot] = 0;
+            into[n++] = new PosixAioFinished(_tags[slot], error == 0 ? bytes : -(long)error);
+        }
+        return n;
+    }
+
+    public void BeginSleep() => _doorbell.Enter();
+
+    public void Sleep(Deadline deadline)
+    {
+        int count = 0;
+        int high = Volatile.Read(ref _highWater);
+        for (int slot = 0; slot < high; slot++)
+        {
+            if (Volatile.Read(ref _armed[slot]) == 1)
+            {
+                _suspendList[count++] = _blocks + slot;
+            }
+        }
+        _suspendList[count++] = _doorbell.Sentinel;
+        Timespec timeout = default;
+        Timespec* relative = null;
+        if (!deadline.IsInfinite)
+        {
+            TimeSpan left = deadline.Remaining;
+            timeout = new Timespec { Seconds = left.Ticks / TimeSpan.TicksPerSecond, Nanoseconds = left.Ticks % TimeSpan.TicksPerSecond * 100 };
+            relative = &timeout;
+        }
+        // 0: one listed request finished; -1 EAGAIN: timed out; -1 EINTR: a signal. The caller looks again either way.
+        GlibcAio.Suspend(_suspendList, count, relative);
+    }
+
+    public void EndSleep()
+    {
+        if (_doorbell.Leave())
+        {
+            Thread.Yield(); // the sentinel fired and other sleepers still hold it: let them leave so it is re-armed
+        }
+    }
+
+    public void Kick() => _doorbell.Ring();
+
+    public void Dispose()
+    {
+        // The engine has collected every request: glibc holds none of these blocks.
+        NativeMemory.AlignedFree(_blocks);
+        NativeMemory.Free(_list);
+        NativeMemory.Free(_suspendList);
+    }
+}
