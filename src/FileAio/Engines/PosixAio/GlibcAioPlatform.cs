@@ -19,10 +19,17 @@ namespace FileAio.Engines.PosixAio;
 [SupportedOSPlatform("linux")]
 internal sealed unsafe class GlibcAioPlatform : IPosixAioPlatform
 {
-    /// <summary>Most requests one engine holds. glibc has no limit of its own, but <c>aio_suspend</c> keeps two
-    /// arrays of its list's length on the caller's stack (about 40 bytes an entry), and the reaper lists every
-    /// request it waits for: 1024 keeps that near 40 KiB.</summary>
-    public const int MaxOutstanding = 1024;
+    /// <summary>Most requests one engine holds: glibc has no limit of its own; this is Linux AIO's default
+    /// machine-wide budget (fs.aio-max-nr), so that "unlimited" means the same on both Linux AIO engines.</summary>
+    public const int MaxOutstanding = 65536;
+
+    /// <summary>Most blocks one <c>aio_suspend</c> lists. glibc keeps two arrays of the list's length on the caller's
+    /// stack (about 40 bytes an entry): 1024 keeps that near 40 KiB. With more requests in flight the reaper lists a
+    /// rotating window of them and sleeps at most <see cref="PartialListSliceMilliseconds"/>, so a request outside the
+    /// window is seen within that time.</summary>
+    private const int SuspendListMax = 1024;
+
+    private const int PartialListSliceMilliseconds = 2;
 
     /// <summary>What we write into <c>__error_code</c> before <c>lio_listio</c>: glibc overwrites it with EINPROGRESS
     /// when it queues the block and with the error when it refuses it, except when its request pool cannot grow,
@@ -36,6 +43,7 @@ internal sealed unsafe class GlibcAioPlatform : IPosixAioPlatform
     private readonly int[] _armed;             // 1 while the block is queued and accepted
     private readonly int _capacity;
     private int _highWater;                    // no slot at or above this was ever armed
+    private int _windowStart;                  // the reaper's: where a partial suspend list starts
 
     public GlibcAioPlatform(int capacity, GlibcDoorbell doorbell)
     {
@@ -43,8 +51,8 @@ internal sealed unsafe class GlibcAioPlatform : IPosixAioPlatform
         _doorbell = doorbell;
         _blocks = (GlibcAiocb*)NativeMemory.AlignedAlloc((nuint)(capacity * sizeof(GlibcAiocb)), 64);
         NativeMemory.Clear(_blocks, (nuint)(capacity * sizeof(GlibcAiocb)));
-        _list = (GlibcAiocb**)NativeMemory.AllocZeroed((nuint)(capacity + 1), (nuint)sizeof(GlibcAiocb*));
-        _suspendList = (GlibcAiocb**)NativeMemory.AllocZeroed((nuint)(capacity + 1), (nuint)sizeof(GlibcAiocb*));
+        _list = (GlibcAiocb**)NativeMemory.AllocZeroed((nuint)MaxBatchSize, (nuint)sizeof(GlibcAiocb*));
+        _suspendList = (GlibcAiocb**)NativeMemory.AllocZeroed((nuint)(Math.Min(capacity, SuspendListMax) + 1), (nuint)sizeof(GlibcAiocb*));
         _tags = new ulong[capacity];
         _armed = new int[capacity];
     }
@@ -54,7 +62,9 @@ internal sealed unsafe class GlibcAioPlatform : IPosixAioPlatform
     public string Name => "glibc";
 
     /// <summary>glibc keeps a list's pointers on the caller's stack; 64 per call is plenty for any batch.</summary>
-    public int MaxBatch => 64;
+    public int MaxBatch => MaxBatchSize;
+
+    private const int MaxBatchSize = 64;
 
     public int ErrnoCanceled => ECANCELED;
 
@@ -116,16 +126,8 @@ internal sealed unsafe class GlibcAioPlatform : IPosixAioPlatform
         return result == 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 
-    public bool TakeBack(int slot, int fd)
-    {
-        GlibcAiocb* block = _blocks + slot;
-        if (GlibcAio.Cancel(fd, block) != AIO_CANCELED)
-        {
-            return false;
-        }
-        GlibcAio.Return(block); // glibc finished it with ECANCELED in aio_cancel itself
-        return true;
-    }
+    /// <summary>Never: see <see cref="Cancel"/>. A queued entry after a refused one is kept (and accepted).</summary>
+    public bool TakeBack(int slot, int fd) => false;
 
     public void Arm(int slot)
     {
@@ -138,16 +140,15 @@ internal sealed unsafe class GlibcAioPlatform : IPosixAioPlatform
         Volatile.Write(ref _armed[slot], 1);
     }
 
-    public PosixAioCancelAnswer Cancel(int slot, int fd)
-    {
-        int answer = GlibcAio.Cancel(fd, _blocks + slot);
-        return answer switch
-        {
-            AIO_CANCELED => PosixAioCancelAnswer.Canceled,
-            AIO_ALLDONE => PosixAioCancelAnswer.AllDone,
-            _ => PosixAioCancelAnswer.NotCanceled, // AIO_NOTCANCELED, or -1 (the descriptor is gone: it runs on)
-        };
-    }
+    /// <summary>
+    /// glibc's <c>aio_cancel</c> is not called: when it takes a request off the head of its descriptor's queue before a
+    /// helper thread picked it up, glibc marks the next request of that descriptor runnable without putting it on the
+    /// run list, and every later request of the descriptor then waits for ever (glibc 2.36, seen here:
+    /// tests/Shared/glibc-aio-cancel-strand.c). So a request in glibc's hands is never cancelled — "running"
+    /// (InProgress) until it finishes, "all done" once it has.
+    /// </summary>
+    public PosixAioCancelAnswer Cancel(int slot, int fd) =>
+        GlibcAio.Error(_blocks + slot) == EINPROGRESS ? PosixAioCancelAnswer.NotCanceled : PosixAioCancelAnswer.AllDone;
 
     public int Collect(Span<PosixAioFinished> into)
     {
@@ -184,19 +185,29 @@ internal sealed unsafe class GlibcAioPlatform : IPosixAioPlatform
     {
         int count = 0;
         int high = Volatile.Read(ref _highWater);
-        for (int slot = 0; slot < high; slot++)
+        bool partial = false;
+        for (int i = 0; i < high; i++)
         {
+            int slot = (_windowStart + i) % high;
             if (Volatile.Read(ref _armed[slot]) == 1)
             {
+                if (count == SuspendListMax)
+                {
+                    partial = true;
+                    _windowStart = slot; // the next sleep lists the ones left out this time
+                    break;
+                }
                 _suspendList[count++] = _blocks + slot;
             }
         }
         _suspendList[count++] = _doorbell.Sentinel;
         Timespec timeout = default;
         Timespec* relative = null;
-        if (!deadline.IsInfinite)
+        if (partial || !deadline.IsInfinite)
         {
-            TimeSpan left = deadline.Remaining;
+            TimeSpan left = partial && (deadline.IsInfinite || deadline.Remaining.TotalMilliseconds > PartialListSliceMilliseconds)
+                ? TimeSpan.FromMilliseconds(PartialListSliceMilliseconds)
+                : deadline.Remaining;
             timeout = new Timespec { Seconds = left.Ticks / TimeSpan.TicksPerSecond, Nanoseconds = left.Ticks % TimeSpan.TicksPerSecond * 100 };
             relative = &timeout;
         }
