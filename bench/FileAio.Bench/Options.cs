@@ -67,8 +67,10 @@ internal sealed class Options
                     {
                         "auto" => AioEngineKind.Auto,
                         "io_uring" => AioEngineKind.IoUring,
+                        "linux-aio" => AioEngineKind.LinuxAio,
+                        "posix-aio" => AioEngineKind.PosixAio,
                         "threadpool" => AioEngineKind.ThreadPool,
-                        _ => throw new FormatException($"unknown engine '{value}' (auto, io_uring or threadpool)"),
+                        _ => throw new FormatException($"unknown engine '{value}' (auto, io_uring, linux-aio, posix-aio or threadpool)"),
                     };
                     break;
                 default: throw new FormatException($"unknown option {name}");
