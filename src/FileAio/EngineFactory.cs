@@ -1,6 +1,7 @@
 using FileAio.Engines;
 using FileAio.Engines.IoUring;
 using FileAio.Engines.LinuxAio;
+using FileAio.Engines.PosixAio;
 using FileAio.Engines.ThreadPool;
 
 namespace FileAio;
@@ -37,6 +38,10 @@ internal static class EngineFactory
         {
             foreach (AioEngineKind candidate in s_preference)
             {
+                if (!AutoConsiders(candidate))
+                {
+                    continue;
+                }
                 AioLimits limits = GetLimits(candidate);
                 if (limits.IsSupported)
                 {
@@ -56,8 +61,9 @@ internal static class EngineFactory
             AioEngineKind.LinuxAio => LinuxAioProbe.Current is { IsSupported: true }
                 ? new AioLimits(kind, true, LinuxAioProbe.ContextLimit(LinuxAioEngine.MaxOutstanding), null)
                 : new AioLimits(kind, false, 0, LinuxAioProbe.Current.Reason),
-            AioEngineKind.PosixAio =>
-                new AioLimits(kind, false, 0, "This engine is not implemented in this version of FileAio."),
+            AioEngineKind.PosixAio => PosixAioProbe.Current is { IsSupported: true } posix
+                ? new AioLimits(kind, true, posix.MaxOutstanding, null)
+                : new AioLimits(kind, false, 0, PosixAioProbe.Current.Reason),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown engine kind."),
         };
     }
@@ -139,10 +145,20 @@ internal static class EngineFactory
     private static EngineSettings ForAuto(AioEngineKind asked, AioEngineKind engine, EngineSettings settings) =>
         asked == AioEngineKind.Auto && engine == AioEngineKind.LinuxAio ? settings with { BufferedOnSidePath = true } : settings;
 
+    /// <summary>Auto never picks POSIX AIO: on glibc it is a user-space pool of blocking calls serialised per
+    /// descriptor (slower than the thread-pool engine), on macOS it holds 16 requests per process, and its FreeBSD
+    /// kernel path — the one place it would be the better engine — has been compiled but never run. Asked for by
+    /// name, it runs wherever its probe passes.</summary>
+    private static bool AutoConsiders(AioEngineKind engine) => engine != AioEngineKind.PosixAio;
+
     private static AioLimits NextSupportedAfter(AioEngineKind engine)
     {
         for (int i = Array.IndexOf(s_preference, engine) + 1; i < s_preference.Length; i++)
         {
+            if (!AutoConsiders(s_preference[i]))
+            {
+                continue;
+            }
             AioLimits limits = GetLimits(s_preference[i]);
             if (limits.IsSupported)
             {
@@ -157,6 +173,7 @@ internal static class EngineFactory
         AioEngineKind.ThreadPool => new ThreadPoolEngine(),
         AioEngineKind.IoUring => new IoUringEngine(capacity, IoUringProbe.Current, settings),
         AioEngineKind.LinuxAio => new LinuxAioEngine(capacity, settings),
+        AioEngineKind.PosixAio => new PosixAioEngine(capacity, settings),
         _ => throw new NotSupportedException($"The {engine} engine is not implemented."),
     };
 }

@@ -23,6 +23,7 @@ public sealed class ArchitectureTests
         "FileAio.Async",
         "FileAio.Engines.IoUring",
         "FileAio.Engines.LinuxAio",
+        "FileAio.Engines.PosixAio",
         "FileAio.Engines.ThreadPool",
         "FileAio.Engines",
         "FileAio.Platform",
@@ -48,6 +49,7 @@ public sealed class ArchitectureTests
         IArchRule rule = Types().That().ResideInNamespace("FileAio.Engines")
             .Or().ResideInNamespace("FileAio.Engines.IoUring")
             .Or().ResideInNamespace("FileAio.Engines.LinuxAio")
+            .Or().ResideInNamespace("FileAio.Engines.PosixAio")
             .Or().ResideInNamespace("FileAio.Engines.ThreadPool")
             .Should().NotDependOnAny(Types().That().HaveFullName("FileAio.AioRequest")
                 .Or().HaveFullName("FileAio.AioContext")

@@ -38,6 +38,7 @@ internal static class TestEngines
         new("linux aio", AioEngineKind.LinuxAio, default),
         // As Auto sets it up: buffered files on the side path, only O_DIRECT ones through io_submit.
         new("linux aio, buffered on side path", AioEngineKind.LinuxAio, new EngineSettings { BufferedOnSidePath = true }),
+        new("posix aio", AioEngineKind.PosixAio, default),
     ];
 
     /// <summary>The contract layer's variants: each engine shared, and each owned by one thread (a SingleThreaded
