@@ -93,7 +93,7 @@ public sealed class LinuxAioMachineTests : FileAioTest
     }
 
     /// <summary>Open eventfds of this process (a Linux AIO context's doorbell is one).</summary>
-    private static int EventFds() => System.IO.Directory.GetFiles("/proc/self/fd").Count(fd =>
+    internal static int EventFds() => System.IO.Directory.GetFiles("/proc/self/fd").Count(fd =>
     {
         try
         {
