@@ -121,17 +121,10 @@ public abstract class AioFileCancellationTests : FileAioTest
     }
 }
 
-/// <summary>Cancellation on io_uring: the room is held by reads of an empty FIFO.</summary>
-public sealed class IoUringAioFileCancellationTests : AioFileCancellationTests
+/// <summary>Cancellation on the engines that wait for a FIFO cancellably (io_uring in the ring, Linux AIO and POSIX AIO on
+/// their side path): the room is held by reads of an empty FIFO.</summary>
+public abstract class FifoHeldAioFileCancellationTests : AioFileCancellationTests
 {
-    public IoUringAioFileCancellationTests()
-    {
-        AioLimits limits = AioContext.GetLimits(AioEngineKind.IoUring);
-        Assert.SkipUnless(limits.IsSupported, $"io_uring cannot run here: {limits.UnsupportedReason}");
-    }
-
-    protected override AioEngineKind EngineKind => AioEngineKind.IoUring;
-
     protected override Task<int>[] HoldRoom(int count, out Action release)
     {
         TestFifo fifo = Own(new TestFifo(PathOf("held.fifo")));
@@ -146,6 +139,39 @@ public sealed class IoUringAioFileCancellationTests : AioFileCancellationTests
         ReleaseFirstAtEnd(release);
         return reads;
     }
+}
+
+public sealed class IoUringAioFileCancellationTests : FifoHeldAioFileCancellationTests
+{
+    public IoUringAioFileCancellationTests()
+    {
+        AioLimits limits = AioContext.GetLimits(AioEngineKind.IoUring);
+        Assert.SkipUnless(limits.IsSupported, $"io_uring cannot run here: {limits.UnsupportedReason}");
+    }
+
+    protected override AioEngineKind EngineKind => AioEngineKind.IoUring;
+}
+
+public sealed class LinuxAioFileCancellationTests : FifoHeldAioFileCancellationTests
+{
+    public LinuxAioFileCancellationTests()
+    {
+        AioLimits limits = AioContext.GetLimits(AioEngineKind.LinuxAio);
+        Assert.SkipUnless(limits.IsSupported, $"Linux AIO cannot run here: {limits.UnsupportedReason}");
+    }
+
+    protected override AioEngineKind EngineKind => AioEngineKind.LinuxAio;
+}
+
+public sealed class PosixAioFileCancellationTests : FifoHeldAioFileCancellationTests
+{
+    public PosixAioFileCancellationTests()
+    {
+        AioLimits limits = AioContext.GetLimits(AioEngineKind.PosixAio);
+        Assert.SkipUnless(limits.IsSupported, $"POSIX AIO cannot run here: {limits.UnsupportedReason}");
+    }
+
+    protected override AioEngineKind EngineKind => AioEngineKind.PosixAio;
 }
 
 /// <summary>Cancellation on the thread-pool engine: the room is held by reads into memory that page-faults on

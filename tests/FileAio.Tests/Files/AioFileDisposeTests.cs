@@ -84,8 +84,13 @@ public abstract class AioFileDisposeTests : FileAioTest
     };
 }
 
-/// <summary>Dispose on io_uring, which parks a FIFO read on the FIFO's wait queue.</summary>
-public sealed class IoUringAioFileDisposeTests : AioFileDisposeTests
+/// <summary>Dispose on the kernel engines: io_uring parks a FIFO read on the FIFO's wait queue; Linux AIO and POSIX AIO
+/// wait for it in poll on their side path.</summary>
+public abstract class KernelEngineAioFileDisposeTests : AioFileDisposeTests
+{
+}
+
+public sealed class IoUringAioFileDisposeTests : KernelEngineAioFileDisposeTests
 {
     public IoUringAioFileDisposeTests()
     {
@@ -94,6 +99,28 @@ public sealed class IoUringAioFileDisposeTests : AioFileDisposeTests
     }
 
     protected override AioEngineKind EngineKind => AioEngineKind.IoUring;
+}
+
+public sealed class LinuxAioFileDisposeTests : KernelEngineAioFileDisposeTests
+{
+    public LinuxAioFileDisposeTests()
+    {
+        AioLimits limits = AioContext.GetLimits(AioEngineKind.LinuxAio);
+        Assert.SkipUnless(limits.IsSupported, $"Linux AIO cannot run here: {limits.UnsupportedReason}");
+    }
+
+    protected override AioEngineKind EngineKind => AioEngineKind.LinuxAio;
+}
+
+public sealed class PosixAioFileDisposeTests : KernelEngineAioFileDisposeTests
+{
+    public PosixAioFileDisposeTests()
+    {
+        AioLimits limits = AioContext.GetLimits(AioEngineKind.PosixAio);
+        Assert.SkipUnless(limits.IsSupported, $"POSIX AIO cannot run here: {limits.UnsupportedReason}");
+    }
+
+    protected override AioEngineKind EngineKind => AioEngineKind.PosixAio;
 }
 
 /// <summary>Dispose on the thread-pool engine: FIFO reads (which the engine must wait for in a cancellable way), and

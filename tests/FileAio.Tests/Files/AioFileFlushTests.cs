@@ -70,17 +70,10 @@ public abstract class AioFileFlushTests : FileAioTest
     }
 }
 
-/// <summary>The flush rules on io_uring: the held write goes into a FIFO that is full.</summary>
-public sealed class IoUringAioFileFlushTests : AioFileFlushTests
+/// <summary>The flush rules on the engines that hold a write into a full FIFO (io_uring in the ring, Linux AIO and POSIX AIO
+/// on their side path).</summary>
+public abstract class FifoHeldAioFileFlushTests : AioFileFlushTests
 {
-    public IoUringAioFileFlushTests()
-    {
-        AioLimits limits = AioContext.GetLimits(AioEngineKind.IoUring);
-        Assert.SkipUnless(limits.IsSupported, $"io_uring cannot run here: {limits.UnsupportedReason}");
-    }
-
-    protected override AioEngineKind EngineKind => AioEngineKind.IoUring;
-
     /// <summary>io_uring parks a write into a full FIFO on the FIFO's wait queue until room is made.</summary>
     protected override (AioFile File, Task<int> Write, Action Release) HeldWrite()
     {
@@ -94,6 +87,39 @@ public sealed class IoUringAioFileFlushTests : AioFileFlushTests
         ReleaseFirstAtEnd(Release);
         return (file, write, Release);
     }
+}
+
+public sealed class IoUringAioFileFlushTests : FifoHeldAioFileFlushTests
+{
+    public IoUringAioFileFlushTests()
+    {
+        AioLimits limits = AioContext.GetLimits(AioEngineKind.IoUring);
+        Assert.SkipUnless(limits.IsSupported, $"io_uring cannot run here: {limits.UnsupportedReason}");
+    }
+
+    protected override AioEngineKind EngineKind => AioEngineKind.IoUring;
+}
+
+public sealed class LinuxAioFileFlushTests : FifoHeldAioFileFlushTests
+{
+    public LinuxAioFileFlushTests()
+    {
+        AioLimits limits = AioContext.GetLimits(AioEngineKind.LinuxAio);
+        Assert.SkipUnless(limits.IsSupported, $"Linux AIO cannot run here: {limits.UnsupportedReason}");
+    }
+
+    protected override AioEngineKind EngineKind => AioEngineKind.LinuxAio;
+}
+
+public sealed class PosixAioFileFlushTests : FifoHeldAioFileFlushTests
+{
+    public PosixAioFileFlushTests()
+    {
+        AioLimits limits = AioContext.GetLimits(AioEngineKind.PosixAio);
+        Assert.SkipUnless(limits.IsSupported, $"POSIX AIO cannot run here: {limits.UnsupportedReason}");
+    }
+
+    protected override AioEngineKind EngineKind => AioEngineKind.PosixAio;
 }
 
 /// <summary>The flush rules on the thread-pool engine: the held write copies from memory that page-faults on

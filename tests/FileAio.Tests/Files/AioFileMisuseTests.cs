@@ -37,8 +37,13 @@ public abstract class AioFileMisuseTests
     }
 }
 
-/// <summary>Misuse on io_uring: the held read is a read of an empty FIFO.</summary>
-public sealed class IoUringAioFileMisuseTests : AioFileMisuseTests
+/// <summary>Misuse on the engines whose held read is a read of an empty FIFO (io_uring, Linux AIO, POSIX AIO).</summary>
+public abstract class FifoHeldAioFileMisuseTests : AioFileMisuseTests
+{
+    protected override void RequireHeldRead() => Require.Linux();
+}
+
+public sealed class IoUringAioFileMisuseTests : FifoHeldAioFileMisuseTests
 {
     public IoUringAioFileMisuseTests()
     {
@@ -47,8 +52,28 @@ public sealed class IoUringAioFileMisuseTests : AioFileMisuseTests
     }
 
     protected override AioEngineKind EngineKind => AioEngineKind.IoUring;
+}
 
-    protected override void RequireHeldRead() => Require.Linux();
+public sealed class LinuxAioFileMisuseTests : FifoHeldAioFileMisuseTests
+{
+    public LinuxAioFileMisuseTests()
+    {
+        AioLimits limits = AioContext.GetLimits(AioEngineKind.LinuxAio);
+        Assert.SkipUnless(limits.IsSupported, $"Linux AIO cannot run here: {limits.UnsupportedReason}");
+    }
+
+    protected override AioEngineKind EngineKind => AioEngineKind.LinuxAio;
+}
+
+public sealed class PosixAioFileMisuseTests : FifoHeldAioFileMisuseTests
+{
+    public PosixAioFileMisuseTests()
+    {
+        AioLimits limits = AioContext.GetLimits(AioEngineKind.PosixAio);
+        Assert.SkipUnless(limits.IsSupported, $"POSIX AIO cannot run here: {limits.UnsupportedReason}");
+    }
+
+    protected override AioEngineKind EngineKind => AioEngineKind.PosixAio;
 }
 
 /// <summary>Misuse on the thread-pool engine: the held read copies into memory that page-faults on userfaultfd.</summary>
