@@ -43,6 +43,7 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
     private CancellationToken _token;
     private CancellationTokenRegistration _registration;
     private int _cancelRequested;
+    private bool _engineCancelAsked;            // the loop asked the engine to cancel it (a token, or its file's Dispose)
 
     public AsyncOperation(OperationPool pool)
     {
@@ -82,6 +83,11 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         }
     }
 
+    /// <summary>The loop asked the engine to cancel this operation (its thread only, before the engine is asked): an
+    /// ECANCELED that comes later — the kernel stopped it after answering "running" — is then a cancellation, not an
+    /// I/O error, also when it was the file's Dispose that asked and no token fired.</summary>
+    public void NoteEngineCancelAsked() => _engineCancelAsked = true;
+
     private void OnCanceled()
     {
         Volatile.Write(ref _cancelRequested, 1);
@@ -113,7 +119,8 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
             _core.SetResult((int)result);
         }
         else if (result == OperationResult.Canceled
-            || (result is -Errno.ECANCELED or -Errno.EINTR && _token.IsCancellationRequested))
+            || (result is -Errno.ECANCELED or -Errno.EINTR && _token.IsCancellationRequested)
+            || (result == -Errno.ECANCELED && _engineCancelAsked))
         {
             _core.SetException(new OperationCanceledException(_token));
         }
@@ -187,6 +194,7 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         _cachedPrefix = 0;
         _startTimestamp = 0;
         Volatile.Write(ref _cancelRequested, 0);
+        _engineCancelAsked = false;
         State = LoopState.Idle;
         Io.Clear();
         _core.Reset();

@@ -274,6 +274,7 @@ internal sealed class EngineLoop : IDisposable
                 Finish(operation, OperationResult.Canceled);
                 break;
             case LoopState.InEngine:
+                operation.NoteEngineCancelAsked();
                 if (_engine.Cancel(operation.Io) == EngineCancelResult.Canceled)
                 {
                     _inEngine.Remove(operation);

@@ -176,15 +176,7 @@ internal sealed unsafe partial class IoUringEngine
     /// <summary>Counts finished writes out of their scopes, and starts the flushes that were waiting for them.</summary>
     private void FinishWrites(ReadOnlySpan<IoOperation> writes)
     {
-        bool mayRelease = false;
-        lock (_barrierLock)
-        {
-            foreach (IoOperation write in writes)
-            {
-                mayRelease |= write.Scope!.WriteFinished(write);
-            }
-        }
-        if (mayRelease)
+        if (FlushBarrier.Finish(_barrierLock, writes))
         {
             StartReleasedFlushes(writes);
         }

@@ -283,65 +283,14 @@ internal sealed unsafe partial class IoUringEngine : IAioEngine
         return cut;
     }
 
-    /// <summary>Counts the round's writes in their scopes and asks the scopes about the round's flushes:
-    /// <c>_route[i]</c> becomes RouteHeld for a flush that must wait, 0 for everything else.</summary>
-    private void EnterScopes(ReadOnlySpan<IoOperation> batch)
-    {
-        bool involved = false;
-        foreach (IoOperation operation in batch)
-        {
-            involved |= operation.Kind != OperationKind.Read && operation.Scope is not null;
-        }
-        _route.AsSpan(0, batch.Length).Clear();
-        if (!involved)
-        {
-            return; // a round of reads only (the hot path of a read benchmark): no scope has anything to count
-        }
-        lock (_barrierLock)
-        {
-            for (int i = 0; i < batch.Length; i++)
-            {
-                IoOperation operation = batch[i];
-                if (operation.Scope is not FlushScope scope)
-                {
-                    continue;
-                }
-                if (operation.Kind == OperationKind.Write)
-                {
-                    scope.WriteStarted(operation);
-                }
-                else if (operation.Kind == OperationKind.Flush && !scope.TryPass(operation))
-                {
-                    _route[i] = RouteHeld;
-                }
-            }
-        }
-    }
+    /// <summary>Counts the round's writes in their scopes and asks the scopes about its flushes: <c>_route[i]</c>
+    /// becomes RouteHeld for a flush that must wait, 0 for everything else.</summary>
+    private void EnterScopes(ReadOnlySpan<IoOperation> batch) => FlushBarrier.Enter(_barrierLock, batch, _route, RouteHeld);
 
     /// <summary>Undoes <see cref="EnterScopes"/> for the operations from <paramref name="from"/> on (not accepted).</summary>
     private void LeaveScopes(ReadOnlySpan<IoOperation> batch, int from)
     {
-        bool mayRelease = false;
-        lock (_barrierLock)
-        {
-            for (int i = from; i < batch.Length; i++)
-            {
-                IoOperation operation = batch[i];
-                if (operation.Scope is not FlushScope scope)
-                {
-                    continue;
-                }
-                if (operation.Kind == OperationKind.Write)
-                {
-                    mayRelease |= scope.WriteFinished(operation);
-                }
-                else if (_route[i] == RouteHeld)
-                {
-                    scope.TryRemove(operation);
-                }
-            }
-        }
-        if (mayRelease)
+        if (FlushBarrier.Leave(_barrierLock, batch, _route, from, RouteHeld))
         {
             StartReleasedFlushes(batch[from..]); // a flush held only by the writes taken back may go now
         }
@@ -356,20 +305,8 @@ internal sealed unsafe partial class IoUringEngine : IAioEngine
             bool wrote = false;
             foreach (IoOperation write in finishedWrites)
             {
-                if (write.Kind != OperationKind.Write || write.Scope is not FlushScope scope)
+                while (FlushBarrier.TryTakeReleased(_barrierLock, write, out IoOperation flush))
                 {
-                    continue;
-                }
-                while (true)
-                {
-                    IoOperation flush;
-                    lock (_barrierLock)
-                    {
-                        if (!scope.TryRelease(out flush))
-                        {
-                            break;
-                        }
-                    }
                     if (_slots[SlotTable.IndexOf((ulong)flush.EngineSequence)].OnSidePath)
                     {
                         SidePath.Enqueue(flush);

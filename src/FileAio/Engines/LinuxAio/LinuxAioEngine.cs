@@ -201,56 +201,14 @@ internal sealed unsafe partial class LinuxAioEngine : IAioEngine
 
     /// <summary>Counts the round's writes in their scopes and asks the scopes about its flushes: <c>_route[i]</c>
     /// becomes RouteHeld for a flush that must wait, 0 for everything else.</summary>
-    private void EnterScopes(ReadOnlySpan<IoOperation> batch)
-    {
-        _route.AsSpan(0, batch.Length).Clear();
-        lock (_barrierLock)
-        {
-            for (int i = 0; i < batch.Length; i++)
-            {
-                IoOperation operation = batch[i];
-                if (operation.Scope is not FlushScope scope || operation.Kind == OperationKind.Read)
-                {
-                    continue;
-                }
-                if (operation.Kind == OperationKind.Write)
-                {
-                    scope.WriteStarted(operation);
-                }
-                else if (!scope.TryPass(operation))
-                {
-                    _route[i] = RouteHeld;
-                }
-            }
-        }
-    }
+    private void EnterScopes(ReadOnlySpan<IoOperation> batch) => FlushBarrier.Enter(_barrierLock, batch, _route, RouteHeld);
 
     /// <summary>Undoes <see cref="EnterScopes"/> for the operations from <paramref name="from"/> on (not accepted).</summary>
     private void LeaveScopes(ReadOnlySpan<IoOperation> batch, int from)
     {
-        bool mayRelease = false;
-        lock (_barrierLock)
+        if (FlushBarrier.Leave(_barrierLock, batch, _route, from, RouteHeld))
         {
-            for (int i = from; i < batch.Length; i++)
-            {
-                IoOperation operation = batch[i];
-                if (operation.Scope is not FlushScope scope)
-                {
-                    continue;
-                }
-                if (operation.Kind == OperationKind.Write)
-                {
-                    mayRelease |= scope.WriteFinished(operation);
-                }
-                else if (_route[i] == RouteHeld)
-                {
-                    scope.TryRemove(operation);
-                }
-            }
-        }
-        if (mayRelease)
-        {
-            StartReleasedFlushes(batch[from..]);
+            StartReleasedFlushes(batch[from..]); // a flush held only by the writes taken back may go now
         }
     }
 
@@ -261,20 +219,8 @@ internal sealed unsafe partial class LinuxAioEngine : IAioEngine
         {
             foreach (IoOperation write in finishedWrites)
             {
-                if (write.Kind != OperationKind.Write || write.Scope is not FlushScope scope)
+                while (FlushBarrier.TryTakeReleased(_barrierLock, write, out IoOperation flush))
                 {
-                    continue;
-                }
-                while (true)
-                {
-                    IoOperation flush;
-                    lock (_barrierLock)
-                    {
-                        if (!scope.TryRelease(out flush))
-                        {
-                            break;
-                        }
-                    }
                     int slot = SlotTable.IndexOf((ulong)flush.EngineSequence);
                     if (_slots[slot].OnSidePath)
                     {

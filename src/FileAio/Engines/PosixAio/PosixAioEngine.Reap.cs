@@ -124,15 +124,7 @@ internal sealed partial class PosixAioEngine
     /// <summary>Counts finished writes out of their scopes, and starts the flushes that were waiting for them.</summary>
     private void FinishWrites(ReadOnlySpan<IoOperation> writes)
     {
-        bool mayRelease = false;
-        lock (_barrierLock)
-        {
-            foreach (IoOperation write in writes)
-            {
-                mayRelease |= write.Scope!.WriteFinished(write);
-            }
-        }
-        if (mayRelease)
+        if (FlushBarrier.Finish(_barrierLock, writes))
         {
             StartReleasedFlushes(writes);
         }
