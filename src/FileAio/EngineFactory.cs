@@ -13,8 +13,9 @@ namespace FileAio;
 /// </summary>
 internal static class EngineFactory
 {
-    /// <summary>Preference order for <see cref="AioEngineKind.Auto"/>. POSIX AIO is never picked by Auto: on Linux
-    /// glibc runs it on its own threads, which the thread-pool engine does better, and it is only ever named.</summary>
+    /// <summary>Preference order for <see cref="AioEngineKind.Auto"/>. POSIX AIO is never picked by Auto: on glibc it
+    /// serialises each descriptor (slower than the thread-pool engine), on macOS it holds 16 requests per process, and
+    /// its FreeBSD path has been compiled but never run. Asked for by name, it runs wherever its probe passes.</summary>
     private static readonly AioEngineKind[] s_preference =
     [
         AioEngineKind.IoUring,
@@ -38,10 +39,6 @@ internal static class EngineFactory
         {
             foreach (AioEngineKind candidate in s_preference)
             {
-                if (!AutoConsiders(candidate))
-                {
-                    continue;
-                }
                 AioLimits limits = GetLimits(candidate);
                 if (limits.IsSupported)
                 {
@@ -145,20 +142,10 @@ internal static class EngineFactory
     private static EngineSettings ForAuto(AioEngineKind asked, AioEngineKind engine, EngineSettings settings) =>
         asked == AioEngineKind.Auto && engine == AioEngineKind.LinuxAio ? settings with { BufferedOnSidePath = true } : settings;
 
-    /// <summary>Auto never picks POSIX AIO: on glibc it is a user-space pool of blocking calls serialised per
-    /// descriptor (slower than the thread-pool engine), on macOS it holds 16 requests per process, and its FreeBSD
-    /// kernel path — the one place it would be the better engine — has been compiled but never run. Asked for by
-    /// name, it runs wherever its probe passes.</summary>
-    private static bool AutoConsiders(AioEngineKind engine) => engine != AioEngineKind.PosixAio;
-
     private static AioLimits NextSupportedAfter(AioEngineKind engine)
     {
         for (int i = Array.IndexOf(s_preference, engine) + 1; i < s_preference.Length; i++)
         {
-            if (!AutoConsiders(s_preference[i]))
-            {
-                continue;
-            }
             AioLimits limits = GetLimits(s_preference[i]);
             if (limits.IsSupported)
             {
