@@ -85,6 +85,11 @@ public sealed partial class AioContext : IDisposable
         };
     }
 
+    /// <summary>Tests: a shared context over an engine built by hand (one over a test's wrapper of a platform, say).
+    /// The context owns it from here on.</summary>
+    internal static AioContext CreateOverEngine(IAioEngine engine, AioEngineKind kind, int capacity) =>
+        new(engine, kind, capacity, waitWithoutPendingRequests: false, ownerThreadId: 0);
+
     /// <summary>What <paramref name="engine"/> can do on this machine (IPRT's <c>RTFileAioGetLimits</c>). For
     /// <see cref="AioEngineKind.Auto"/>, the limits of the engine Auto picks.</summary>
     public static AioLimits GetLimits(AioEngineKind engine = AioEngineKind.Auto) => EngineFactory.GetLimits(engine);

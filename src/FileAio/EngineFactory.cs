@@ -160,7 +160,7 @@ internal static class EngineFactory
         AioEngineKind.ThreadPool => new ThreadPoolEngine(),
         AioEngineKind.IoUring => new IoUringEngine(capacity, IoUringProbe.Current, settings),
         AioEngineKind.LinuxAio => new LinuxAioEngine(capacity, settings),
-        AioEngineKind.PosixAio => new PosixAioEngine(capacity, settings),
+        AioEngineKind.PosixAio => new PosixAioEngine(capacity),
         _ => throw new NotSupportedException($"The {engine} engine is not implemented."),
     };
 }

@@ -179,7 +179,7 @@ internal sealed unsafe class FreeBsdAioPlatform : IPosixAioPlatform
     {
     }
 
-    public void Sleep(Deadline deadline)
+    public void Sleep(Deadline deadline, int wanted)
     {
         FreeBsdKevent seen;
         Interop.PosixAio.Timespec timeout = default;

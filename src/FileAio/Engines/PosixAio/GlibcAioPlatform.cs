@@ -8,8 +8,8 @@ namespace FileAio.Engines.PosixAio;
 
 /// <summary>
 /// POSIX AIO on glibc: requests with SIGEV_NONE, completions found by scanning the armed blocks' <c>aio_error</c>, the
-/// reaper asleep in <c>aio_suspend</c> over its in-progress blocks plus the process's <see cref="GlibcDoorbell"/>
-/// sentinel. Why not SIGEV_THREAD: glibc starts a thread per completion (and silently drops the notification when it
+/// reaper asleep in <c>aio_suspend</c> over one in-progress block per descriptor (<see cref="GlibcSuspendChoice"/>)
+/// plus the process's <see cref="GlibcDoorbell"/> sentinel. Why not SIGEV_THREAD: glibc starts a thread per completion (and silently drops the notification when it
 /// cannot), which measured several times slower (docs/engines.md).
 /// </summary>
 /// <remarks>
@@ -23,13 +23,14 @@ internal sealed unsafe class GlibcAioPlatform : IPosixAioPlatform
     /// machine-wide budget (fs.aio-max-nr), so that "unlimited" means the same on both Linux AIO engines.</summary>
     public const int MaxOutstanding = 65536;
 
-    /// <summary>Most blocks one <c>aio_suspend</c> lists. glibc keeps two arrays of the list's length on the caller's
-    /// stack (about 40 bytes an entry): 1024 keeps that near 40 KiB. With more requests in flight the reaper lists a
-    /// rotating window of them and sleeps at most <see cref="PartialListSliceMilliseconds"/>, so a request outside the
-    /// window is seen within that time.</summary>
+    /// <summary>Most armed requests one sleep looks at (and so most blocks one <c>aio_suspend</c> lists: glibc keeps
+    /// two arrays of the list's length on the caller's stack, about 40 bytes an entry, and 1024 keeps that near
+    /// 40 KiB). With more in flight the reaper looks at a rotating window of them and sleeps at most
+    /// <see cref="SliceMilliseconds"/>, so a request outside the window is seen within that time.</summary>
     private const int SuspendListMax = 1024;
 
-    private const int PartialListSliceMilliseconds = 2;
+    /// <summary>The longest a partial or coalesced sleep (<see cref="GlibcSuspendChoice"/>) lasts.</summary>
+    private const int SliceMilliseconds = 2;
 
     /// <summary>What we write into <c>__error_code</c> before <c>lio_listio</c>: glibc overwrites it with EINPROGRESS
     /// when it queues the block and with the error when it refuses it, except when its request pool cannot grow,
@@ -43,7 +44,12 @@ internal sealed unsafe class GlibcAioPlatform : IPosixAioPlatform
     private readonly int[] _armed;             // 1 while the block is queued and accepted
     private readonly int _capacity;
     private int _highWater;                    // no slot at or above this was ever armed
-    private int _windowStart;                  // the reaper's: where a partial suspend list starts
+    private readonly long[] _armSequence;      // when each slot was armed (the submitter's counter, below)
+    private long _nextArmSequence;             // the submitter's
+    private int _windowStart;                  // the reaper's: where a partial window starts
+    private readonly SuspendCandidate[] _candidates; // the reaper's, with _chosen and _suspendList
+    private readonly int[] _chosen;
+    private bool _coalescedSleepTimedOut;      // the reaper's: its last coalesced sleep ran out (see Sleep)
 
     public GlibcAioPlatform(int capacity, GlibcDoorbell doorbell)
     {
@@ -55,6 +61,9 @@ internal sealed unsafe class GlibcAioPlatform : IPosixAioPlatform
         _suspendList = (GlibcAiocb**)NativeMemory.AllocZeroed((nuint)(Math.Min(capacity, SuspendListMax) + 1), (nuint)sizeof(GlibcAiocb*));
         _tags = new ulong[capacity];
         _armed = new int[capacity];
+        _armSequence = new long[capacity];
+        _candidates = new SuspendCandidate[Math.Min(capacity, SuspendListMax)];
+        _chosen = new int[_candidates.Length];
     }
 
     private readonly GlibcAiocb** _suspendList; // the reaper's own, so a submitter's lio_listio list is never shared
@@ -135,6 +144,8 @@ internal sealed unsafe class GlibcAioPlatform : IPosixAioPlatform
         {
             Volatile.Write(ref _highWater, slot + 1);
         }
+        // glibc runs a descriptor's requests in the order they were queued; the reaper picks which to list by it.
+        _armSequence[slot] = _nextArmSequence++;
         // Published after the block is queued; the reaper reads it after announcing its sleep (full fences on both
         // sides, in the engine), so a block armed while the reaper sleeps is either in its list or kicks it.
         Volatile.Write(ref _armed[slot], 1);
@@ -181,9 +192,9 @@ internal sealed unsafe class GlibcAioPlatform : IPosixAioPlatform
 
     public void BeginSleep() => _doorbell.Enter();
 
-    public void Sleep(Deadline deadline)
+    public void Sleep(Deadline deadline, int wanted)
     {
-        int count = 0;
+        int found = 0;
         int high = Volatile.Read(ref _highWater);
         bool partial = false;
         for (int i = 0; i < high; i++)
@@ -191,28 +202,42 @@ internal sealed unsafe class GlibcAioPlatform : IPosixAioPlatform
             int slot = (_windowStart + i) % high;
             if (Volatile.Read(ref _armed[slot]) == 1)
             {
-                if (count == SuspendListMax)
+                if (found == _candidates.Length)
                 {
                     partial = true;
-                    _windowStart = slot; // the next sleep lists the ones left out this time
+                    _windowStart = slot; // the next sleep looks at the ones left out this time
                     break;
                 }
-                _suspendList[count++] = _blocks + slot;
+                // Fildes is ours (glibc never writes it); the sequence was stored before the slot was armed.
+                _candidates[found++] = new SuspendCandidate(_blocks[slot].Fildes, _armSequence[slot], slot);
             }
         }
+        int count = GlibcSuspendChoice.Choose(_candidates.AsSpan(0, found), wanted, coalesce: !_coalescedSleepTimedOut,
+            _chosen, out bool coalesced);
+        for (int i = 0; i < count; i++)
+        {
+            _suspendList[i] = _blocks + _chosen[i];
+        }
         _suspendList[count++] = _doorbell.Sentinel;
+
+        // A partial list, or a listed request later than the caller needs, is a sleep capped at one slice: what is
+        // left out, or finishes first, is seen within it.
+        bool sliced = partial || coalesced;
         Timespec timeout = default;
         Timespec* relative = null;
-        if (partial || !deadline.IsInfinite)
+        if (sliced || !deadline.IsInfinite)
         {
-            TimeSpan left = partial && (deadline.IsInfinite || deadline.Remaining.TotalMilliseconds > PartialListSliceMilliseconds)
-                ? TimeSpan.FromMilliseconds(PartialListSliceMilliseconds)
+            TimeSpan left = sliced && (deadline.IsInfinite || deadline.Remaining.TotalMilliseconds > SliceMilliseconds)
+                ? TimeSpan.FromMilliseconds(SliceMilliseconds)
                 : deadline.Remaining;
             timeout = new Timespec { Seconds = left.Ticks / TimeSpan.TicksPerSecond, Nanoseconds = left.Ticks % TimeSpan.TicksPerSecond * 100 };
             relative = &timeout;
         }
         // 0: one listed request finished; -1 EAGAIN: timed out; -1 EINTR: a signal. The caller looks again either way.
-        GlibcAio.Suspend(_suspendList, count, relative);
+        int result = GlibcAio.Suspend(_suspendList, count, relative);
+        // A coalesced sleep that ran out means the requests are slower than the slice: the next sleep lists exactly
+        // what the caller needs, so slow requests cost one extra wake each, not a wake every slice.
+        _coalescedSleepTimedOut = coalesced && result != 0 && Marshal.GetLastPInvokeError() == Errno.EAGAIN;
     }
 
     public void EndSleep()

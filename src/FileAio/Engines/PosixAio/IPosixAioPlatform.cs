@@ -78,8 +78,9 @@ internal interface IPosixAioPlatform : IDisposable
     void BeginSleep();
 
     /// <summary>Sleeps until an armed request may have finished, a <see cref="Kick"/> since <see cref="BeginSleep"/>,
-    /// a signal, or the deadline. Spurious returns are allowed.</summary>
-    void Sleep(Deadline deadline);
+    /// a signal, or the deadline. Spurious returns are allowed. <paramref name="wanted"/> is how many more completions
+    /// the caller waits for: glibc may sleep until about that many have finished (a hint; the others ignore it).</summary>
+    void Sleep(Deadline deadline, int wanted);
 
     /// <summary>Ends what <see cref="BeginSleep"/> started.</summary>
     void EndSleep();

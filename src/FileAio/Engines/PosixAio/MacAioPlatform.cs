@@ -146,7 +146,7 @@ internal sealed unsafe class MacAioPlatform : IPosixAioPlatform
     {
     }
 
-    public void Sleep(Deadline deadline)
+    public void Sleep(Deadline deadline, int wanted)
     {
         if (Interlocked.Exchange(ref _kicked, 0) == 1)
         {

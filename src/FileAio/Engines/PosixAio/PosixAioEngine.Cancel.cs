@@ -207,7 +207,7 @@ internal sealed partial class PosixAioEngine
             }
             if (n == 0)
             {
-                SleepOnce(Deadline.After(TimeSpan.FromMilliseconds(10)));
+                SleepOnce(Deadline.After(TimeSpan.FromMilliseconds(10)), wanted: _slots.InUse); // all of them
             }
         }
         _sidePath?.Stop();

@@ -23,13 +23,13 @@ internal sealed partial class PosixAioEngine
             {
                 return count;
             }
-            SleepOnce(deadline);
+            SleepOnce(deadline, minCompletions - count);
         }
     }
 
     /// <summary>One sleep (remark 3 of the engine): announced, then the flags checked, then the platform's sleep over
-    /// every armed request and its kick.</summary>
-    private void SleepOnce(Deadline deadline)
+    /// the armed requests and its kick, told how many completions are still wanted.</summary>
+    private void SleepOnce(Deadline deadline, int wanted)
     {
         Interlocked.Exchange(ref _asleep, 1);
         _platform.BeginSleep();
@@ -37,7 +37,7 @@ internal sealed partial class PosixAioEngine
         {
             if (Volatile.Read(ref _wakeupPending) == 0 && _ready.IsEmpty && _sideDone.IsEmpty)
             {
-                _platform.Sleep(deadline);
+                _platform.Sleep(deadline, wanted);
             }
         }
         finally

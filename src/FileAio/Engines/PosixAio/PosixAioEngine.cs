@@ -63,15 +63,22 @@ internal sealed unsafe partial class PosixAioEngine : IAioEngine
     private int _wakeupPending;   // 1 from Wakeup until a Reap reports it
     private int _asleep;          // 1 while the reaper is between announcing a sleep and waking (remark 3)
 
-    public PosixAioEngine(int capacity, EngineSettings settings)
+    public PosixAioEngine(int capacity)
+        : this(CreatePlatform(capacity), capacity)
     {
-        _ = settings;
+    }
+
+    private static IPosixAioPlatform CreatePlatform(int capacity)
+    {
         int errno = PosixAioProbe.TryCreatePlatform(capacity, out IPosixAioPlatform? platform);
-        if (errno != 0)
-        {
-            throw new NotSupportedException($"POSIX AIO could not be set up (errno {errno}).");
-        }
-        _platform = platform!;
+        return errno == 0 ? platform! : throw new NotSupportedException($"POSIX AIO could not be set up (errno {errno}).");
+    }
+
+    /// <summary>Over a given platform: the shipped one, or (tests) a wrapper over it that refuses chosen entries of a
+    /// batch, which no C library here can be made to do on demand.</summary>
+    internal PosixAioEngine(IPosixAioPlatform platform, int capacity)
+    {
+        _platform = platform;
         _slots = new SlotTable(capacity);
         _claimed = new int[capacity];
         _route = new int[capacity];
