@@ -80,34 +80,67 @@ public sealed class GlibcSuspendChoiceTests
     }
 
     [Fact]
-    public void EveryChosenSlotIsACandidate_AndEachDescriptorAppearsOnce_Random()
+    public void TwoDescriptors_TwoWanted_TheExactPositionsShareOneBudget()
+    {
+        // fd 3 = [slot 0, slot 1], fd 4 = [slot 2, slot 3]. Listing the second of each would let slots 0 and 2 finish
+        // unseen: the caller would have its two while the reaper slept on.
+        SuspendCandidate[] candidates = [.. Queue(fd: 3, 2, firstSlot: 0), .. Queue(fd: 4, 2, firstSlot: 2, firstSequence: 2)];
+        AssertChoice([1, 2], false, Choose(candidates, wanted: 2));
+        AssertChoice([1, 2], false, Choose(candidates, wanted: 2, coalesce: false));
+    }
+
+    [Fact]
+    public void TwoDescriptors_OneWanted_CoalescedWhenEitherMovesPastItsOldest()
+    {
+        SuspendCandidate[] candidates = [.. Queue(fd: 3, 8, firstSlot: 0), .. Queue(fd: 4, 1, firstSlot: 8, firstSequence: 8)];
+        AssertChoice([3, 8], true, Choose(candidates, wanted: 1));
+        AssertChoice([0, 8], false, Choose(candidates, wanted: 1, coalesce: false));
+    }
+
+    /// <summary>The rule, on random queues: one listed request per descriptor; an exact choice lets fewer than
+    /// <c>wanted</c> finish unseen and uses all of that budget it can (as few wakes as possible); a coalescing choice
+    /// lists at least the middle of each queue and no earlier than the exact position, and says it coalesced exactly
+    /// when it lets <c>wanted</c> or more finish unseen.</summary>
+    [Fact]
+    public void Random_ExactAndCoalescedChoicesKeepTheRule()
     {
         var random = new Random(12345);
-        for (int round = 0; round < 500; round++)
+        for (int round = 0; round < 1000; round++)
         {
             int count = random.Next(0, 200);
             int[] sequences = [.. Enumerable.Range(0, count)];
             random.Shuffle(sequences); // unique: arming order is a total order
             SuspendCandidate[] candidates =
-                [.. Enumerable.Range(0, count).Select(i => new SuspendCandidate(random.Next(3, 8), sequences[i], i))];
-            var byFd = candidates.GroupBy(c => c.Fd).ToDictionary(g => g.Key, g => g.OrderBy(c => c.Sequence).ToArray());
+                [.. Enumerable.Range(0, count).Select(i => new SuspendCandidate(random.Next(3, 3 + random.Next(1, 6)), sequences[i], i))];
+            var queues = candidates.GroupBy(c => c.Fd).ToDictionary(g => g.Key, g => g.OrderBy(c => c.Sequence).ToArray());
             int wanted = random.Next(0, 40);
-            (int[] chosen, bool coalesced) = Choose([.. candidates], wanted);
+            int budget = Math.Max(wanted, 1) - 1;
 
-            Assert.Equal(byFd.Count, chosen.Length);
-            bool anyLater = false;
-            foreach (int slot in chosen)
+            Dictionary<int, int> exact = Positions(Choose([.. candidates], wanted, coalesce: false), out bool exactCoalesced);
+            long exactUnseen = exact.Values.Sum(p => p - 1L);
+            Assert.False(exactCoalesced);
+            Assert.True(exactUnseen <= budget, $"exact lets {exactUnseen} finish unseen, wanted {wanted}");
+            Assert.Equal(Math.Min(budget, queues.Values.Sum(q => q.Length - 1L)), exactUnseen);
+
+            Dictionary<int, int> coalesced = Positions(Choose([.. candidates], wanted), out bool didCoalesce);
+            foreach ((int fd, int position) in coalesced)
             {
-                SuspendCandidate c = candidates.Single(x => x.Slot == slot);
-                SuspendCandidate[] queue = byFd[c.Fd];
-                int position = Array.IndexOf(queue, c) + 1;
-                int exact = Math.Min(Math.Max(wanted, 1), queue.Length);
-                Assert.True(position >= exact, $"position {position} before the wanted {exact}");
-                Assert.True(position <= Math.Max(exact, (queue.Length + 1) / 2), $"position {position} past the middle");
-                anyLater |= position > exact;
+                Assert.True(position >= exact[fd] && position >= (queues[fd].Length + 1) / 2, $"fd {fd}: position {position}");
             }
-            Assert.Equal(chosen.Select(s => candidates.Single(x => x.Slot == s).Fd).Distinct().Count(), chosen.Length);
-            Assert.Equal(anyLater, coalesced);
+            Assert.Equal(coalesced.Values.Sum(p => p - 1L) >= Math.Max(wanted, 1), didCoalesce);
+
+            Dictionary<int, int> Positions((int[] Chosen, bool Coalesced) choice, out bool flag)
+            {
+                flag = choice.Coalesced;
+                Assert.Equal(queues.Count, choice.Chosen.Length);
+                var positions = new Dictionary<int, int>();
+                foreach (int slot in choice.Chosen)
+                {
+                    SuspendCandidate c = candidates.Single(x => x.Slot == slot);
+                    positions.Add(c.Fd, Array.IndexOf(queues[c.Fd], c) + 1); // Add throws on a second one per descriptor
+                }
+                return positions;
+            }
         }
     }
 }

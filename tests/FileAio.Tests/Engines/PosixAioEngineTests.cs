@@ -232,4 +232,39 @@ public sealed partial class PosixAioEngineTests : FileAioTest
             AssertPattern(buffers[i].Memory.Span, offsets[i]);
         }
     }
+
+    /// <summary>Wait(2) over two descriptors, each with one quick read and one held in the kernel behind it: the two
+    /// quick ones are all the caller asked for, so Wait returns them — the reaper must not sleep on the held ones
+    /// (listing each descriptor's second request would let both quick ones finish unseen).</summary>
+    [Fact]
+    public void Wait_ForTwo_OverTwoDescriptors_EachWithAHeldReadBehindAQuickOne_ReturnsTheQuickOnes()
+    {
+        UserfaultStall stallA = NewStall(), stallB = NewStall();
+        AioContext context = NewContext();
+        SafeFileHandle fileA = Open(CreatePatternFile("a.bin", 8192));
+        SafeFileHandle fileB = Open(CreatePatternFile("b.bin", 8192));
+        var requests = Enumerable.Range(0, 4).Select(_ => Own(new AioRequest())).ToArray();
+        byte[] quickA = new byte[4096], quickB = new byte[4096];
+        requests[0].PrepareRead(fileA, 0, quickA, "A1");
+        requests[1].PrepareRead(fileA, 4096, stallA.Memory, "A2");
+        requests[2].PrepareRead(fileB, 0, quickB, "B1");
+        requests[3].PrepareRead(fileB, 4096, stallB.Memory, "B2");
+        Assert.Equal(4, context.Submit(requests));
+
+        var output = new AioRequest[4];
+        var seen = new List<string>();
+        while (seen.Count < 2)
+        {
+            AioWaitResult result = context.Wait(2 - seen.Count, TimeSpan.FromSeconds(10), output);
+            Assert.NotEqual(AioWaitReason.TimedOut, result.Reason);
+            seen.AddRange(output.AsSpan(0, result.Count).ToArray().Select(r => (string)r.UserState!));
+        }
+        Assert.Equal(["A1", "B1"], seen.Order());
+        AssertPattern(quickA, 0);
+        AssertPattern(quickB, 0);
+
+        stallA.Release();
+        stallB.Release();
+        Assert.Equal(2, WaitAll(context, 2).Count);
+    }
 }

@@ -9,8 +9,8 @@ namespace FileAio.Engines.PosixAio;
 /// <summary>
 /// POSIX AIO on glibc: requests with SIGEV_NONE, completions found by scanning the armed blocks' <c>aio_error</c>, the
 /// reaper asleep in <c>aio_suspend</c> over one in-progress block per descriptor (<see cref="GlibcSuspendChoice"/>)
-/// plus the process's <see cref="GlibcDoorbell"/> sentinel. Why not SIGEV_THREAD: glibc starts a thread per completion (and silently drops the notification when it
-/// cannot), which measured several times slower (docs/engines.md).
+/// plus the process's <see cref="GlibcDoorbell"/> sentinel. Why not SIGEV_THREAD: glibc starts a thread per completion
+/// (and silently drops the notification when it cannot), which measured several times slower (docs/engines.md).
 /// </summary>
 /// <remarks>
 /// glibc does the work with blocking pread/pwrite/fsync on its helper threads, one request at a time per descriptor
@@ -208,7 +208,10 @@ internal sealed unsafe class GlibcAioPlatform : IPosixAioPlatform
                     _windowStart = slot; // the next sleep looks at the ones left out this time
                     break;
                 }
-                // Fildes is ours (glibc never writes it); the sequence was stored before the slot was armed.
+                // Fildes is ours (glibc never writes it); the sequence was stored before the slot was armed. A slot a
+                // canceller's harvest freed during this scan may be re-prepared meanwhile: its values are then stale,
+                // which only misgroups this one choice (a block not in progress ends the sleep at once), and the new
+                // Start kicks the sleep anyway.
                 _candidates[found++] = new SuspendCandidate(_blocks[slot].Fildes, _armSequence[slot], slot);
             }
         }

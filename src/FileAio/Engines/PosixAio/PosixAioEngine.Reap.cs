@@ -23,7 +23,7 @@ internal sealed partial class PosixAioEngine
             {
                 return count;
             }
-            SleepOnce(deadline, minCompletions - count);
+            SleepOnce(deadline, Math.Min(minCompletions, completed.Length) - count);
         }
     }
 

@@ -217,11 +217,19 @@ internal sealed unsafe partial class PosixAioEngine : IAioEngine
                 last = k;
             }
         }
+        // Armed in the order the library queued them — the list's entries, then the refused ones queued again alone —
+        // which is the order glibc runs a descriptor's requests in (its reaper relies on it: GlibcSuspendChoice).
         for (int k = 0; k <= last; k++)
         {
             if (errors[k] == 0)
             {
                 _platform.Arm(_runSlots[k]);
+            }
+        }
+        for (int k = first; k <= last; k++)
+        {
+            if (errors[k] == 0)
+            {
                 continue;
             }
             // Refused, but a later entry runs: this one must be accepted too. Alone, or as a completed failure.
