@@ -97,7 +97,7 @@ public sealed class InfoCommandTests : CliTest
         Assert.Equal(["io_uring", "linux-aio", "posix-aio", "threadpool"], engines.Select(e => e.GetProperty("name").GetString()));
         foreach (JsonElement engine in engines)
         {
-            AioLimits limits = AioContext.GetLimits(EngineNames.Parse(engine.GetProperty("name").GetString()!));
+            AioLimits limits = AioContext.GetLimits(EngineKind(engine.GetProperty("name").GetString()!));
             Assert.Equal(limits.IsSupported, engine.GetProperty("supported").GetBoolean());
             if (limits.IsSupported)
             {
