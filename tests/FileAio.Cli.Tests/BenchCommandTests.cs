@@ -18,8 +18,22 @@ public sealed class BenchCommandTests : CliTest
         using JsonDocument document = JsonDocument.Parse(run.Output);
         JsonElement[] cases = [.. document.RootElement.GetProperty("cases").EnumerateArray()];
         Assert.Equal(8, cases.Length); // 4 apis x (cached, direct)
+        Assert.Equal(["cases", "file", "file_size", "warmup_s", "host"], document.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["os", "kernel", "cpus", "dotnet", "fileaio"], document.RootElement.GetProperty("host").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(PathOf("data"), document.RootElement.GetProperty("file").GetString());
+        Assert.Equal(8 << 20, document.RootElement.GetProperty("file_size").GetInt64());
+        Assert.Equal(0.1, document.RootElement.GetProperty("warmup_s").GetDouble());
         foreach (JsonElement c in cases)
         {
+            // docs/cli.md, "bench --json"; first_error only after an error
+            Assert.Equal(
+                ["api", "engine", "rw", "bs", "iodepth", "direct", "jobs", "runtime_s", "ops", "iops", "bytes_per_sec", "cpu_us_per_op",
+                 "alloc_bytes_per_op", "lat_us", "errors", "run", "alloc_scope", "vs_randomaccess"],
+                c.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(1, c.GetProperty("run").GetInt32());
+            Assert.Contains(c.GetProperty("alloc_scope").GetString(), new[] { "thread", "process" });
+            // Each mode has its randomaccess case at depth 32; sync runs at depth 1, so it has none to compare with.
+            Assert.Equal(c.GetProperty("api").GetString() == "sync" ? JsonValueKind.Null : JsonValueKind.Number, c.GetProperty("vs_randomaccess").ValueKind);
             foreach (string name in new[] { "api", "engine", "rw" })
             {
                 Assert.Equal(JsonValueKind.String, c.GetProperty(name).ValueKind);
