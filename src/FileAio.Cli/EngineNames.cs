@@ -6,15 +6,20 @@ internal static class EngineNames
 {
     public const string Choices = "auto, io_uring, linux-aio, posix-aio, threadpool";
 
-    public static AioEngineKind Parse(string text) => text.ToLowerInvariant() switch
+    /// <summary>An <c>--engine</c> word (a <see cref="Commands.ValueReader{T}"/>): null, or why it names no engine.</summary>
+    public static string? Read(string text, out AioEngineKind kind)
     {
-        "auto" => AioEngineKind.Auto,
-        "io_uring" or "io-uring" or "iouring" => AioEngineKind.IoUring,
-        "linux-aio" or "linux_aio" or "libaio" => AioEngineKind.LinuxAio,
-        "posix-aio" or "posix_aio" => AioEngineKind.PosixAio,
-        "threadpool" or "thread-pool" => AioEngineKind.ThreadPool,
-        _ => throw new UsageException($"--engine: unknown engine '{text}' (choose {Choices})"),
-    };
+        (bool known, kind) = text.ToLowerInvariant() switch
+        {
+            "auto" => (true, AioEngineKind.Auto),
+            "io_uring" or "io-uring" or "iouring" => (true, AioEngineKind.IoUring),
+            "linux-aio" or "linux_aio" or "libaio" => (true, AioEngineKind.LinuxAio),
+            "posix-aio" or "posix_aio" => (true, AioEngineKind.PosixAio),
+            "threadpool" or "thread-pool" => (true, AioEngineKind.ThreadPool),
+            _ => (false, AioEngineKind.Auto),
+        };
+        return known ? null : $"unknown engine '{text}' (choose {Choices})";
+    }
 
     public static string Name(AioEngineKind kind) => kind switch
     {

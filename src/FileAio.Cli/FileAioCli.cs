@@ -40,9 +40,9 @@ internal static class FileAioCli
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (System.CommandLine.Parsing.ParseError error in parse.Errors)
+            foreach (string line in ParseErrorText.Lines(root, parse))
             {
-                terminal.Error.WriteLine($"fileaio: {error.Message}");
+                terminal.Error.WriteLine($"fileaio: {line}");
             }
             terminal.Error.WriteLine(HelpHint(root, parse));
             return ExitCodes.Usage;
@@ -57,7 +57,9 @@ internal static class FileAioCli
         };
         try
         {
-            return await parse.InvokeAsync(invocation, cancellationToken);
+            int exitCode = await parse.InvokeAsync(invocation, cancellationToken);
+            terminal.Out.Flush(); // a result still buffered must reach its destination before success is reported
+            return exitCode;
         }
         catch (UsageException e)
         {
@@ -83,8 +85,13 @@ internal static class FileAioCli
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // An I/O failure no command wrapped with its path: still no stack trace, and the errno when there is one.
+            // .NET's message is often the errno's text alone: then the description says it all, once.
             int errno = ErrnoText.FromException(e);
-            terminal.Error.WriteLine(errno != 0 ? $"fileaio: {e.Message} ({ErrnoText.Describe(errno)})" : $"fileaio: {e.Message}");
+            string described = errno != 0 ? ErrnoText.Describe(errno) : "";
+            terminal.Error.WriteLine(
+                errno == 0 ? $"fileaio: {e.Message}"
+                : described.StartsWith(e.Message, StringComparison.Ordinal) ? $"fileaio: {described}"
+                : $"fileaio: {e.Message} ({described})");
             return ExitCodes.IoError;
         }
         catch (Exception e)

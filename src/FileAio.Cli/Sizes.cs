@@ -6,15 +6,10 @@ namespace FileAio.Cli;
 /// "b"/"ib", as in "4KiB", is accepted).</summary>
 internal static class Sizes
 {
-    /// <summary>Parses <paramref name="text"/>; throws <see cref="UsageException"/> naming <paramref name="option"/>.</summary>
-    public static long Parse(string text, string option)
-    {
-        if (!TryParse(text, out long value))
-        {
-            throw new UsageException($"{option}: '{text}' is not a size (examples: 4096, 4k, 1m, 1g)");
-        }
-        return value;
-    }
+    /// <summary>A size option's value (a <see cref="Commands.ValueReader{T}"/>): null, or why
+    /// <paramref name="text"/> is not a size.</summary>
+    public static string? Read(string text, out long value) =>
+        TryParse(text, out value) ? null : $"'{text}' is not a size (examples: 4096, 4k, 1m, 1g)";
 
     public static bool TryParse(string text, out long value)
     {

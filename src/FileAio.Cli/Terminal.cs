@@ -14,12 +14,14 @@ internal sealed class Terminal
     private const int RedirectedWidth = 200;
 
     private readonly bool _outputIsTerminal;
+    private readonly TextWriter _rawOut;
     private IAnsiConsole? _outConsole;
     private IAnsiConsole? _errorConsole;
 
     public Terminal(TextWriter output, TextWriter error, bool outputIsTerminal = false, bool errorIsTerminal = false)
     {
-        Out = output;
+        _rawOut = output;
+        Out = new StandardOutputWriter(output);
         Error = error;
         _outputIsTerminal = outputIsTerminal;
         ShowsProgress = errorIsTerminal;
@@ -29,6 +31,7 @@ internal sealed class Terminal
     public static Terminal ForProcess() =>
         new(Console.Out, Console.Error, !Console.IsOutputRedirected, !Console.IsErrorRedirected);
 
+    /// <summary>Standard output; a write that fails there is an <see cref="IoFailureException"/> that says so.</summary>
     public TextWriter Out { get; }
 
     public TextWriter Error { get; }
@@ -37,10 +40,10 @@ internal sealed class Terminal
     public bool ShowsProgress { get; }
 
     /// <summary>Spectre console over <see cref="Out"/>, for tables: colours only on a terminal.</summary>
-    public IAnsiConsole OutConsole => _outConsole ??= CreateConsole(Out, _outputIsTerminal);
+    public IAnsiConsole OutConsole => _outConsole ??= CreateConsole(new GuardedConsoleOutput(_rawOut, Out), _outputIsTerminal);
 
     /// <summary>Spectre console over <see cref="Error"/>, for progress bars.</summary>
-    public IAnsiConsole ErrorConsole => _errorConsole ??= CreateConsole(Error, ShowsProgress);
+    public IAnsiConsole ErrorConsole => _errorConsole ??= CreateConsole(new AnsiConsoleOutput(Error), ShowsProgress);
 
     /// <summary>A plain status line on standard error (progress when there is no terminal, notes, warnings).</summary>
     public void Note(string message) => Error.WriteLine(message);
@@ -71,11 +74,11 @@ internal sealed class Terminal
             .Start(context => work(new ProgressScope(this, context)));
     }
 
-    private static IAnsiConsole CreateConsole(TextWriter writer, bool isTerminal)
+    private static IAnsiConsole CreateConsole(IAnsiConsoleOutput output, bool isTerminal)
     {
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Out = new AnsiConsoleOutput(writer),
+            Out = output,
             Ansi = isTerminal ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = isTerminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = isTerminal ? InteractionSupport.Detect : InteractionSupport.No,

@@ -18,8 +18,22 @@ public sealed class BenchCommandTests : CliTest
         using JsonDocument document = JsonDocument.Parse(run.Output);
         JsonElement[] cases = [.. document.RootElement.GetProperty("cases").EnumerateArray()];
         Assert.Equal(8, cases.Length); // 4 apis x (cached, direct)
+        Assert.Equal(["cases", "file", "file_size", "warmup_s", "host"], document.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["os", "kernel", "cpus", "dotnet", "fileaio"], document.RootElement.GetProperty("host").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(PathOf("data"), document.RootElement.GetProperty("file").GetString());
+        Assert.Equal(8 << 20, document.RootElement.GetProperty("file_size").GetInt64());
+        Assert.Equal(0.1, document.RootElement.GetProperty("warmup_s").GetDouble());
         foreach (JsonElement c in cases)
         {
+            // docs/cli.md, "bench --json"; first_error only after an error
+            Assert.Equal(
+                ["api", "engine", "rw", "bs", "iodepth", "direct", "jobs", "runtime_s", "ops", "iops", "bytes_per_sec", "cpu_us_per_op",
+                 "alloc_bytes_per_op", "lat_us", "errors", "run", "alloc_scope", "vs_randomaccess"],
+                c.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(1, c.GetProperty("run").GetInt32());
+            Assert.Contains(c.GetProperty("alloc_scope").GetString(), new[] { "thread", "process" });
+            // Each mode has its randomaccess case at depth 32; sync runs at depth 1, so it has none to compare with.
+            Assert.Equal(c.GetProperty("api").GetString() == "sync" ? JsonValueKind.Null : JsonValueKind.Number, c.GetProperty("vs_randomaccess").ValueKind);
             foreach (string name in new[] { "api", "engine", "rw" })
             {
                 Assert.Equal(JsonValueKind.String, c.GetProperty(name).ValueKind);
@@ -146,7 +160,7 @@ public sealed class BenchCommandTests : CliTest
     [InlineData("io_uring")]
     public void Bench_EngineThatCannotRunHere_ExitsTwoWithTheReason(string engine)
     {
-        AioLimits limits = AioContext.GetLimits(EngineNames.Parse(engine));
+        AioLimits limits = AioContext.GetLimits(EngineKind(engine));
         Assert.SkipWhen(limits.IsSupported, $"{engine} runs here: nothing to refuse");
         CliRun run = Run("bench", "--file", PathOf("data"), "--engine", engine);
 
@@ -174,6 +188,7 @@ public sealed class BenchCommandTests : CliTest
         Assert.Equal(2, run.ExitCode);
         Assert.Contains(named, run.Error);
         Assert.DoesNotContain("   at ", run.Error);
+        Assert.Empty(FileNames()); // refused before the data file was created
     }
 
     [Fact]
@@ -183,5 +198,76 @@ public sealed class BenchCommandTests : CliTest
 
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("direct-I/O alignment", run.Error);
+    }
+
+    [Fact]
+    public void Bench_BlockSizeNotAlignedForDirect_RefusesBeforeCreatingTheFile()
+    {
+        // No --size: the file would be 1 GiB. The alignment comes from a probe file, which must be gone too.
+        CliRun run = Run("bench", "--file", PathOf("data"), "--bs", "3");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--bs: 3 is not a multiple of", run.Error);
+        Assert.DoesNotContain("creating", run.Error);
+        Assert.Empty(FileNames());
+    }
+
+    [Fact]
+    public void Bench_BlockSizeNotAlignedForDirect_WithoutFile_CreatesNoTemporaryFile()
+    {
+        string temporary = Path.Combine(Path.GetTempPath(), $"fileaio-bench-{Environment.ProcessId}.dat");
+
+        CliRun run = Run("bench", "--bs", "3");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"the direct-I/O alignment of {temporary}", run.Error);
+        Assert.DoesNotContain("creating", run.Error);
+        Assert.False(File.Exists(temporary));
+    }
+
+    [Fact]
+    public void Bench_FileThatReportsNoSize_SaysSoWithoutMentioningSize()
+    {
+        Assert.SkipUnless(File.Exists("/proc/version"), "no /proc/version here");
+
+        CliRun run = Run("bench", "--file", "/proc/version");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("fileaio: --file: /proc/version reports a size of 0 bytes, too small for one 4 KiB block; it is on proc", run.Error);
+        Assert.DoesNotContain("--size", run.Error); // neither blamed (it was not given) nor offered (proc stores nothing)
+    }
+
+    [Fact]
+    public void Bench_EmptyFile_SuggestsSizeAndLeavesTheFileAlone()
+    {
+        File.WriteAllBytes(PathOf("data"), []);
+
+        CliRun run = Run("bench", "--file", PathOf("data"));
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith($"fileaio: --file: {PathOf("data")} is empty, too small for one 4 KiB block; add --size", run.Error);
+        Assert.Equal(0, new FileInfo(PathOf("data")).Length);
+    }
+
+    [Fact]
+    public void Bench_FileSmallerThanTheBlockSize_SaysHowMuchItHolds()
+    {
+        CreateRandomFile("data", 1000);
+
+        CliRun run = Run("bench", "--file", PathOf("data"), "--bs", "4k");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"--file: {PathOf("data")} holds only 1000 B, too small for one 4 KiB block", run.Error);
+        Assert.Equal(1000, new FileInfo(PathOf("data")).Length);
+    }
+
+    [Fact]
+    public void Bench_DeviceAsFile_SaysItIsNotARegularFile()
+    {
+        CliRun run = Run("bench", "--file", "/dev/null");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--file: /dev/null reports a size of 0 bytes, too small for one 4 KiB block; it is not a regular file", run.Error);
+        Assert.DoesNotContain("--size", run.Error); // --size would write the device
     }
 }

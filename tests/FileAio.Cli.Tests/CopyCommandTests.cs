@@ -37,7 +37,7 @@ public sealed class CopyCommandTests : CliTest
     [InlineData("io_uring", true)]
     public void Copy_SmallBlocksShallowQueue_CopyIsByteIdentical(string engine, bool direct)
     {
-        AioLimits limits = AioContext.GetLimits(EngineNames.Parse(engine));
+        AioLimits limits = AioContext.GetLimits(EngineKind(engine));
         Assert.SkipUnless(limits.IsSupported, $"{engine} cannot run here: {limits.UnsupportedReason}");
         string source = CreateRandomFile("source", (1L << 20) + 4097);
         string destination = PathOf("copy");
@@ -179,7 +179,7 @@ public sealed class CopyCommandTests : CliTest
     [InlineData("io_uring")]
     public void Copy_EngineThatCannotRunHere_ExitsTwoWithTheReason(string engine)
     {
-        AioLimits limits = AioContext.GetLimits(EngineNames.Parse(engine));
+        AioLimits limits = AioContext.GetLimits(EngineKind(engine));
         Assert.SkipWhen(limits.IsSupported, $"{engine} runs here: nothing to refuse");
         string source = CreateRandomFile("source", 10);
 

@@ -97,7 +97,7 @@ public sealed class InfoCommandTests : CliTest
         Assert.Equal(["io_uring", "linux-aio", "posix-aio", "threadpool"], engines.Select(e => e.GetProperty("name").GetString()));
         foreach (JsonElement engine in engines)
         {
-            AioLimits limits = AioContext.GetLimits(EngineNames.Parse(engine.GetProperty("name").GetString()!));
+            AioLimits limits = AioContext.GetLimits(EngineKind(engine.GetProperty("name").GetString()!));
             Assert.Equal(limits.IsSupported, engine.GetProperty("supported").GetBoolean());
             if (limits.IsSupported)
             {
@@ -134,6 +134,31 @@ public sealed class InfoCommandTests : CliTest
     }
 
     [Fact]
+    public void InfoJson_HasTheDocumentedFieldsInTheDocumentedOrder()
+    {
+        CreateRandomFile("data", 100);
+
+        CliRun run = Run("info", PathOf("data"), "--json");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using JsonDocument document = JsonDocument.Parse(run.Output);
+        JsonElement root = document.RootElement;
+        // docs/cli.md, "info --json"
+        Assert.Equal(["fileaio", "dotnet", "os", "arch", "cpus", "auto_engine", "engines", "io_uring", "limits", "path"], Names(root));
+        Assert.All(root.GetProperty("engines").EnumerateArray(), e => Assert.Equal(["name", "supported", "max_in_flight", "reason"], Names(e)));
+        Assert.Equal(["setup_works", "setup_errno", "features", "opcodes", "probe_errno"], Names(root.GetProperty("io_uring")));
+        JsonElement limits = root.GetProperty("limits");
+        Assert.Equal(
+            ["rlimit_memlock_bytes", "rlimit_nofile", "io_uring_disabled", "io_uring_group", "aio_max_nr", "aio_nr", "threadpool_workers_per_context"],
+            Names(limits));
+        Assert.Equal(["soft", "hard"], Names(limits.GetProperty("rlimit_nofile")));
+        JsonElement path = root.GetProperty("path");
+        Assert.Equal(["path", "canonical", "kind", "size", "file_system", "auto_engine", "direct_io"], Names(path));
+        Assert.Equal(["type", "source", "mount_point", "options", "fuse"], Names(path.GetProperty("file_system")));
+        Assert.Equal(["status", "problem", "memory_alignment", "offset_alignment", "alignment_source"], Names(path.GetProperty("direct_io")));
+    }
+
+    [Fact]
     public void InfoJson_OnAFuseFile_NamesTheThreadPoolEngineForAuto()
     {
         Assert.SkipWhen(FaultyFileSystem.Unavailable is not null, $"faultfs: {FaultyFileSystem.Unavailable}");
@@ -162,4 +187,6 @@ public sealed class InfoCommandTests : CliTest
         Assert.Contains("ENOENT", missing.Error);
         Assert.Equal("", missing.Output);
     }
+
+    private static string[] Names(JsonElement element) => [.. element.EnumerateObject().Select(p => p.Name)];
 }

@@ -15,7 +15,11 @@ public sealed class UnitTests
     [InlineData("1m", 1 << 20)]
     [InlineData("1g", 1L << 30)]
     [InlineData("2t", 2L << 40)]
-    public void Sizes_Parse_ReadsFioStyleSizes(string text, long expected) => Assert.Equal(expected, Sizes.Parse(text, "--size"));
+    public void Sizes_Read_ReadsFioStyleSizes(string text, long expected)
+    {
+        Assert.Null(Sizes.Read(text, out long value));
+        Assert.Equal(expected, value);
+    }
 
     [Theory]
     [InlineData("")]
@@ -24,8 +28,8 @@ public sealed class UnitTests
     [InlineData("1.5m")]
     [InlineData("4x")]
     [InlineData("99999999999t")]
-    public void Sizes_Parse_RejectsWhatIsNotASize(string text) =>
-        Assert.Contains("--bs", Assert.Throws<UsageException>(() => Sizes.Parse(text, "--bs")).Message);
+    public void Sizes_Read_RejectsWhatIsNotASize_QuotingIt(string text) =>
+        Assert.Equal($"'{text}' is not a size (examples: 4096, 4k, 1m, 1g)", Sizes.Read(text, out _));
 
     [Theory]
     [InlineData(4096, "4 KiB")]

@@ -17,10 +17,6 @@ internal static class BenchFile
     /// true when it wrote them now (its pages are then in the page cache, and on the device after the fsync).</summary>
     public static bool Prepare(string path, long size, ProgressScope progress, CancellationToken cancellationToken)
     {
-        if (Directory.Exists(path))
-        {
-            throw new UsageException($"--file: {path} is a directory; give a file name");
-        }
         var info = new FileInfo(path);
         if (info.Exists && info.Length >= size)
         {

@@ -6,14 +6,19 @@ internal static class BenchNames
     public const string ApiChoices = "context, file, randomaccess, sync";
     public const string RwChoices = "read, write, randread, randwrite, randrw";
 
-    public static BenchApi ParseApi(string text) => text.ToLowerInvariant() switch
+    /// <summary>An <c>--api</c> word (a <see cref="Commands.ValueReader{T}"/>): null, or why it names no api.</summary>
+    public static string? ReadApi(string text, out BenchApi api)
     {
-        "context" => BenchApi.Context,
-        "file" => BenchApi.File,
-        "randomaccess" => BenchApi.RandomAccess,
-        "sync" => BenchApi.Sync,
-        _ => throw new UsageException($"--api: unknown api '{text}' (choose {ApiChoices})"),
-    };
+        (bool known, api) = text.ToLowerInvariant() switch
+        {
+            "context" => (true, BenchApi.Context),
+            "file" => (true, BenchApi.File),
+            "randomaccess" => (true, BenchApi.RandomAccess),
+            "sync" => (true, BenchApi.Sync),
+            _ => (false, BenchApi.Context),
+        };
+        return known ? null : $"unknown api '{text}' (choose {ApiChoices})";
+    }
 
     public static string Name(BenchApi api) => api switch
     {
@@ -24,15 +29,20 @@ internal static class BenchNames
         _ => api.ToString(),
     };
 
-    public static ReadWriteMode ParseRw(string text) => text.ToLowerInvariant() switch
+    /// <summary>An <c>--rw</c> word (a <see cref="Commands.ValueReader{T}"/>): null, or why it names no pattern.</summary>
+    public static string? ReadRw(string text, out ReadWriteMode rw)
     {
-        "read" => ReadWriteMode.Read,
-        "write" => ReadWriteMode.Write,
-        "randread" => ReadWriteMode.RandRead,
-        "randwrite" => ReadWriteMode.RandWrite,
-        "randrw" => ReadWriteMode.RandRw,
-        _ => throw new UsageException($"--rw: unknown pattern '{text}' (choose {RwChoices})"),
-    };
+        (bool known, rw) = text.ToLowerInvariant() switch
+        {
+            "read" => (true, ReadWriteMode.Read),
+            "write" => (true, ReadWriteMode.Write),
+            "randread" => (true, ReadWriteMode.RandRead),
+            "randwrite" => (true, ReadWriteMode.RandWrite),
+            "randrw" => (true, ReadWriteMode.RandRw),
+            _ => (false, ReadWriteMode.RandRead),
+        };
+        return known ? null : $"unknown pattern '{text}' (choose {RwChoices})";
+    }
 
     public static string Name(ReadWriteMode rw) => rw.ToString().ToLowerInvariant();
 

@@ -1,7 +1,5 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Json;
-using FileAio.Cli.Platform;
 using Spectre.Console;
 
 namespace FileAio.Cli.Bench;
@@ -62,68 +60,8 @@ internal static class BenchReport
         }
     }
 
-    public static void WriteJson(TextWriter output, IReadOnlyList<BenchResult> results, BenchSettings settings)
-    {
-        using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartObject();
-            json.WriteStartArray("cases");
-            foreach (BenchResult r in results)
-            {
-                json.WriteStartObject();
-                json.WriteString("api", BenchNames.Name(r.Case.Api));
-                json.WriteString("engine", r.Engine);
-                json.WriteString("rw", BenchNames.Name(r.Case.Rw));
-                json.WriteNumber("bs", r.Case.BlockSize);
-                json.WriteNumber("iodepth", r.Case.IoDepth);
-                json.WriteBoolean("direct", r.Case.Direct);
-                json.WriteNumber("jobs", r.Case.Jobs);
-                json.WriteNumber("runtime_s", Math.Round(r.RuntimeSeconds, 3));
-                json.WriteNumber("ops", r.Ops);
-                json.WriteNumber("iops", Math.Round(r.Iops, 1));
-                json.WriteNumber("bytes_per_sec", Math.Round(r.BytesPerSecond));
-                json.WriteNumber("cpu_us_per_op", Math.Round(r.CpuMicrosecondsPerOp, 3));
-                json.WriteNumber("alloc_bytes_per_op", Math.Round(r.AllocBytesPerOp, 3));
-                json.WriteStartObject("lat_us");
-                json.WriteNumber("p50", Math.Round(r.Latency.P50, 2));
-                json.WriteNumber("p99", Math.Round(r.Latency.P99, 2));
-                json.WriteNumber("p999", Math.Round(r.Latency.P999, 2));
-                json.WriteNumber("max", Math.Round(r.Latency.Max, 2));
-                json.WriteEndObject();
-                json.WriteNumber("errors", r.Errors);
-                // Beyond the documented fields: which run of --repeat, where allocations were counted, the ratio.
-                json.WriteNumber("run", r.Round);
-                json.WriteString("alloc_scope", r.AllocScope);
-                if (r.VsRandomAccess is double ratio)
-                {
-                    json.WriteNumber("vs_randomaccess", Math.Round(ratio, 3));
-                }
-                else
-                {
-                    json.WriteNull("vs_randomaccess");
-                }
-                if (r.FirstError is not null)
-                {
-                    json.WriteString("first_error", r.FirstError);
-                }
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            json.WriteString("file", settings.FilePath);
-            json.WriteNumber("file_size", settings.FileSize);
-            json.WriteNumber("warmup_s", settings.WarmupSeconds);
-            json.WriteStartObject("host");
-            json.WriteString("os", RuntimeInformation.OSDescription.Trim());
-            json.WriteString("kernel", SystemLimits.KernelRelease);
-            json.WriteNumber("cpus", Environment.ProcessorCount);
-            json.WriteString("dotnet", Environment.Version.ToString());
-            json.WriteString("fileaio", typeof(AioContext).Assembly.GetName().Version?.ToString(3));
-            json.WriteEndObject();
-            json.WriteEndObject();
-        }
-        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
-    }
+    public static void WriteJson(TextWriter output, IReadOnlyList<BenchResult> results, BenchSettings settings) =>
+        output.WriteLine(JsonSerializer.Serialize(BenchDocument.From(results, settings), CliJsonContext.Default.BenchDocument));
 
     private static string Micro(double microseconds) =>
         microseconds.ToString(microseconds < 10 ? "F2" : "F1", CultureInfo.InvariantCulture);

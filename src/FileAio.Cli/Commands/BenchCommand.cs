@@ -21,19 +21,34 @@ internal static class BenchCommand
     public static Command Create(Terminal terminal)
     {
         var file = new Option<string?>("--file") { Description = "Data file. Created (or extended to --size) if needed, and kept. Default: a temporary file, removed at the end. Write patterns overwrite its contents.", HelpName = "PATH" };
-        var size = new Option<string?>("--size") { Description = "Bytes of the file to use (4k, 512m, 1g). Default: the --file's length if it exists, else 1g.", HelpName = "SIZE" };
-        var rw = ListOption("--rw", "Access pattern(s): read, write, randread, randwrite, randrw (50/50). Default: randread.", "PATTERN");
-        var bs = ListOption("--bs", "Block size(s) per operation. Default: 4k.", "SIZE");
-        var iodepth = ListOption("--iodepth", "Operations in flight per job. Default: 32.", "N");
-        var runtime = new Option<double>("--runtime") { Description = "Seconds measured per case.", DefaultValueFactory = _ => DefaultRuntimeSeconds, HelpName = "SECONDS" };
-        var warmup = new Option<double>("--warmup") { Description = "Seconds run before measuring (JIT, thread pool, caches).", DefaultValueFactory = _ => DefaultWarmupSeconds, HelpName = "SECONDS" };
-        var direct = new Option<string?>("--direct") { Description = "O_DIRECT: --direct alone or 1 = direct only, 0 = page-cached only, both. Default: both.", Arity = ArgumentArity.ZeroOrOne, HelpName = "0|1|both" };
-        var engine = ListOption("--engine", $"FileAio engine(s) for the context and file apis: {EngineNames.Choices}. One that cannot run here is an error. Default: auto.", "ENGINE");
-        var api = ListOption("--api", $"API(s) to drive the file: {BenchNames.ApiChoices}. Default: context, file, randomaccess.", "API");
-        var jobs = new Option<int>("--jobs") { Description = "Independent workers, each with --iodepth in flight (a context and thread each for the context api).", DefaultValueFactory = _ => 1, HelpName = "N" };
-        var repeat = new Option<int>("--repeat") { Description = "Run the whole matrix N times, in rounds (each run is reported).", DefaultValueFactory = _ => 1, HelpName = "N" };
+        file.Validators.Add(result =>
+        {
+            string full = Path.GetFullPath(result.GetValueOrDefault<string?>()!); // a string: nothing that can fail to convert
+            if (Directory.Exists(full))
+            {
+                result.AddError($"--file: {full} is a directory; give a file name");
+            }
+        });
+        var size = new Option<long?>("--size") { Description = "Bytes of the file to use (4k, 512m, 1g). Default: the --file's length if it exists, else 1g.", HelpName = "SIZE", CustomParser = r => OptionParsers.One<long>(r, Sizes.Read) };
+        var rw = ListOption<ReadWriteMode>("--rw", "Access pattern(s): read, write, randread, randwrite, randrw (50/50). Default: randread.", "PATTERN", BenchNames.ReadRw);
+        var bs = ListOption<int>("--bs", "Block size(s) per operation. Default: 4k.", "SIZE", OptionParsers.BlockSize);
+        var iodepth = ListOption("--iodepth", "Operations in flight per job. Default: 32.", "N", OptionParsers.WholeNumber(1, 65536));
+        var runtime = new Option<double>("--runtime") { Description = "Seconds measured per case.", DefaultValueFactory = _ => DefaultRuntimeSeconds, HelpName = "SECONDS", CustomParser = r => OptionParsers.One(r, OptionParsers.Seconds(zeroAllowed: false)) };
+        var warmup = new Option<double>("--warmup") { Description = "Seconds run before measuring (JIT, thread pool, caches).", DefaultValueFactory = _ => DefaultWarmupSeconds, HelpName = "SECONDS", CustomParser = r => OptionParsers.One(r, OptionParsers.Seconds(zeroAllowed: true)) };
+        var direct = new Option<bool[]>("--direct") { Description = "O_DIRECT: --direct alone or 1 = direct only, 0 = page-cached only, both. Default: both.", Arity = ArgumentArity.ZeroOrOne, HelpName = "0|1|both", CustomParser = DirectModes };
+        var engine = ListOption<AioEngineKind>("--engine", $"FileAio engine(s) for the context and file apis: {EngineNames.Choices}. One that cannot run here is an error. Default: auto.", "ENGINE", EngineNames.Read);
+        var api = ListOption<BenchApi>("--api", $"API(s) to drive the file: {BenchNames.ApiChoices}. Default: context, file, randomaccess.", "API", BenchNames.ReadApi);
+        var jobs = new Option<int>("--jobs") { Description = "Independent workers, each with --iodepth in flight (a context and thread each for the context api).", DefaultValueFactory = _ => 1, HelpName = "N", CustomParser = r => OptionParsers.One(r, OptionParsers.WholeNumber(1, 256)) };
+        var repeat = new Option<int>("--repeat") { Description = "Run the whole matrix N times, in rounds (each run is reported).", DefaultValueFactory = _ => 1, HelpName = "N", CustomParser = r => OptionParsers.One(r, OptionParsers.WholeNumber(1, 1000)) };
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of the table." };
         var plot = new Option<string?>("--plot") { Description = "Also draw IOPS and latency percentiles per case into a PNG file.", HelpName = "FILE.png" };
+        plot.Validators.Add(result =>
+        {
+            if (BenchPlot.PathProblem(result.GetValueOrDefault<string?>()!) is string problem)
+            {
+                result.AddError($"--plot: {problem}");
+            }
+        });
 
         var command = new Command("bench", "Measure IOPS, throughput, latency percentiles, CPU and allocations per operation; compare with .NET's RandomAccess.")
         {
@@ -41,66 +56,64 @@ internal static class BenchCommand
         };
         command.SetAction((parse, cancellationToken) =>
         {
+            string? plotPath = parse.GetValue(plot);
             var request = new Request(
                 parse.GetValue(file), parse.GetValue(size),
-                OptionValues.List(parse, rw), OptionValues.List(parse, bs), OptionValues.List(parse, iodepth),
-                parse.GetValue(runtime), parse.GetValue(warmup), DirectModes(parse, direct),
-                OptionValues.List(parse, engine), OptionValues.List(parse, api),
-                parse.GetValue(jobs), parse.GetValue(repeat), parse.GetValue(json), parse.GetValue(plot));
+                [.. OptionParsers.ListOr(parse, rw, [ReadWriteMode.RandRead]).Distinct()],
+                [.. OptionParsers.ListOr(parse, bs, [4096]).Distinct()],
+                [.. OptionParsers.ListOr(parse, iodepth, [32]).Distinct()],
+                parse.GetValue(runtime), parse.GetValue(warmup), OptionParsers.ListOr(parse, direct, [false, true]),
+                [.. OptionParsers.ListOr(parse, engine, [AioEngineKind.Auto]).Distinct()],
+                [.. OptionParsers.ListOr(parse, api, [BenchApi.Context, BenchApi.File, BenchApi.RandomAccess]).Distinct()],
+                parse.GetValue(jobs), parse.GetValue(repeat), parse.GetValue(json), plotPath is null ? null : Path.GetFullPath(plotPath));
             return Task.FromResult(Run(terminal, request, cancellationToken));
         });
         return command;
     }
 
-    private static Option<string[]> ListOption(string name, string description, string helpName) => new(name)
+    private static Option<T[]> ListOption<T>(string name, string description, string helpName, ValueReader<T> read) => new(name)
     {
         Description = description,
         HelpName = helpName + "[,...]",
         Arity = ArgumentArity.OneOrMore,
         AllowMultipleArgumentsPerToken = false,
+        CustomParser = r => OptionParsers.List(r, read),
     };
 
-    /// <summary>The command line, before validation.</summary>
+    /// <summary>The command line, parsed: every value read and in range; <see cref="Run"/> checks what depends on the
+    /// machine and the file.</summary>
     private sealed record Request(
-        string? File, string? Size, IReadOnlyList<string>? Rw, IReadOnlyList<string>? BlockSizes, IReadOnlyList<string>? IoDepths,
-        double Runtime, double Warmup, bool[] DirectModes, IReadOnlyList<string>? Engines, IReadOnlyList<string>? Apis,
+        string? File, long? Size, ReadWriteMode[] Rw, int[] BlockSizes, int[] IoDepths,
+        double Runtime, double Warmup, bool[] DirectModes, AioEngineKind[] Engines, BenchApi[] Apis,
         int Jobs, int Repeat, bool Json, string? Plot);
 
-    private static bool[] DirectModes(ParseResult parse, Option<string?> option)
+    /// <summary><c>--direct</c> alone: O_DIRECT only; <c>--direct both</c>: both; otherwise a yes/no word.</summary>
+    private static bool[] DirectModes(System.CommandLine.Parsing.ArgumentResult result)
     {
-        if (parse.GetResult(option) is not { } result)
-        {
-            return [false, true];
-        }
         if (result.Tokens.Count == 0)
         {
             return [true];
         }
-        string text = result.Tokens[0].Value;
-        return text.Equals("both", StringComparison.OrdinalIgnoreCase) ? [false, true] : [OptionValues.Boolean(text, "--direct")];
+        return result.Tokens[0].Value.Equals("both", StringComparison.OrdinalIgnoreCase)
+            ? [false, true]
+            : [OptionParsers.One<bool>(result, DirectWord)];
     }
+
+    private static string? DirectWord(string text, out bool value) =>
+        OptionParsers.Switch(text, out value) is null ? null : $"'{text}' is not 0/1, true/false, yes/no, on/off or both";
 
     private static int Run(Terminal terminal, Request request, CancellationToken cancellationToken)
     {
-        // Everything the command line says is checked before anything is created or measured.
-        BenchApi[] apis = [.. (request.Apis ?? DefaultApis()).Select(BenchNames.ParseApi).Distinct()];
-        AioEngineKind[] engines = [.. (request.Engines ?? ["auto"]).Select(EngineNames.Parse).Distinct()];
-        foreach (AioEngineKind kind in engines.Where(k => k != AioEngineKind.Auto))
+        // What the command line says was checked while parsing; what depends on this machine and the file is checked
+        // here, before anything is created or measured.
+        foreach (AioEngineKind kind in request.Engines.Where(k => k != AioEngineKind.Auto))
         {
             EngineNames.RequireSupported(kind);
         }
-        ReadWriteMode[] patterns = [.. (request.Rw ?? ["randread"]).Select(BenchNames.ParseRw).Distinct()];
-        int[] blockSizes = [.. (request.BlockSizes ?? ["4k"]).Select(b => OptionValues.BlockSize(b, "--bs")).Distinct()];
-        int[] depths = [.. (request.IoDepths ?? ["32"]).Select(d => OptionValues.PositiveInt(d, "--iodepth", 65536)).Distinct()];
-        double runtime = OptionValues.Seconds(request.Runtime, "--runtime", zeroAllowed: false);
-        double warmup = OptionValues.Seconds(request.Warmup, "--warmup", zeroAllowed: true);
-        int jobs = OptionValues.InRange(request.Jobs, "--jobs", 256);
-        int repeat = OptionValues.InRange(request.Repeat, "--repeat", 1000);
-        string? plotPath = request.Plot is null ? null : BenchPlot.CheckPath(request.Plot);
-        foreach (AioEngineKind kind in engines)
+        foreach (AioEngineKind kind in request.Engines)
         {
             int max = AioContext.GetLimits(kind).MaxOutstanding;
-            if (apis.Any(a => a is BenchApi.Context or BenchApi.File) && depths.Any(d => d > max))
+            if (request.Apis.Any(a => a is BenchApi.Context or BenchApi.File) && request.IoDepths.Any(d => d > max))
             {
                 throw new UsageException($"--iodepth: engine {EngineNames.Name(kind)} takes at most {max} operations in flight per context");
             }
@@ -108,19 +121,34 @@ internal static class BenchCommand
 
         bool temporary = request.File is null;
         string path = Path.GetFullPath(request.File ?? Path.Combine(Path.GetTempPath(), $"fileaio-bench-{Environment.ProcessId}.dat"));
-        long fileSize = request.Size is not null ? Sizes.Parse(request.Size, "--size")
-            : !temporary && File.Exists(path) ? new FileInfo(path).Length
-            : DefaultSize;
-        if (fileSize < blockSizes.Max())
+        int largestBlock = request.BlockSizes.Max();
+        long fileSize;
+        if (request.Size is long size)
         {
-            throw new UsageException($"--size: {Sizes.Format(fileSize)} is smaller than the block size {Sizes.Format(blockSizes.Max())}; the file must hold at least one block");
+            fileSize = size;
+            if (size < largestBlock)
+            {
+                throw new UsageException($"--size: {Sizes.Format(size)} is smaller than the block size {Sizes.Format(largestBlock)}; the file must hold at least one block");
+            }
         }
-        var settings = new BenchSettings(path, fileSize, runtime, warmup, repeat);
-        List<BenchCase> cases = Matrix(apis, engines, patterns, blockSizes, depths, request.DirectModes, jobs);
+        else if (!temporary && File.Exists(path))
+        {
+            fileSize = new FileInfo(path).Length;
+            if (fileSize < largestBlock)
+            {
+                throw new UsageException(BenchFileChecks.TooSmall(path, fileSize, largestBlock));
+            }
+        }
+        else
+        {
+            fileSize = DefaultSize;
+        }
+        var settings = new BenchSettings(path, fileSize, request.Runtime, request.Warmup, request.Repeat);
+        List<BenchCase> cases = Matrix(request.Apis, request.Engines, request.Rw, request.BlockSizes, request.IoDepths, request.DirectModes, request.Jobs);
+        CheckDirectAlignment(path, cases);
         try
         {
             bool created = terminal.WithProgress(scope => BenchFile.Prepare(path, fileSize, scope, cancellationToken));
-            CheckDirectAlignment(path, cases);
             List<BenchResult> results = RunAll(terminal, cases, settings, created, cancellationToken);
 
             if (request.Json)
@@ -131,10 +159,10 @@ internal static class BenchCommand
             {
                 BenchReport.WriteTable(terminal, results, settings);
             }
-            if (plotPath is not null)
+            if (request.Plot is not null)
             {
-                BenchPlot.Save(plotPath, results, settings);
-                terminal.Note($"plot written to {plotPath}");
+                BenchPlot.Save(request.Plot, results, settings);
+                terminal.Note($"plot written to {request.Plot}");
             }
             return ExitCodes.Success;
         }
@@ -146,8 +174,6 @@ internal static class BenchCommand
             }
         }
     }
-
-    private static IEnumerable<string> DefaultApis() => ["context", "file", "randomaccess"];
 
     /// <summary>Every combination, page-cached before O_DIRECT; the .NET apis once per workload (they use no engine),
     /// sync at depth 1.</summary>
@@ -248,23 +274,14 @@ internal static class BenchCommand
     }
 
     /// <summary>O_DIRECT needs every block size to be a multiple of the file's offset/length alignment: say so before
-    /// running rather than failing every operation.</summary>
+    /// the file is created rather than failing every operation.</summary>
     private static void CheckDirectAlignment(string path, List<BenchCase> cases)
     {
         if (!cases.Any(c => c.Direct))
         {
             return;
         }
-        AioAlignment alignment;
-        try
-        {
-            using Microsoft.Win32.SafeHandles.SafeFileHandle probe = AioFile.OpenHandle(path, FileMode.Open, FileAccess.Read, direct: true);
-            alignment = AioFile.GetAlignment(probe);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw IoFailureException.FromException("open (O_DIRECT)", path, e);
-        }
+        AioAlignment alignment = BenchFileChecks.DirectIoAlignment(path);
         foreach (int blockSize in cases.Where(c => c.Direct).Select(c => c.BlockSize).Distinct())
         {
             if (blockSize % alignment.OffsetAlignment != 0)

@@ -8,14 +8,16 @@ namespace FileAio.Cli.Commands;
 /// that never leaves a half-written file under the destination's name (<see cref="FileCopier"/>).</summary>
 internal static class CopyCommand
 {
+    private const int DefaultBlockSize = 256 << 10;
+
     public static Command Create(Terminal terminal)
     {
         var source = new Argument<string>("SRC") { Description = "The file to copy." };
         var destination = new Argument<string>("DST") { Description = "The new file (or an existing directory to copy into)." };
-        var bs = new Option<string>("--bs") { Description = "Bytes per read and write.", DefaultValueFactory = _ => "256k", HelpName = "SIZE" };
-        var iodepth = new Option<int>("--iodepth") { Description = "Chunks in flight at once.", DefaultValueFactory = _ => 32, HelpName = "N" };
+        var bs = new Option<int?>("--bs") { Description = "Bytes per read and write. Default: 256k.", HelpName = "SIZE", CustomParser = r => OptionParsers.One<int>(r, OptionParsers.BlockSize) };
+        var iodepth = new Option<int>("--iodepth") { Description = "Chunks in flight at once.", DefaultValueFactory = _ => 32, HelpName = "N", CustomParser = r => OptionParsers.One(r, OptionParsers.WholeNumber(1, 4096)) };
         var direct = new Option<bool>("--direct") { Description = "O_DIRECT on both files (bypass the page cache); any file size works." };
-        var engine = new Option<string>("--engine") { Description = $"FileAio engine: {EngineNames.Choices}.", DefaultValueFactory = _ => "auto", HelpName = "ENGINE" };
+        var engine = new Option<AioEngineKind?>("--engine") { Description = $"FileAio engine: {EngineNames.Choices}. Default: auto.", HelpName = "ENGINE", CustomParser = r => OptionParsers.One<AioEngineKind>(r, EngineNames.Read) };
         var verify = new Option<bool>("--verify") { Description = "After the copy is on disk, read both files back and compare them before giving the copy its name." };
         var force = new Option<bool>("--force") { Description = "Replace DST if it exists." };
         var command = new Command("copy", "Copy a file with a deep queue of asynchronous reads and writes, fsync at the end.")
@@ -25,8 +27,8 @@ internal static class CopyCommand
         command.SetAction((parse, cancellationToken) =>
         {
             CopyOptions options = Check(
-                parse.GetValue(source)!, parse.GetValue(destination)!, parse.GetValue(bs)!, parse.GetValue(iodepth),
-                parse.GetValue(direct), parse.GetValue(engine)!, parse.GetValue(verify), parse.GetValue(force));
+                parse.GetValue(source)!, parse.GetValue(destination)!, parse.GetValue(bs) ?? DefaultBlockSize, parse.GetValue(iodepth),
+                parse.GetValue(direct), parse.GetValue(engine) ?? AioEngineKind.Auto, parse.GetValue(verify), parse.GetValue(force));
             CopyResult result = terminal.WithProgress(scope => FileCopier.Run(options, scope, cancellationToken));
             string rate = result.CopySeconds > 0 ? $" ({Sizes.Human(result.Bytes / result.CopySeconds)}/s)" : "";
             terminal.Out.WriteLine(
@@ -39,11 +41,9 @@ internal static class CopyCommand
         return command;
     }
 
-    private static CopyOptions Check(string source, string destination, string bs, int iodepth, bool direct, string engineName, bool verify, bool force)
+    /// <summary>Checks what the parser cannot: that the engine runs here, and the two paths.</summary>
+    private static CopyOptions Check(string source, string destination, int blockSize, int depth, bool direct, AioEngineKind engine, bool verify, bool force)
     {
-        int blockSize = OptionValues.BlockSize(bs, "--bs");
-        int depth = OptionValues.InRange(iodepth, "--iodepth", 4096);
-        AioEngineKind engine = EngineNames.Parse(engineName);
         EngineNames.RequireSupported(engine);
 
         string src = Path.GetFullPath(source);

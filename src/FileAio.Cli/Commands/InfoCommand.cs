@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json;
 using FileAio.Cli.Info;
 
 namespace FileAio.Cli.Commands;
@@ -27,7 +28,7 @@ internal static class InfoCommand
             InfoFacts facts = InfoFacts.Gather(parse.GetValue(path));
             if (parse.GetValue(json))
             {
-                InfoJson.Write(terminal.Out, facts);
+                terminal.Out.WriteLine(JsonSerializer.Serialize(facts, CliJsonContext.Default.InfoFacts));
             }
             else
             {

@@ -9,16 +9,26 @@ internal static class VerifyCommand
 {
     // Printing stops here; the count of the rest follows. A whole bad disk should not flood the terminal.
     private const int MaxPrintedBlocks = 1000;
+    private const int DefaultBlockSize = 64 << 10;
+    private const long DefaultSize = 256L << 20;
 
     public static Command Create(Terminal terminal)
     {
         var path = new Argument<string>("PATH") { Description = "The file to write and check (or only check, with --read-only)." };
-        var size = new Option<string>("--size") { Description = "Bytes to write: a multiple of --bs.", DefaultValueFactory = _ => "256m", HelpName = "SIZE" };
-        var bs = new Option<string?>("--bs") { Description = "Block size, at least 512 (default 64k; with --read-only, read from the file).", HelpName = "SIZE" };
-        var iodepth = new Option<int>("--iodepth") { Description = "Blocks in flight at once.", DefaultValueFactory = _ => 16, HelpName = "N" };
+        path.Validators.Add(result =>
+        {
+            string full = Path.GetFullPath(result.GetValueOrDefault<string>()); // a string: nothing that can fail to convert
+            if (Directory.Exists(full))
+            {
+                result.AddError($"{full} is a directory; give a file name");
+            }
+        });
+        var size = new Option<long?>("--size") { Description = "Bytes to write: a multiple of --bs. Default: 256m.", HelpName = "SIZE", CustomParser = r => OptionParsers.One<long>(r, Sizes.Read) };
+        var bs = new Option<int?>("--bs") { Description = $"Block size, at least {PatternBlock.MinimumSize} (default 64k; with --read-only, read from the file).", HelpName = "SIZE", CustomParser = r => OptionParsers.One<int>(r, PatternBlockSize) };
+        var iodepth = new Option<int>("--iodepth") { Description = "Blocks in flight at once.", DefaultValueFactory = _ => 16, HelpName = "N", CustomParser = r => OptionParsers.One(r, OptionParsers.WholeNumber(1, 4096)) };
         var direct = new Option<bool>("--direct") { Description = "O_DIRECT: write and read the device, not the page cache." };
-        var engine = new Option<string>("--engine") { Description = $"FileAio engine: {EngineNames.Choices}.", DefaultValueFactory = _ => "auto", HelpName = "ENGINE" };
-        var seed = new Option<string?>("--seed") { Description = "The run's seed (default: a new one, printed). With --read-only: the seed to expect (default: the file's own).", HelpName = "N" };
+        var engine = new Option<AioEngineKind?>("--engine") { Description = $"FileAio engine: {EngineNames.Choices}. Default: auto.", HelpName = "ENGINE", CustomParser = r => OptionParsers.One<AioEngineKind>(r, EngineNames.Read) };
+        var seed = new Option<ulong?>("--seed") { Description = "The run's seed (default: a new one, printed). With --read-only: the seed to expect (default: the file's own).", HelpName = "N", CustomParser = r => OptionParsers.One<ulong>(r, Seeds.Read) };
         var readOnly = new Option<bool>("--read-only") { Description = "Do not write: check the pattern already in PATH." };
         var force = new Option<bool>("--force") { Description = "Overwrite PATH if it exists." };
         var command = new Command("verify", "Write blocks that carry their offset, a seed and a checksum, read them back and check every one.")
@@ -28,37 +38,30 @@ internal static class VerifyCommand
         command.SetAction((parse, cancellationToken) =>
         {
             VerifyOptions options = Check(
-                parse.GetValue(path)!, parse.GetValue(size)!, parse.GetValue(bs), parse.GetValue(iodepth), parse.GetValue(direct),
-                parse.GetValue(engine)!, parse.GetValue(seed), parse.GetValue(readOnly), parse.GetValue(force),
-                parse.GetResult(size) is { Implicit: false });
+                parse.GetValue(path)!, parse.GetValue(size), parse.GetValue(bs), parse.GetValue(iodepth), parse.GetValue(direct),
+                parse.GetValue(engine) ?? AioEngineKind.Auto, parse.GetValue(seed), parse.GetValue(readOnly), parse.GetValue(force));
             VerifyReport report = terminal.WithProgress(scope => PatternVerifier.Run(options, scope, cancellationToken));
             return Task.FromResult(Print(terminal.Out, options, report));
         });
         return command;
     }
 
+    /// <summary>A block size that holds a pattern block's header.</summary>
+    private static string? PatternBlockSize(string text, out int value) =>
+        OptionParsers.BlockSize(text, out value)
+        ?? (value < PatternBlock.MinimumSize ? $"'{text}' is too small; a pattern block needs at least {PatternBlock.MinimumSize} bytes" : null);
+
+    /// <summary>Checks what the parser cannot: that the engine runs here, the options that depend on each other, and
+    /// the file.</summary>
     private static VerifyOptions Check(
-        string path, string sizeText, string? bsText, int iodepth, bool direct, string engineName, string? seedText,
-        bool readOnly, bool force, bool sizeGiven)
+        string path, long? sizeGiven, int? blockSize, int depth, bool direct, AioEngineKind engine, ulong? seed, bool readOnly, bool force)
     {
-        int depth = OptionValues.InRange(iodepth, "--iodepth", 4096);
-        AioEngineKind engine = EngineNames.Parse(engineName);
         EngineNames.RequireSupported(engine);
-        ulong? seed = seedText is null ? null : Seeds.Parse(seedText);
-        int? blockSize = bsText is null ? null : OptionValues.BlockSize(bsText, "--bs");
-        if (blockSize < PatternBlock.MinimumSize)
-        {
-            throw new UsageException($"--bs: {blockSize} is too small; a pattern block needs at least {PatternBlock.MinimumSize} bytes");
-        }
         string full = Path.GetFullPath(path);
-        if (Directory.Exists(full))
-        {
-            throw new UsageException($"{full} is a directory; give a file name");
-        }
 
         if (readOnly)
         {
-            if (sizeGiven)
+            if (sizeGiven is not null)
             {
                 throw new UsageException("--size has no meaning with --read-only: the whole file is checked");
             }
@@ -69,11 +72,11 @@ internal static class VerifyCommand
             return new VerifyOptions(full, 0, blockSize, depth, direct, engine, seed, ReadOnly: true);
         }
 
-        blockSize ??= 64 << 10;
-        long size = Sizes.Parse(sizeText, "--size");
+        blockSize ??= DefaultBlockSize;
+        long size = sizeGiven ?? DefaultSize;
         if (size <= 0 || size % blockSize != 0)
         {
-            throw new UsageException($"--size: {sizeText} must be a positive multiple of the block size ({Sizes.Format(blockSize.Value)})");
+            throw new UsageException($"--size: {Sizes.Short(size)} must be a positive multiple of the block size ({Sizes.Format(blockSize.Value)})");
         }
         if (File.Exists(full) && !force)
         {

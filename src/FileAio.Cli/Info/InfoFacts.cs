@@ -1,58 +1,121 @@
 using System.Runtime.InteropServices;
+using System.Text.Json.Serialization;
 using FileAio.Cli.Platform;
 using Microsoft.Win32.SafeHandles;
 
 namespace FileAio.Cli.Info;
 
 /// <summary>
-/// What <c>fileaio info</c> reports, gathered once and then written as text (<see cref="InfoText"/>) or JSON
-/// (<see cref="InfoJson"/>), so that both say the same thing.
+/// What <c>fileaio info</c> reports, gathered once and then written as text (<see cref="InfoText"/>) or serialized as
+/// it is (<see cref="CliJsonContext"/>), so that both say the same thing. The records have the JSON document's shape:
+/// each property is a field (snake_case, or the name given), numbers are numbers, and what is not known here is null
+/// (docs/cli.md lists the fields).
 /// </summary>
 internal sealed record InfoFacts(
-    string FileAioVersion,
-    string DotnetVersion,
+    [property: JsonPropertyName("fileaio")] string FileAioVersion,
+    [property: JsonPropertyName("dotnet")] string DotnetVersion,
     string Os,
-    string Architecture,
+    [property: JsonPropertyName("arch")] string Architecture,
     int Cpus,
     AioEngineKind AutoEngine,
-    IReadOnlyList<(AioEngineKind Kind, AioLimits Limits)> Engines,
-    IoUringFeatures.Report IoUring,
+    IReadOnlyList<InfoFacts.EngineFacts> Engines,
+    InfoFacts.IoUringFacts IoUring,
     InfoFacts.LimitFacts Limits,
     InfoFacts.PathFacts? Path)
 {
-    /// <summary>Process and system limits, as the kernel words them ("unlimited" stays a word); null where absent.</summary>
+    /// <summary>One engine: whether it runs here, how many operations a context may have in flight (null when it does
+    /// not run), and why not (null when it does).</summary>
+    internal sealed record EngineFacts(AioEngineKind Name, bool Supported, int? MaxInFlight, string? Reason);
+
+    /// <summary>io_uring as the kernel reports it: the errno of <c>io_uring_setup</c> (null when it works), the
+    /// feature bits (null when setup fails), the opcodes (null when the probe fails) and the probe's errno.</summary>
+    internal sealed record IoUringFacts(bool SetupWorks, ErrnoFacts? SetupErrno, IReadOnlyList<string>? Features, IReadOnlyList<string>? Opcodes, ErrnoFacts? ProbeErrno);
+
+    /// <summary>An errno as people and scripts read it: 28, "ENOSPC", "No space left on device (ENOSPC, errno 28)".</summary>
+    internal sealed record ErrnoFacts(int Errno, string Name, string Message)
+    {
+        /// <summary>Null for 0 (no error).</summary>
+        public static ErrnoFacts? From(int errno) =>
+            errno == 0 ? null : new ErrnoFacts(errno, ErrnoText.Name(errno), ErrnoText.Describe(errno));
+    }
+
+    /// <summary>Process and system limits, as the kernel words them: a number is written as a number, and "unlimited"
+    /// stays a word (<see cref="KernelNumberJsonConverter"/>); null where absent.</summary>
     internal sealed record LimitFacts(
-        (string Soft, string Hard)? MemLock,
-        (string Soft, string Hard)? NoFile,
-        string? IoUringDisabled,
-        string? IoUringGroup,
-        string? AioMaxNr,
-        string? AioNr,
-        int ThreadPoolWorkersPerContext);
+        [property: JsonPropertyName("rlimit_memlock_bytes")] SoftHard? MemLock,
+        [property: JsonPropertyName("rlimit_nofile")] SoftHard? NoFile,
+        [property: JsonConverter(typeof(KernelNumberJsonConverter))] string? IoUringDisabled,
+        [property: JsonConverter(typeof(KernelNumberJsonConverter))] string? IoUringGroup,
+        [property: JsonConverter(typeof(KernelNumberJsonConverter))] string? AioMaxNr,
+        [property: JsonConverter(typeof(KernelNumberJsonConverter))] string? AioNr,
+        [property: JsonPropertyName("threadpool_workers_per_context")] int ThreadPoolWorkersPerContext);
+
+    /// <summary>A resource limit's soft and hard values, as the kernel words them.</summary>
+    internal sealed record SoftHard(
+        [property: JsonConverter(typeof(KernelNumberJsonConverter))] string Soft,
+        [property: JsonConverter(typeof(KernelNumberJsonConverter))] string Hard);
 
     /// <summary>A path: what it is, the mount holding it, the engine <c>auto</c> runs there, and direct I/O.</summary>
     internal sealed record PathFacts(
-        string FullPath,
-        string CanonicalPath,
-        bool IsDirectory,
+        [property: JsonPropertyName("path")] string FullPath,
+        [property: JsonPropertyName("canonical")] string CanonicalPath,
+        PathKind Kind,
         long? Size,
-        MountTable.Mount? Mount,
+        FileSystemFacts? FileSystem,
         AioEngineKind AutoEngine,
         DirectIoFacts DirectIo);
 
-    /// <summary>Whether O_DIRECT opens there ("works", "refused", "unsupported" or "unknown"), why not, and the
-    /// alignment it needs (null when the file could not be opened at all).</summary>
-    internal sealed record DirectIoFacts(string Status, string? Problem, AioAlignment? Alignment);
+    [JsonConverter(typeof(JsonStringEnumConverter<PathKind>))]
+    internal enum PathKind
+    {
+        [JsonStringEnumMemberName("file")] File,
+        [JsonStringEnumMemberName("directory")] Directory,
+    }
+
+    /// <summary>The mount holding a path, from /proc/self/mountinfo.</summary>
+    internal sealed record FileSystemFacts(string Type, string Source, string MountPoint, string Options, bool Fuse);
+
+    /// <summary>Whether O_DIRECT opens there, why not, and the alignment it needs with where that came from (the
+    /// alignment is null when the file could not be opened at all).</summary>
+    internal sealed record DirectIoFacts(DirectIoStatus Status, string? Problem, int? MemoryAlignment, int? OffsetAlignment, string? AlignmentSource)
+    {
+        public static DirectIoFacts With(DirectIoStatus status, string? problem, AioAlignment alignment) =>
+            new(status, problem, alignment.MemoryAlignment, alignment.OffsetAlignment, DescribeSource(alignment.Source));
+
+        private static string DescribeSource(AioAlignmentSource source) => source switch
+        {
+            AioAlignmentSource.Statx => "statx STATX_DIOALIGN",
+            AioAlignmentSource.LogicalBlockSize => "the device's logical block size",
+            _ => "no answer from the kernel: 4096 assumed",
+        };
+    }
+
+    [JsonConverter(typeof(JsonStringEnumConverter<DirectIoStatus>))]
+    internal enum DirectIoStatus
+    {
+        /// <summary>O_DIRECT opens.</summary>
+        [JsonStringEnumMemberName("works")] Works,
+
+        /// <summary>The open with O_DIRECT fails (the problem says how).</summary>
+        [JsonStringEnumMemberName("refused")] Refused,
+
+        /// <summary>The kernel says the file cannot do direct I/O (<c>STATX_DIOALIGN</c> 0).</summary>
+        [JsonStringEnumMemberName("unsupported")] Unsupported,
+
+        /// <summary>The file could not be opened at all: no alignment.</summary>
+        [JsonStringEnumMemberName("unknown")] Unknown,
+    }
 
     /// <summary>Looks everything up. A missing <paramref name="path"/> is an <see cref="IoFailureException"/> (ENOENT).</summary>
     public static InfoFacts Gather(string? path)
     {
         var engines = new[] { AioEngineKind.IoUring, AioEngineKind.LinuxAio, AioEngineKind.PosixAio, AioEngineKind.ThreadPool }
-            .Select(kind => (kind, AioContext.GetLimits(kind)))
+            .Select(kind => (kind, limits: AioContext.GetLimits(kind)))
+            .Select(e => new EngineFacts(e.kind, e.limits.IsSupported, e.limits.IsSupported ? e.limits.MaxOutstanding : null, e.limits.IsSupported ? null : e.limits.UnsupportedReason))
             .ToList();
         var limits = new LimitFacts(
-            SystemLimits.ProcessLimit("Max locked memory"),
-            SystemLimits.ProcessLimit("Max open files"),
+            SoftHardOf(SystemLimits.ProcessLimit("Max locked memory")),
+            SoftHardOf(SystemLimits.ProcessLimit("Max open files")),
             SystemLimits.IoUringDisabled,
             SystemLimits.IoUringGroup,
             SystemLimits.AioMaxNr,
@@ -66,9 +129,21 @@ internal sealed record InfoFacts(
             Environment.ProcessorCount,
             AioContext.GetLimits(AioEngineKind.Auto).Engine,
             engines,
-            IoUringFeatures.Probe(),
+            IoUringOf(IoUringFeatures.Probe()),
             limits,
             path is null ? null : GatherPath(path));
+    }
+
+    private static SoftHard? SoftHardOf((string Soft, string Hard)? limit) =>
+        limit is (string soft, string hard) ? new SoftHard(soft, hard) : null;
+
+    /// <summary>The probe's report, with what means nothing when setup fails (features, the probe's errno) left out.</summary>
+    private static IoUringFacts IoUringOf(IoUringFeatures.Report report)
+    {
+        bool works = report.SetupErrno == 0;
+        return new IoUringFacts(
+            works, ErrnoFacts.From(report.SetupErrno), works ? report.Features : null, report.Opcodes,
+            works ? ErrnoFacts.From(report.ProbeErrno) : null);
     }
 
     private static PathFacts GatherPath(string path)
@@ -84,9 +159,9 @@ internal sealed record InfoFacts(
         return new PathFacts(
             full,
             canonical,
-            isDirectory,
+            isDirectory ? PathKind.Directory : PathKind.File,
             isDirectory ? null : new FileInfo(full).Length,
-            MountTable.Find(canonical),
+            MountTable.Find(canonical) is { } mount ? new FileSystemFacts(mount.FileSystem, mount.Source, mount.MountPoint, mount.Options, mount.IsFuse) : null,
             recommended == AioEngineKind.Auto ? AioContext.GetLimits(AioEngineKind.Auto).Engine : recommended,
             directIo);
     }
@@ -110,22 +185,22 @@ internal sealed record InfoFacts(
             }
             if (!alignment.SupportsDirectIo)
             {
-                return (new DirectIoFacts("unsupported", "the kernel says so for this file", alignment), recommended);
+                return (DirectIoFacts.With(DirectIoStatus.Unsupported, "the kernel says so for this file", alignment), recommended);
             }
             try
             {
                 using SafeFileHandle direct = AioFile.OpenHandle(target, FileMode.Open, FileAccess.Read, direct: true);
-                return (new DirectIoFacts("works", null, alignment), recommended);
+                return (DirectIoFacts.With(DirectIoStatus.Works, null, alignment), recommended);
             }
             catch (IOException e)
             {
-                return (new DirectIoFacts("refused", DescribeError(e), alignment), recommended);
+                return (DirectIoFacts.With(DirectIoStatus.Refused, DescribeError(e), alignment), recommended);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return (new DirectIoFacts("unknown",
-                (isDirectory ? "cannot create a probe file here: " : "cannot open the file: ") + DescribeError(e), null), AioEngineKind.Auto);
+            string problem = (isDirectory ? "cannot create a probe file here: " : "cannot open the file: ") + DescribeError(e);
+            return (new DirectIoFacts(DirectIoStatus.Unknown, problem, null, null, null), AioEngineKind.Auto);
         }
         finally
         {

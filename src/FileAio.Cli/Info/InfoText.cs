@@ -25,37 +25,37 @@ internal static class InfoText
         terminal.Out.WriteLine($"Engines (auto picks {EngineNames.Name(facts.AutoEngine)}):");
         var table = new Table().Border(TableBorder.Rounded)
             .AddColumn("engine").AddColumn("runs here").AddColumn(new TableColumn("max in flight").RightAligned()).AddColumn("why not");
-        foreach ((AioEngineKind kind, AioLimits limits) in facts.Engines)
+        foreach (InfoFacts.EngineFacts engine in facts.Engines)
         {
             table.AddRow(
-                EngineNames.Name(kind),
-                limits.IsSupported ? "yes" : "no",
-                limits.IsSupported ? limits.MaxOutstanding.ToString("N0", CultureInfo.InvariantCulture) : "-",
-                Markup.Escape(limits.UnsupportedReason ?? ""));
+                EngineNames.Name(engine.Name),
+                engine.Supported ? "yes" : "no",
+                engine.MaxInFlight is int max ? max.ToString("N0", CultureInfo.InvariantCulture) : "-",
+                Markup.Escape(engine.Reason ?? ""));
         }
         terminal.OutConsole.Write(table);
     }
 
-    private static void WriteIoUring(TextWriter o, Platform.IoUringFeatures.Report report)
+    private static void WriteIoUring(TextWriter o, InfoFacts.IoUringFacts ioUring)
     {
         o.WriteLine("io_uring, as the kernel reports it (probed by fileaio with one small ring):");
-        if (report.SetupErrno != 0)
+        if (!ioUring.SetupWorks)
         {
-            o.WriteLine($"  io_uring_setup:  fails with {ErrnoText.Describe(report.SetupErrno)}");
+            o.WriteLine($"  io_uring_setup:  fails with {ioUring.SetupErrno?.Message}");
             o.WriteLine("                   (EPERM: a seccomp filter such as a container's, or kernel.io_uring_disabled;");
             o.WriteLine("                    ENOSYS: kernel without io_uring; ENOMEM: RLIMIT_MEMLOCK too low before Linux 5.12)");
         }
         else
         {
             o.WriteLine("  io_uring_setup:  works");
-            WriteWrapped(o, "  features:        ", report.Features, ", ");
-            if (report.Opcodes is null)
+            WriteWrapped(o, "  features:        ", ioUring.Features ?? [], ", ");
+            if (ioUring.Opcodes is null)
             {
-                o.WriteLine($"  opcodes:         IORING_REGISTER_PROBE fails with {ErrnoText.Describe(report.ProbeErrno)} (before Linux 5.6)");
+                o.WriteLine($"  opcodes:         IORING_REGISTER_PROBE fails with {ioUring.ProbeErrno?.Message} (before Linux 5.6)");
             }
             else
             {
-                WriteWrapped(o, $"  opcodes ({report.Opcodes.Count}):  ".PadRight(19), report.Opcodes, " ");
+                WriteWrapped(o, $"  opcodes ({ioUring.Opcodes.Count}):  ".PadRight(19), ioUring.Opcodes, " ");
             }
         }
         o.WriteLine();
@@ -98,10 +98,10 @@ internal static class InfoText
         {
             o.WriteLine($"  {"canonical",-12} {path.CanonicalPath}");
         }
-        o.WriteLine($"  {"kind",-12} {(path.IsDirectory ? "directory" : $"file, {path.Size!.Value.ToString("N0", CultureInfo.InvariantCulture)} bytes")}");
-        if (path.Mount is { } mount)
+        o.WriteLine($"  {"kind",-12} {(path.Kind == InfoFacts.PathKind.Directory ? "directory" : $"file, {path.Size!.Value.ToString("N0", CultureInfo.InvariantCulture)} bytes")}");
+        if (path.FileSystem is { } mount)
         {
-            o.WriteLine($"  {"file system",-12} {mount.FileSystem} on {mount.Source}, mounted at {mount.MountPoint}");
+            o.WriteLine($"  {"file system",-12} {mount.Type} on {mount.Source}, mounted at {mount.MountPoint}");
             o.WriteLine($"  {"options",-12} {mount.Options}");
         }
         if (path.AutoEngine != autoEngine)
@@ -114,26 +114,19 @@ internal static class InfoText
 
     private static string Describe(InfoFacts.DirectIoFacts directIo)
     {
-        if (directIo.Alignment is not AioAlignment alignment)
+        if (directIo.Status == InfoFacts.DirectIoStatus.Unknown)
         {
             return $"unknown: {directIo.Problem}";
         }
-        string rule = $"memory alignment {alignment.MemoryAlignment} B, offset and length alignment {alignment.OffsetAlignment} B " +
-            $"(from {DescribeSource(alignment.Source)})";
+        string rule = $"memory alignment {directIo.MemoryAlignment} B, offset and length alignment {directIo.OffsetAlignment} B " +
+            $"(from {directIo.AlignmentSource})";
         return directIo.Status switch
         {
-            "works" => $"works (O_DIRECT): {rule}",
-            "unsupported" => $"not supported here ({directIo.Problem}); {rule}",
+            InfoFacts.DirectIoStatus.Works => $"works (O_DIRECT): {rule}",
+            InfoFacts.DirectIoStatus.Unsupported => $"not supported here ({directIo.Problem}); {rule}",
             _ => $"refused: {directIo.Problem}; {rule}",
         };
     }
-
-    public static string DescribeSource(AioAlignmentSource source) => source switch
-    {
-        AioAlignmentSource.Statx => "statx STATX_DIOALIGN",
-        AioAlignmentSource.LogicalBlockSize => "the device's logical block size",
-        _ => "no answer from the kernel: 4096 assumed",
-    };
 
     private static string FormatBytes(string value) =>
         long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? Sizes.Human(n) : value;

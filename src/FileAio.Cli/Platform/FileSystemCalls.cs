@@ -4,8 +4,8 @@ using Microsoft.Win32.SafeHandles;
 
 namespace FileAio.Cli.Platform;
 
-/// <summary>File-system calls .NET does not offer: make a rename durable, drop a file's cached pages, resolve a path.
-/// Each is Linux-only and does nothing elsewhere.</summary>
+/// <summary>File-system calls .NET does not offer: make a rename durable, drop a file's cached pages, tell a regular
+/// file from a device, resolve a path. Each is Linux-only and does nothing elsewhere.</summary>
 internal static unsafe class FileSystemCalls
 {
     /// <summary>fsyncs the directory <paramref name="directory"/>, so that a rename or create inside it survives a
@@ -80,6 +80,31 @@ internal static unsafe class FileSystemCalls
                 file.DangerousRelease();
             }
         }
+    }
+
+    /// <summary>Whether <paramref name="path"/> (links followed) is a regular file, not a device, FIFO or socket.
+    /// False when it cannot be told (no <c>statx</c> in this C library, or it fails).</summary>
+    public static bool IsRegularFile(string path)
+    {
+        const ushort S_IFMT = 0xF000, S_IFREG = 0x8000;
+        if (!OperatingSystem.IsLinux())
+        {
+            return File.Exists(path);
+        }
+        byte* buffer = stackalloc byte[Libc.StatxSize];
+        try
+        {
+            if (Libc.Statx(Libc.AT_FDCWD, path, 0, Libc.STATX_TYPE, buffer) != 0)
+            {
+                return false;
+            }
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false; // a C library older than glibc 2.28, or musl before 1.2.5
+        }
+        ushort mode = *(ushort*)(buffer + Libc.StatxModeOffset);
+        return (mode & S_IFMT) == S_IFREG;
     }
 
     /// <summary>The canonical path (symbolic links resolved), or the full path when it cannot be resolved.</summary>

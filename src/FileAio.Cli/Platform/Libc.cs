@@ -41,6 +41,16 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "free")]
     public static partial void Free(void* pointer);
 
+    public const int AT_FDCWD = -100;
+    public const uint STATX_TYPE = 0x1;
+    public const int StatxSize = 256; // struct statx, the same on every architecture
+    public const int StatxModeOffset = 28; // __u16 stx_mode, after mask, blksize, attributes, nlink, uid, gid
+
+    /// <summary>glibc's <c>statx</c> wrapper (glibc 2.28). Fills <paramref name="buffer"/>, <see cref="StatxSize"/>
+    /// bytes.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Statx(int directoryFd, string path, int flags, uint mask, byte* buffer);
+
     /// <summary><c>O_DIRECTORY</c>: 0x10000 on x86-64, 0x4000 on arm64 (asm-generic vs. arm64's own fcntl.h).</summary>
     public static int DirectoryFlag => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x4000 : O_DIRECTORY;
 }

@@ -15,19 +15,16 @@ internal static class BenchPlot
     private static readonly object s_fontLock = new();
     private static bool s_fontAdded;
 
-    /// <summary>Checks the path before any case runs; returns it in full.</summary>
-    public static string CheckPath(string path)
+    /// <summary>What is wrong with <c>--plot</c> <paramref name="path"/> (checked while parsing, before any case
+    /// runs), or null.</summary>
+    public static string? PathProblem(string path)
     {
         if (!path.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
         {
-            throw new UsageException($"--plot: '{path}' must be a .png file");
+            return $"'{path}' must be a .png file";
         }
         string full = Path.GetFullPath(path);
-        if (!Directory.Exists(Path.GetDirectoryName(full)))
-        {
-            throw new UsageException($"--plot: the directory of {full} does not exist");
-        }
-        return full;
+        return Directory.Exists(Path.GetDirectoryName(full)) ? null : $"the directory of {full} does not exist";
     }
 
     public static void Save(string path, IReadOnlyList<BenchResult> results, BenchSettings settings)

@@ -29,6 +29,21 @@ public abstract class CliTest : IDisposable
         return new CliRun(exit, output.ToString(), error.ToString());
     }
 
+    /// <summary>Runs <c>fileaio</c> with standard output going to <paramref name="output"/> (a real file or device).</summary>
+    internal static CliRun Run(TextWriter output, params string[] args)
+    {
+        using var error = new StringWriter();
+        int exit = FileAioCli.RunAsync(args, new Terminal(output, error), CancellationToken.None).GetAwaiter().GetResult();
+        return new CliRun(exit, "", error.ToString());
+    }
+
+    /// <summary>The engine an <c>--engine</c> word names.</summary>
+    internal static AioEngineKind EngineKind(string name)
+    {
+        Assert.Null(EngineNames.Read(name, out AioEngineKind kind));
+        return kind;
+    }
+
     /// <summary>A file of <paramref name="length"/> pseudo-random bytes (a different stream per name).</summary>
     protected string CreateRandomFile(string name, long length)
     {
