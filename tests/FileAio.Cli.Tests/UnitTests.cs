@@ -88,6 +88,18 @@ public sealed class UnitTests
     public void ErrnoText_Describe_GivesNameTextAndNumber()
     {
         Assert.Equal("ENOENT", ErrnoText.Name(2));
-        Assert.Contains("(ENOSPC, errno 28)", ErrnoText.Describe(28));
+        Assert.Equal("errno 4000", ErrnoText.Name(4000));
+        Assert.Equal("No space left on device (ENOSPC, errno 28)", ErrnoText.Describe(28));
+    }
+
+    [Fact]
+    public void ErrnoText_Constants_AreTheNumbersTheLibraryNamesSo()
+    {
+        System.Reflection.FieldInfo[] constants = typeof(ErrnoText).GetFields().Where(f => f.IsLiteral).ToArray();
+        Assert.NotEmpty(constants);
+        foreach (System.Reflection.FieldInfo constant in constants)
+        {
+            Assert.Equal(constant.Name, AioErrno.GetName((int)constant.GetValue(null)!));
+        }
     }
 }

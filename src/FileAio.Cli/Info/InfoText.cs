@@ -36,7 +36,7 @@ internal static class InfoText
         terminal.OutConsole.Write(table);
     }
 
-    private static void WriteIoUring(TextWriter o, Platform.IoUringFeatures.Report report)
+    private static void WriteIoUring(TextWriter o, IoUringFeatures.Report report)
     {
         o.WriteLine("io_uring, as the kernel reports it (probed by fileaio with one small ring):");
         if (report.SetupErrno != 0)
