@@ -5,6 +5,7 @@ namespace FileAio.Cli;
 internal static class ErrnoText
 {
     // Linux's numbers for the errors the CLI tests for; a unit test checks that the library names each one so.
+    public const int EPERM = 1;
     public const int ENOENT = 2;
     public const int EIO = 5;
     public const int EACCES = 13;

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace FileAio.Cli.Platform;
 
@@ -40,6 +41,29 @@ internal static unsafe partial class Libc
 
     [LibraryImport(LibraryName, EntryPoint = "free")]
     public static partial void Free(void* pointer);
+
+    public const int AT_FDCWD = -100;
+    public const int AT_STATX_SYNC_AS_STAT = 0;
+    public const uint STATX_BASIC_STATS = 0x7ff;
+
+    // stx_mode: the file type bits and the set-id bits (linux/stat.h).
+    public const int S_IFMT = 0xf000;
+    public const int S_IFREG = 0x8000;
+    public const int S_ISUID = 0x800;
+    public const int S_ISGID = 0x400;
+
+    [LibraryImport(LibraryName, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Statx(int dirfd, string path, int flags, uint mask, StatxTimes* buffer);
+
+    [LibraryImport(LibraryName, EntryPoint = "fchown", SetLastError = true)]
+    public static partial int FChown(SafeFileHandle fd, uint owner, uint group);
+
+    [LibraryImport(LibraryName, EntryPoint = "fchmod", SetLastError = true)]
+    public static partial int FChmod(SafeFileHandle fd, uint mode);
+
+    /// <summary>Sets access and modification time (<paramref name="times"/>[0] and [1]) to the nanosecond.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "futimens", SetLastError = true)]
+    public static partial int FUtimens(SafeFileHandle fd, Timespec* times);
 
     /// <summary><c>O_DIRECTORY</c>: 0x10000 on x86-64, 0x4000 on arm64 (asm-generic vs. arm64's own fcntl.h).</summary>
     public static int DirectoryFlag => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x4000 : O_DIRECTORY;
