@@ -49,7 +49,7 @@ internal static class FileCopier
                 (int alignment, int memoryAlignment) = Alignment(options, sourceDirect ? [source, destination] : [destination], [source, destination]);
 
                 var clock = Stopwatch.StartNew();
-                ProgressReporter bar = progress.Start($"copying {options.Source} to {options.Destination}", expected);
+                ProgressReporter bar = progress.Start($"copying {options.Source} to {options.Destination}", sized ? expected : -1);
                 using (var pipeline = new AioPipeline(sized ? Depth(options, expected) : 1, options.Engine, options.BlockSize, memoryAlignment, [source, destination]))
                 {
                     engine = pipeline.EngineName;
