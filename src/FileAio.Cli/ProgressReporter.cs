@@ -12,13 +12,21 @@ internal sealed class ProgressReporter
 
     public ProgressReporter(ProgressTask? task) => _task = task;
 
-    public void Advance(long bytes) => _task?.Increment(bytes);
+    /// <summary>Moves the bar on by <paramref name="bytes"/>; a bar of unknown length only shows activity.</summary>
+    public void Advance(long bytes)
+    {
+        if (_task is { IsIndeterminate: false })
+        {
+            _task.Increment(bytes);
+        }
+    }
 
     /// <summary>Fills the bar (the step is done, even if it had less to do than announced).</summary>
     public void Complete()
     {
         if (_task is not null)
         {
+            _task.IsIndeterminate = false;
             _task.Value = _task.MaxValue;
             _task.StopTask();
         }

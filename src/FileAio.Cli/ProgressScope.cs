@@ -14,7 +14,8 @@ internal sealed class ProgressScope
         _context = context;
     }
 
-    /// <summary>Starts a step of <paramref name="totalBytes"/>: a new bar on a terminal, else a plain line.</summary>
+    /// <summary>Starts a step of <paramref name="totalBytes"/> (negative: not known beforehand, a bar that shows
+    /// activity rather than a share): a new bar on a terminal, else a plain line.</summary>
     public ProgressReporter Start(string description, long totalBytes)
     {
         if (_context is null)
@@ -22,6 +23,8 @@ internal sealed class ProgressScope
             _terminal.Note($"{description}...");
             return ProgressReporter.None;
         }
-        return new ProgressReporter(_context.AddTask(Markup.Escape(description), maxValue: Math.Max(1, totalBytes)));
+        ProgressTask task = _context.AddTask(Markup.Escape(description), maxValue: Math.Max(1, totalBytes));
+        task.IsIndeterminate = totalBytes < 0;
+        return new ProgressReporter(task);
     }
 }

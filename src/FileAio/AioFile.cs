@@ -99,22 +99,40 @@ public sealed partial class AioFile : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Fills <paramref name="buffer"/> completely from <paramref name="offset"/>, looping over short reads.</summary>
-    /// <exception cref="EndOfStreamException">The file ends before the buffer is full.</exception>
+    /// <exception cref="EndOfStreamException">The file ends before the buffer is full. The message says how many of the
+    /// bytes asked for were read, from which offset, and how long the file is; the bytes read are in the buffer.</exception>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask ReadExactlyAsync(Memory<byte> buffer, long offset, CancellationToken cancellationToken = default)
     {
-        while (!buffer.IsEmpty)
+        int wanted = buffer.Length;
+        int done = 0;
+        while (done < wanted)
         {
-            int read = await ReadAsync(buffer, offset, cancellationToken).ConfigureAwait(false);
+            int read = await ReadAsync(buffer[done..], offset + done, cancellationToken).ConfigureAwait(false);
+            done += read;
             // A direct read is short only at the end of the file; the rest could not even be asked for (misaligned).
-            if (read == 0 || (IsDirect && read < buffer.Length))
+            if (read == 0 || (IsDirect && done < wanted))
             {
-                throw new EndOfStreamException(
-                    $"The file ended at {offset + read} bytes, before the {buffer.Length - read} bytes still wanted: '{Path}'.");
+                throw EndOfFile(offset, wanted, done);
             }
-            buffer = buffer[read..];
-            offset += read;
         }
+    }
+
+    /// <summary>"End of file after 50 of the 100 bytes asked for at offset 4950 (the file is 5000 bytes)": the read's
+    /// own numbers and the file's length now, which is what tells a caller whether the offset or the file was wrong.</summary>
+    private EndOfStreamException EndOfFile(long offset, int wanted, int done)
+    {
+        string length;
+        try
+        {
+            length = $" (the file is {RandomAccess.GetLength(Handle)} bytes)";
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or UnauthorizedAccessException)
+        {
+            length = ""; // disposed meanwhile: the read's own numbers still say what happened
+        }
+        return new EndOfStreamException(
+            $"End of file after {done} of the {wanted} bytes asked for at offset {offset}{length}: '{Path}'.");
     }
 
     /// <summary>Writes all of <paramref name="buffer"/> at <paramref name="offset"/>, looping over short writes.</summary>

@@ -81,19 +81,6 @@ public sealed class CopyCommandTests : CliTest
     }
 
     [Fact]
-    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    public void Copy_KeepsTheSourcePermissions()
-    {
-        string source = CreateRandomFile("source", 10);
-        File.SetUnixFileMode(source, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead);
-
-        CliRun run = Run("copy", source, PathOf("copy"));
-
-        Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Equal(File.GetUnixFileMode(source), File.GetUnixFileMode(PathOf("copy")));
-    }
-
-    [Fact]
     public void Copy_MissingSource_ExitsThreeWithErrnoAndPath()
     {
         CliRun run = Run("copy", PathOf("missing"), PathOf("copy"));

@@ -115,6 +115,9 @@ public sealed class InfoCommandTests : CliTest
         {
             Assert.True(ioUring.GetProperty("setup_works").GetBoolean());
             Assert.Contains("READV", ioUring.GetProperty("opcodes").EnumerateArray().Select(o => o.GetString()));
+            IoUringCapabilities kernel = IoUringCapabilities.Probe(); // what info prints is the library's answer
+            Assert.Equal(kernel.FeatureNames, ioUring.GetProperty("features").EnumerateArray().Select(f => f.GetString()!));
+            Assert.Equal(kernel.SupportedOpcodes, ioUring.GetProperty("opcodes").EnumerateArray().Select(o => o.GetString()!));
         }
         Assert.Equal(JsonValueKind.Object, root.GetProperty("limits").ValueKind);
         Assert.True(root.GetProperty("limits").GetProperty("threadpool_workers_per_context").GetInt32() >= 4);

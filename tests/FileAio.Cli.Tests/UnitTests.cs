@@ -1,4 +1,7 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
 using FileAio.Cli.Platform;
+using FileAio.Cli.Tests.Infrastructure;
 using FileAio.Cli.Verify;
 
 namespace FileAio.Cli.Tests;
@@ -92,6 +95,64 @@ public sealed class UnitTests
     public void ErrnoText_Describe_GivesNameTextAndNumber()
     {
         Assert.Equal("ENOENT", ErrnoText.Name(2));
-        Assert.Contains("(ENOSPC, errno 28)", ErrnoText.Describe(28));
+        Assert.Equal("errno 4000", ErrnoText.Name(4000));
+        Assert.Equal("No space left on device (ENOSPC, errno 28)", ErrnoText.Describe(28));
+    }
+
+    [Fact]
+    public void StatxTimes_HasTheKernelSizeAndOffsets()
+    {
+        // linux/stat.h: struct statx is 256 bytes; statx_timestamp is { s64 tv_sec; u32 tv_nsec; s32 reserved }.
+        Assert.Equal(256, System.Runtime.CompilerServices.Unsafe.SizeOf<StatxTimes>());
+        Assert.Equal(0x14, (int)Marshal.OffsetOf<StatxTimes>(nameof(StatxTimes.Uid)));
+        Assert.Equal(0x18, (int)Marshal.OffsetOf<StatxTimes>(nameof(StatxTimes.Gid)));
+        Assert.Equal(0x1c, (int)Marshal.OffsetOf<StatxTimes>(nameof(StatxTimes.Mode)));
+        Assert.Equal(0x28, (int)Marshal.OffsetOf<StatxTimes>(nameof(StatxTimes.Size)));
+        Assert.Equal(0x40, (int)Marshal.OffsetOf<StatxTimes>(nameof(StatxTimes.AccessSeconds)));
+        Assert.Equal(0x48, (int)Marshal.OffsetOf<StatxTimes>(nameof(StatxTimes.AccessNanoseconds)));
+        Assert.Equal(0x70, (int)Marshal.OffsetOf<StatxTimes>(nameof(StatxTimes.ModifySeconds)));
+        Assert.Equal(0x78, (int)Marshal.OffsetOf<StatxTimes>(nameof(StatxTimes.ModifyNanoseconds)));
+        Assert.Equal(16, System.Runtime.CompilerServices.Unsafe.SizeOf<Timespec>());
+    }
+
+    [Fact]
+    public void UnixAttributes_Read_AgreesWithCoreutilsStat()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "statx is Linux's");
+        string path = Path.Combine(Path.GetTempPath(), $"fileaio-unit-{Guid.NewGuid():N}");
+        File.WriteAllBytes(path, new byte[1234]);
+        try
+        {
+            Coreutils.Run("chmod", "2751", path);
+            Coreutils.Run("touch", "-a", "-d", "@1500000000.000000001", path);
+            Coreutils.Run("touch", "-m", "-d", "@1600000000.999999999", path);
+
+            UnixAttributes attributes = UnixAttributes.Read(path);
+
+            string[] stat = Coreutils.Run("stat", "--format=%a %u %g %s %f", path).Split(' ');
+            Assert.Equal(Convert.ToInt32(stat[0], 8), attributes.PermissionBits);
+            Assert.Equal(uint.Parse(stat[1], CultureInfo.InvariantCulture), attributes.Uid);
+            Assert.Equal(uint.Parse(stat[2], CultureInfo.InvariantCulture), attributes.Gid);
+            Assert.Equal(1234, attributes.Size);
+            Assert.Equal(Convert.ToInt32(stat[4], 16), attributes.Mode); // %f: the raw mode, type bits included
+            Assert.True(attributes.IsRegularFile);
+            Assert.Equal((1500000000L, 1L), (attributes.Access.Seconds, attributes.Access.Nanoseconds));
+            Assert.Equal((1600000000L, 999999999L), (attributes.Modification.Seconds, attributes.Modification.Nanoseconds));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void ErrnoText_Constants_AreTheNumbersTheLibraryNamesSo()
+    {
+        System.Reflection.FieldInfo[] constants = typeof(ErrnoText).GetFields().Where(f => f.IsLiteral).ToArray();
+        Assert.NotEmpty(constants);
+        foreach (System.Reflection.FieldInfo constant in constants)
+        {
+            Assert.Equal(constant.Name, AioErrno.GetName((int)constant.GetValue(null)!));
+        }
     }
 }

@@ -31,6 +31,8 @@ public sealed class AbiTests
         Assert.Equal(24, Unsafe.SizeOf<IoUringGetEventsArg>());
         Assert.Equal(64, Unsafe.SizeOf<IoUringSyncCancelReg>());
         Assert.Equal(16, Unsafe.SizeOf<KernelTimespec>());
+        Assert.Equal(16, Unsafe.SizeOf<IoUringProbeHeader>());
+        Assert.Equal(8, Unsafe.SizeOf<IoUringProbeOp>());
     }
 
     [Fact]
@@ -49,6 +51,8 @@ public sealed class AbiTests
         Assert.Equal(16, (int)Marshal.OffsetOf<IoUringGetEventsArg>(nameof(IoUringGetEventsArg.Ts)));
         Assert.Equal(16, (int)Marshal.OffsetOf<IoUringSyncCancelReg>(nameof(IoUringSyncCancelReg.Timeout)));
         Assert.Equal(32, (int)Marshal.OffsetOf<IoUringSyncCancelReg>(nameof(IoUringSyncCancelReg.Opcode)));
+        Assert.Equal(1, (int)Marshal.OffsetOf<IoUringProbeHeader>(nameof(IoUringProbeHeader.OpsLen)));
+        Assert.Equal(2, (int)Marshal.OffsetOf<IoUringProbeOp>(nameof(IoUringProbeOp.Flags)));
     }
 
     [Fact]

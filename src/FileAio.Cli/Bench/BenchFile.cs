@@ -33,7 +33,7 @@ internal static class BenchFile
         {
             throw new IoFailureException(
                 $"create {path} failed: {Sizes.Human(needed)} needed but only {Sizes.Human(free)} free there " +
-                $"({ErrnoText.Describe(28)}); use --size or a --file elsewhere")
+                $"({ErrnoText.Describe(ErrnoText.ENOSPC)}); use --size or a --file elsewhere")
             {
                 Errno = 28,
                 Path = path,

@@ -5,7 +5,8 @@ using FileAio.Cli.Platform;
 namespace FileAio.Cli.Commands;
 
 /// <summary><c>fileaio copy SRC DST</c>: a deep-queue pipelined copy through FileAio, fsync'd, optionally verified,
-/// that never leaves a half-written file under the destination's name (<see cref="FileCopier"/>).</summary>
+/// keeping SRC's mode, times and (when permitted) owner as <c>cp -p</c> does, that never leaves a half-written file
+/// under the destination's name (<see cref="FileCopier"/>).</summary>
 internal static class CopyCommand
 {
     private const int DefaultBlockSize = 256 << 10;
@@ -30,12 +31,7 @@ internal static class CopyCommand
                 parse.GetValue(source)!, parse.GetValue(destination)!, parse.GetValue(bs) ?? DefaultBlockSize, parse.GetValue(iodepth),
                 parse.GetValue(direct), parse.GetValue(engine) ?? AioEngineKind.Auto, parse.GetValue(verify), parse.GetValue(force));
             CopyResult result = terminal.WithProgress(scope => FileCopier.Run(options, scope, cancellationToken));
-            string rate = result.CopySeconds > 0 ? $" ({Sizes.Human(result.Bytes / result.CopySeconds)}/s)" : "";
-            terminal.Out.WriteLine(
-                $"copied {Sizes.Human(result.Bytes)} ({result.Bytes:N0} bytes) from {options.Source} to {options.Destination} " +
-                $"in {result.CopySeconds:0.###} s{rate}: {result.Engine}, {(options.Direct ? "O_DIRECT" : "page cache")}, " +
-                $"{Sizes.Short(options.BlockSize)} x {options.IoDepth} in flight, fsync'd" +
-                (result.Verified ? $", verified in {result.VerifySeconds:0.###} s" : ""));
+            terminal.Out.WriteLine(result.Describe(options));
             return Task.FromResult(ExitCodes.Success);
         });
         return command;

@@ -11,9 +11,13 @@ namespace FileAio.Cli.Copy;
 /// </summary>
 /// <remarks>
 /// <para>Crash and failure safety: the data goes to a temporary file in the destination's directory (so the final
-/// rename stays within one file system), which is fsync'd, optionally verified, given the source's permissions, and
-/// only then renamed over the destination, after which the directory is fsync'd. Any failure or interruption deletes
-/// the temporary file: the destination is either untouched or complete.</para>
+/// rename stays within one file system), which is fsync'd, optionally verified, given the source's owner, mode and
+/// times (<see cref="KeptAttributes"/>) and fsync'd again, and only then renamed over the destination, after which
+/// the directory is fsync'd. Any failure or interruption deletes the temporary file: the destination is either
+/// untouched or complete. Errors name the destination, never the temporary file.</para>
+/// <para>A source whose reported size is not its length (procfs, sysfs, 0 bytes: <see cref="SourceSize"/>) is read to
+/// its end instead, one chunk at a time (<see cref="ReadToEndCopy"/>), and never with O_DIRECT, which those file
+/// systems refuse (they have no page cache to bypass); the destination still gets O_DIRECT when asked.</para>
 /// <para>O_DIRECT and a size that is not a multiple of the alignment: the last chunk is read as a whole aligned block
 /// (the read comes back short at end of file), written as a whole aligned block padded with zeros, and the file is
 /// then truncated to the source's exact size.</para>
@@ -31,26 +35,38 @@ internal static class FileCopier
         bool renamed = false;
         try
         {
+            UnixAttributes? attributes = OperatingSystem.IsLinux() ? UnixAttributes.Read(options.Source) : null;
+            bool sized = SourceSize.IsKnown(options.Source, attributes);
+            bool sourceDirect = options.Direct && sized;
             long size;
             string engine;
             double copySeconds, verifySeconds = 0;
-            using (SafeFileHandle source = Open(options.Source, FileMode.Open, FileAccess.Read, options.Direct))
+            using (SafeFileHandle source = Open(options.Source, options.Source, FileMode.Open, FileAccess.Read, sourceDirect))
             {
-                size = RandomAccess.GetLength(source);
-                CreateTemporary(temporary, size, options.Destination);
-                using SafeFileHandle destination = Open(temporary, FileMode.Open, FileAccess.ReadWrite, options.Direct);
-                (int alignment, int memoryAlignment) = Alignment(options, source, destination);
+                long expected = sized ? RandomAccess.GetLength(source) : 0;
+                CreateTemporary(temporary, expected, options.Destination);
+                using SafeFileHandle destination = Open(temporary, options.Destination, FileMode.Open, FileAccess.ReadWrite, options.Direct);
+                (int alignment, int memoryAlignment) = Alignment(options, sourceDirect ? [source, destination] : [destination], [source, destination]);
 
                 var clock = Stopwatch.StartNew();
-                ProgressReporter bar = progress.Start($"copying {options.Source} to {options.Destination}", size);
-                using (var pipeline = new AioPipeline(Depth(options, size), options.Engine, options.BlockSize, memoryAlignment, [source, destination]))
+                ProgressReporter bar = progress.Start($"copying {options.Source} to {options.Destination}", sized ? expected : -1);
+                using (var pipeline = new AioPipeline(sized ? Depth(options, expected) : 1, options.Engine, options.BlockSize, memoryAlignment, [source, destination]))
                 {
                     engine = pipeline.EngineName;
-                    // Writes stay inside the file's length (no extending O_DIRECT writes, which file systems serialise).
-                    RandomAccess.SetLength(destination, RoundUp(size, alignment));
-                    CopyChunks(pipeline, options, source, temporary, destination, size, alignment, bar, cancellationToken);
+                    if (sized)
+                    {
+                        // Writes stay inside the file's length (no extending O_DIRECT writes, which file systems serialise).
+                        RandomAccess.SetLength(destination, ChunkWrites.RoundUp(expected, alignment));
+                        CopyChunks(pipeline, options, source, destination, expected, alignment, bar, cancellationToken);
+                        size = expected;
+                    }
+                    else
+                    {
+                        size = ReadToEndCopy.Run(pipeline, source, options.Source, destination, options.Destination,
+                            options.BlockSize, alignment, bar, cancellationToken);
+                    }
                     RandomAccess.SetLength(destination, size); // cut the O_DIRECT tail's padding
-                    pipeline.Flush(destination, temporary);
+                    pipeline.Flush(destination, options.Destination);
                 }
                 bar.Complete();
                 copySeconds = clock.Elapsed.TotalSeconds;
@@ -59,18 +75,20 @@ internal static class FileCopier
             if (options.Verify)
             {
                 var clock = Stopwatch.StartNew();
-                VerifyCopy(options, temporary, size, progress, cancellationToken);
+                VerifyCopy(options, sourceDirect, temporary, size, progress, cancellationToken);
                 verifySeconds = clock.Elapsed.TotalSeconds;
             }
 
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(temporary, File.GetUnixFileMode(options.Source));
-            }
+            bool ownerKept = Keep(attributes, options.Source, temporary, options.Destination);
             File.Move(temporary, options.Destination, overwrite: true);
             renamed = true;
             FileSystemCalls.SyncDirectory(directory);
-            return new CopyResult(size, engine, copySeconds, verifySeconds, options.Verify);
+            return new CopyResult(size, engine, copySeconds, verifySeconds, options.Verify)
+            {
+                ReadToEnd = !sized,
+                SourceDirect = sourceDirect,
+                OwnerKept = ownerKept,
+            };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -85,8 +103,29 @@ internal static class FileCopier
         }
     }
 
+    /// <summary>Gives the copy the source's owner (when permitted), mode and times, and makes them durable with the
+    /// data before the rename. Returns whether the owner was kept (always false off Linux, where only the mode and
+    /// the times, to the 100 ns .NET keeps, are copied).</summary>
+    private static bool Keep(UnixAttributes? attributes, string source, string temporary, string destination)
+    {
+        if (attributes is not null)
+        {
+            using SafeFileHandle copy = File.OpenHandle(temporary, FileMode.Open, FileAccess.Write);
+            bool ownerKept = KeptAttributes.Apply(attributes, copy, destination);
+            RandomAccess.FlushToDisk(copy);
+            return ownerKept;
+        }
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(temporary, File.GetUnixFileMode(source));
+        }
+        File.SetLastAccessTimeUtc(temporary, File.GetLastAccessTimeUtc(source));
+        File.SetLastWriteTimeUtc(temporary, File.GetLastWriteTimeUtc(source));
+        return false;
+    }
+
     private static void CopyChunks(
-        AioPipeline pipeline, CopyOptions options, SafeFileHandle source, string temporary, SafeFileHandle destination,
+        AioPipeline pipeline, CopyOptions options, SafeFileHandle source, SafeFileHandle destination,
         long size, int alignment, ProgressReporter bar, CancellationToken cancellationToken)
     {
         int blockSize = options.BlockSize;
@@ -95,7 +134,7 @@ internal static class FileCopier
 
         bool Complete(PipelineSlot slot)
         {
-            int span = RoundUp(slot.Length, alignment); // what each step moves: the chunk, rounded up under O_DIRECT
+            int span = ChunkWrites.RoundUp(slot.Length, alignment); // what each step moves: the chunk, rounded up under O_DIRECT
             if (slot.Stage == StageRead)
             {
                 if (ContinueRead(slot, source, options.Source, slot.Buffer.Memory[..span], alignment, size))
@@ -111,21 +150,8 @@ internal static class FileCopier
                 return true;
             }
 
-            AioRequest request = slot.Request;
-            if (request.Status != AioStatus.Success)
+            if (ChunkWrites.Continue(slot, destination, options.Destination, span, alignment))
             {
-                throw IoFailureException.FromErrno("write", temporary, request.ErrorCode, slot.Offset + slot.Done);
-            }
-            if (request.BytesTransferred == 0)
-            {
-                throw IoFailureException.FromErrno("write", temporary, ErrnoText.EIO, slot.Offset + slot.Done);
-            }
-            slot.Done += (int)request.BytesTransferred;
-            if (slot.Done < span)
-            {
-                // A short write: write the rest (aligned under O_DIRECT, or the kernel would not have stopped there).
-                RequireAligned(slot.Done, alignment, "write", temporary, slot.Offset);
-                slot.Request.PrepareWrite(destination, slot.Offset + slot.Done, slot.Buffer.Memory[slot.Done..span], slot);
                 return true;
             }
             bar.Advance(slot.Length);
@@ -159,22 +185,22 @@ internal static class FileCopier
         {
             return false;
         }
-        RequireAligned(slot.Done, alignment, "read", path, slot.Offset);
+        ChunkWrites.RequireAligned(slot.Done, alignment, "read", path, slot.Offset);
         slot.Request.PrepareRead(file, slot.Offset + slot.Done, buffer[slot.Done..], slot);
         return true;
     }
 
     /// <summary>Re-reads source and copy (from the device: O_DIRECT, or after dropping the copy's cached pages) and
     /// compares them chunk by chunk.</summary>
-    private static void VerifyCopy(CopyOptions options, string temporary, long size, ProgressScope progress, CancellationToken cancellationToken)
+    private static void VerifyCopy(CopyOptions options, bool sourceDirect, string temporary, long size, ProgressScope progress, CancellationToken cancellationToken)
     {
-        using SafeFileHandle source = Open(options.Source, FileMode.Open, FileAccess.Read, options.Direct);
-        using SafeFileHandle copy = Open(temporary, FileMode.Open, FileAccess.Read, options.Direct);
+        using SafeFileHandle source = Open(options.Source, options.Source, FileMode.Open, FileAccess.Read, sourceDirect);
+        using SafeFileHandle copy = Open(temporary, options.Destination, FileMode.Open, FileAccess.Read, options.Direct);
         if (!options.Direct)
         {
             FileSystemCalls.DropCachedPages(copy);
         }
-        (int alignment, int memoryAlignment) = Alignment(options, source, copy);
+        (int alignment, int memoryAlignment) = Alignment(options, sourceDirect ? [source, copy] : [copy], [source, copy]);
         ProgressReporter bar = progress.Start($"verifying {options.Destination}", size);
         using var pipeline = new AioPipeline(Depth(options, size), options.Engine, options.BlockSize, memoryAlignment, [source, copy], twoBuffers: true);
         int blockSize = options.BlockSize;
@@ -183,7 +209,7 @@ internal static class FileCopier
 
         bool Complete(PipelineSlot slot)
         {
-            int span = RoundUp(slot.Length, alignment);
+            int span = ChunkWrites.RoundUp(slot.Length, alignment);
             if (slot.Stage == StageRead)
             {
                 if (ContinueRead(slot, source, options.Source, slot.Buffer.Memory[..span], alignment, size))
@@ -216,7 +242,9 @@ internal static class FileCopier
         bar.Complete();
     }
 
-    private static SafeFileHandle Open(string path, FileMode mode, FileAccess access, bool direct)
+    /// <summary>Opens <paramref name="path"/>; an error names <paramref name="shownAs"/> (the destination, for its
+    /// temporary file).</summary>
+    private static SafeFileHandle Open(string path, string shownAs, FileMode mode, FileAccess access, bool direct)
     {
         try
         {
@@ -224,7 +252,7 @@ internal static class FileCopier
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw IoFailureException.FromException(direct ? "open (O_DIRECT)" : "open", path, e);
+            throw IoFailureException.FromException(direct ? "open (O_DIRECT)" : "open", shownAs, e);
         }
     }
 
@@ -236,7 +264,7 @@ internal static class FileCopier
         {
             using SafeFileHandle created = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
             int errno = FileSystemCalls.Preallocate(created, size);
-            if (errno is 28 or 27 or 122) // ENOSPC, EFBIG, EDQUOT; others (EOPNOTSUPP) only mean "no preallocation here"
+            if (errno is ErrnoText.ENOSPC or ErrnoText.EFBIG or ErrnoText.EDQUOT) // others (EOPNOTSUPP) only mean "no preallocation here"
             {
                 throw new IoFailureException($"create {destination} failed: {Sizes.Human(size)} cannot be allocated there: {ErrnoText.Describe(errno)}")
                 {
@@ -247,20 +275,29 @@ internal static class FileCopier
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw IoFailureException.FromException("create", path, e);
+            // Named as the destination: the temporary name is the copy's business. Creating it is the first thing the
+            // copy asks of DST's directory, so say so: DST itself may well exist (/proc/version).
+            int errno = ErrnoText.FromException(e);
+            throw new IoFailureException(
+                $"create {destination} failed: cannot create a new file in {Path.GetDirectoryName(destination)} " +
+                $"(the copy is written there first, then renamed): {(errno != 0 ? ErrnoText.Describe(errno) : e.Message)}", e)
+            {
+                Errno = errno,
+                Path = destination,
+            };
         }
     }
 
-    /// <summary>The offset/length alignment every transfer keeps (1 without O_DIRECT) and the buffers' alignment.</summary>
-    private static (int Alignment, int MemoryAlignment) Alignment(CopyOptions options, SafeFileHandle a, SafeFileHandle b)
+    /// <summary>The offset/length alignment every transfer keeps (1 without O_DIRECT; else the largest of the files
+    /// opened with it, <paramref name="direct"/>) and the buffers' alignment (the largest any of the files asks).</summary>
+    private static (int Alignment, int MemoryAlignment) Alignment(CopyOptions options, SafeFileHandle[] direct, SafeFileHandle[] all)
     {
-        AioAlignment first = AioFile.GetAlignment(a), second = AioFile.GetAlignment(b);
-        int memory = Math.Max(4096, Math.Max(first.MemoryAlignment, second.MemoryAlignment));
+        int memory = all.Select(f => AioFile.GetAlignment(f).MemoryAlignment).Prepend(4096).Max();
         if (!options.Direct)
         {
             return (1, memory);
         }
-        int alignment = Math.Max(first.OffsetAlignment, second.OffsetAlignment);
+        int alignment = direct.Select(f => AioFile.GetAlignment(f).OffsetAlignment).Max();
         if (options.BlockSize % alignment != 0)
         {
             throw new UsageException($"--bs: {options.BlockSize} is not a multiple of {alignment}, the direct-I/O alignment of the source and destination; use a multiple, or copy without --direct");
@@ -270,22 +307,6 @@ internal static class FileCopier
 
     private static int Depth(CopyOptions options, long size) =>
         (int)Math.Clamp((size + options.BlockSize - 1) / options.BlockSize, 1, options.IoDepth);
-
-    private static void RequireAligned(int done, int alignment, string operation, string path, long offset)
-    {
-        if (done % alignment != 0)
-        {
-            throw new IoFailureException($"{operation} {path} at offset {offset} failed: the kernel transferred {done} bytes, not a multiple of the O_DIRECT alignment {alignment}, and the rest cannot be requested")
-            {
-                Errno = ErrnoText.EIO,
-                Path = path,
-            };
-        }
-    }
-
-    private static int RoundUp(int value, int alignment) => (value + alignment - 1) / alignment * alignment;
-
-    private static long RoundUp(long value, int alignment) => (value + alignment - 1) / alignment * alignment;
 
     private static void TryDelete(string path)
     {
@@ -317,7 +338,7 @@ internal static class FileCopier
             slot.Length = (int)Math.Min(blockSize, size - slot.Offset);
             slot.Done = 0;
             slot.Stage = StageRead;
-            slot.Request.PrepareRead(source, slot.Offset, slot.Buffer.Memory[..RoundUp(slot.Length, alignment)], slot);
+            slot.Request.PrepareRead(source, slot.Offset, slot.Buffer.Memory[..ChunkWrites.RoundUp(slot.Length, alignment)], slot);
             return true;
         }
     }

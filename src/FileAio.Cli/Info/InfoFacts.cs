@@ -129,7 +129,7 @@ internal sealed record InfoFacts(
             Environment.ProcessorCount,
             AioContext.GetLimits(AioEngineKind.Auto).Engine,
             engines,
-            IoUringOf(IoUringFeatures.Probe()),
+            IoUringOf(IoUringCapabilities.Probe()),
             limits,
             path is null ? null : GatherPath(path));
     }
@@ -137,13 +137,15 @@ internal sealed record InfoFacts(
     private static SoftHard? SoftHardOf((string Soft, string Hard)? limit) =>
         limit is (string soft, string hard) ? new SoftHard(soft, hard) : null;
 
-    /// <summary>The probe's report, with what means nothing when setup fails (features, the probe's errno) left out.</summary>
-    private static IoUringFacts IoUringOf(IoUringFeatures.Report report)
+    /// <summary>The library's io_uring probe, with what means nothing when setup fails (features, the probe's errno)
+    /// left out, and no opcode list when the kernel gave no answer.</summary>
+    private static IoUringFacts IoUringOf(IoUringCapabilities kernel)
     {
-        bool works = report.SetupErrno == 0;
+        bool works = kernel.SetupErrorCode == 0;
+        bool answered = works && kernel.ProbeErrorCode == 0;
         return new IoUringFacts(
-            works, ErrnoFacts.From(report.SetupErrno), works ? report.Features : null, report.Opcodes,
-            works ? ErrnoFacts.From(report.ProbeErrno) : null);
+            works, ErrnoFacts.From(kernel.SetupErrorCode), works ? kernel.FeatureNames : null,
+            answered ? kernel.SupportedOpcodes : null, works ? ErrnoFacts.From(kernel.ProbeErrorCode) : null);
     }
 
     private static PathFacts GatherPath(string path)

@@ -86,15 +86,14 @@ internal static unsafe class FileSystemCalls
     /// False when it cannot be told (no <c>statx</c> in this C library, or it fails).</summary>
     public static bool IsRegularFile(string path)
     {
-        const ushort S_IFMT = 0xF000, S_IFREG = 0x8000;
         if (!OperatingSystem.IsLinux())
         {
             return File.Exists(path);
         }
-        byte* buffer = stackalloc byte[Libc.StatxSize];
+        StatxTimes stx;
         try
         {
-            if (Libc.Statx(Libc.AT_FDCWD, path, 0, Libc.STATX_TYPE, buffer) != 0)
+            if (Libc.Statx(Libc.AT_FDCWD, path, Libc.AT_STATX_SYNC_AS_STAT, Libc.STATX_TYPE, &stx) != 0)
             {
                 return false;
             }
@@ -103,8 +102,7 @@ internal static unsafe class FileSystemCalls
         {
             return false; // a C library older than glibc 2.28, or musl before 1.2.5
         }
-        ushort mode = *(ushort*)(buffer + Libc.StatxModeOffset);
-        return (mode & S_IFMT) == S_IFREG;
+        return (stx.Mode & Libc.S_IFMT) == Libc.S_IFREG;
     }
 
     /// <summary>The canonical path (symbolic links resolved), or the full path when it cannot be resolved.</summary>

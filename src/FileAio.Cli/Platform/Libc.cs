@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace FileAio.Cli.Platform;
 
@@ -42,14 +43,28 @@ internal static unsafe partial class Libc
     public static partial void Free(void* pointer);
 
     public const int AT_FDCWD = -100;
+    public const int AT_STATX_SYNC_AS_STAT = 0;
     public const uint STATX_TYPE = 0x1;
-    public const int StatxSize = 256; // struct statx, the same on every architecture
-    public const int StatxModeOffset = 28; // __u16 stx_mode, after mask, blksize, attributes, nlink, uid, gid
+    public const uint STATX_BASIC_STATS = 0x7ff;
 
-    /// <summary>glibc's <c>statx</c> wrapper (glibc 2.28). Fills <paramref name="buffer"/>, <see cref="StatxSize"/>
-    /// bytes.</summary>
+    // stx_mode: the file type bits and the set-id bits (linux/stat.h).
+    public const int S_IFMT = 0xf000;
+    public const int S_IFREG = 0x8000;
+    public const int S_ISUID = 0x800;
+    public const int S_ISGID = 0x400;
+
     [LibraryImport(LibraryName, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Statx(int directoryFd, string path, int flags, uint mask, byte* buffer);
+    public static partial int Statx(int dirfd, string path, int flags, uint mask, StatxTimes* buffer);
+
+    [LibraryImport(LibraryName, EntryPoint = "fchown", SetLastError = true)]
+    public static partial int FChown(SafeFileHandle fd, uint owner, uint group);
+
+    [LibraryImport(LibraryName, EntryPoint = "fchmod", SetLastError = true)]
+    public static partial int FChmod(SafeFileHandle fd, uint mode);
+
+    /// <summary>Sets access and modification time (<paramref name="times"/>[0] and [1]) to the nanosecond.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "futimens", SetLastError = true)]
+    public static partial int FUtimens(SafeFileHandle fd, Timespec* times);
 
     /// <summary><c>O_DIRECTORY</c>: 0x10000 on x86-64, 0x4000 on arm64 (asm-generic vs. arm64's own fcntl.h).</summary>
     public static int DirectoryFlag => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x4000 : O_DIRECTORY;

@@ -141,6 +141,29 @@ internal struct IoUringRsrcUpdate2
     public uint Resv2;
 }
 
+/// <summary><c>struct io_uring_probe</c> without its trailing <c>ops[]</c> (16 bytes): what
+/// <c>IORING_REGISTER_PROBE</c> (Linux 5.6) fills in, followed in memory by <see cref="OpsLen"/>
+/// <see cref="IoUringProbeOp"/> entries, one per opcode from 0 on.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct IoUringProbeHeader
+{
+    public byte LastOp;         // the highest opcode this kernel knows
+    public byte OpsLen;         // entries filled in after the header
+    public ushort Resv;
+    public fixed uint Resv2[3];
+}
+
+/// <summary><c>struct io_uring_probe_op</c> (8 bytes): one opcode, with <see cref="IoUringConstants.IO_URING_OP_SUPPORTED"/>
+/// in <see cref="Flags"/> when the kernel supports it.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct IoUringProbeOp
+{
+    public byte Op;
+    public byte Resv;
+    public ushort Flags;
+    public uint Resv2;
+}
+
 /// <summary>Constants of linux/io_uring.h.</summary>
 internal static class IoUringConstants
 {

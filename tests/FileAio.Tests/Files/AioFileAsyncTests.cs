@@ -90,6 +90,36 @@ public sealed class AioFileAsyncTests : FileAioTest
     }
 
     [Theory, EachHost]
+    public async Task ReadExactly_AtEndOfFile_SaysHowMuchOfWhichReadCameAndHowLongTheFileIs(string host)
+    {
+        Use(host);
+        string path = CreatePatternFile("eof.bin", 10_000);
+        AioFile file = OpenFile(path);
+        var buffer = new byte[65_536];
+
+        var inside = await Assert.ThrowsAsync<EndOfStreamException>(async () => await file.ReadExactlyAsync(buffer, 4_000));
+        var past = await Assert.ThrowsAsync<EndOfStreamException>(async () => await file.ReadExactlyAsync(buffer, 65_536));
+
+        Assert.Equal($"End of file after 6000 of the 65536 bytes asked for at offset 4000 (the file is 10000 bytes): '{path}'.", inside.Message);
+        Assert.Equal($"End of file after 0 of the 65536 bytes asked for at offset 65536 (the file is 10000 bytes): '{path}'.", past.Message);
+        AssertPattern(buffer.AsSpan(0, 6000), 4_000); // what was there is in the buffer
+    }
+
+    [Theory, EachHost]
+    public async Task ReadExactly_DirectAtEndOfFile_SaysHowMuchOfWhichReadCameAndHowLongTheFileIs(string host)
+    {
+        Use(host);
+        Require.Linux();
+        string path = CreatePatternFile("eofd.bin", 10_000);
+        AioFile file = OpenFile(path, direct: true);
+        using var buffer = new AlignedBuffer(8192);
+
+        var e = await Assert.ThrowsAsync<EndOfStreamException>(async () => await file.ReadExactlyAsync(buffer.Memory, 8192));
+
+        Assert.Equal($"End of file after 1808 of the 8192 bytes asked for at offset 8192 (the file is 10000 bytes): '{path}'.", e.Message);
+    }
+
+    [Theory, EachHost]
     public async Task WriteAll_FlushAndSetLength_LeaveTheFileAsWritten(string host)
     {
         Use(host);

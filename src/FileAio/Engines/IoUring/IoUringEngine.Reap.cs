@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
 using FileAio.Interop;
+using FileAio.Platform;
 
 namespace FileAio.Engines.IoUring;
 
@@ -107,7 +107,7 @@ internal sealed unsafe partial class IoUringEngine
         // could not take the submission or flush its overflow right now, and is asked again on the next enter.
         if (result < 0 && result is not (-Errno.ETIME or -Errno.EINTR or -Errno.EBUSY or -Errno.EAGAIN or -Errno.ENOMEM))
         {
-            throw new IOException($"io_uring_enter failed: {Marshal.GetPInvokeErrorMessage(-result)} (errno {-result}).", -result);
+            throw new IOException($"io_uring_enter failed: {Errors.Describe(-result)}.", -result);
         }
     }
 

@@ -139,7 +139,7 @@ internal sealed unsafe partial class IoUringEngine : IAioEngine
             {
                 int error = Marshal.GetLastPInvokeError();
                 _queue.Dispose();
-                throw new IOException($"eventfd failed: {Marshal.GetPInvokeErrorMessage(error)} (errno {error}).", error);
+                throw new IOException($"eventfd failed: {Errors.Describe(error)}.", error);
             }
             _eventFdValue = (ulong*)NativeMemory.AllocZeroed(sizeof(ulong));
             lock (_sqLock)

@@ -105,20 +105,15 @@ internal static unsafe class IoUringProbe
 
     private static string? FindMissingOpcode(IoUringQueue ring)
     {
-        // struct io_uring_probe: a 16-byte header then 8 bytes per opcode; ask for all 256.
-        const int OpCount = 256;
-        byte* probe = stackalloc byte[16 + OpCount * 8];
-        new Span<byte>(probe, 16 + OpCount * 8).Clear();
-        int result = ring.Register(IORING_REGISTER_PROBE, probe, OpCount);
-        if (result < 0)
+        Span<bool> supported = stackalloc bool[OpcodeProbe.MaxOpcodes];
+        int errno = OpcodeProbe.Read(ring, supported);
+        if (errno != 0)
         {
-            return $"IORING_REGISTER_PROBE failed (errno {-result}): the kernel is older than 5.6.";
+            return $"IORING_REGISTER_PROBE failed (errno {errno}): the kernel is older than 5.6.";
         }
-        byte lastOp = probe[0];
         foreach ((byte opcode, string name) in s_requiredOpcodes)
         {
-            ushort flags = *(ushort*)(probe + 16 + opcode * 8 + 2);
-            if (opcode > lastOp || (flags & IO_URING_OP_SUPPORTED) == 0)
+            if (!supported[opcode])
             {
                 return $"The kernel's io_uring does not support IORING_OP_{name}.";
             }

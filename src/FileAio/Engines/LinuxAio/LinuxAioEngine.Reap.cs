@@ -1,4 +1,5 @@
 using FileAio.Interop;
+using FileAio.Platform;
 
 namespace FileAio.Engines.LinuxAio;
 
@@ -89,7 +90,7 @@ internal sealed unsafe partial class LinuxAioEngine
             int events = _queue.Collect(limit, _sideDone.IsEmpty && _ready.IsEmpty ? wait : Deadline.Expired);
             if (events < 0)
             {
-                throw new IOException($"io_getevents failed: errno {-events}.", -events);
+                throw new IOException($"io_getevents failed: {Errors.Describe(-events)}.", -events);
             }
             for (int i = 0; i < events; i++)
             {
@@ -143,7 +144,7 @@ internal sealed unsafe partial class LinuxAioEngine
             if (errno is not (Errno.EAGAIN or Errno.ENOMEM))
             {
                 // Without its doorbell the engine could sleep through a wakeup: fail loudly rather than hang.
-                throw new IOException($"io_submit of the Linux AIO doorbell failed: errno {errno}.", errno);
+                throw new IOException($"io_submit of the Linux AIO doorbell failed: {Errors.Describe(errno)}.", errno);
             }
             Thread.Sleep(1); // the kernel is short of memory right now: the doorbell has its reserved place, so retry
         }

@@ -257,7 +257,8 @@ internal sealed unsafe class PositionalWorkers
                 me.EventFd = Syscalls.EventFd(0, Syscalls.EFD_CLOEXEC | Syscalls.EFD_NONBLOCK);
                 if (me.EventFd < 0)
                 {
-                    throw new IOException($"eventfd failed: errno {Marshal.GetLastPInvokeError()}.");
+                    int error = Marshal.GetLastPInvokeError();
+                    throw new IOException($"eventfd failed: {Errors.Describe(error)}.", error);
                 }
             }
             while (TakeNext(me, out bool waits) is IoOperation operation)
