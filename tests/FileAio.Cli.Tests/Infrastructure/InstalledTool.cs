@@ -12,7 +12,7 @@ namespace FileAio.Cli.Tests.Infrastructure;
 /// The build gets its own <c>--artifacts-path</c>, so it touches no bin/ or obj/ of the repository (a test run may be
 /// building there). It uses the machine's NuGet packages folder, where the NativeAOT compiler packages stay between runs
 /// (a private one would download them every time); the tool's own packages never go there, and each run gets a version
-/// of its own, so no run can install what another packed.
+/// of its own (the repository's VersionPrefix with a suffix of the run's), so no run can install what another packed.
 /// </remarks>
 public sealed class InstalledTool : IDisposable
 {
@@ -35,15 +35,16 @@ public sealed class InstalledTool : IDisposable
         Root = Path.Combine(Path.GetTempPath(), "fileaio-tool-test-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Root);
         WorkDirectory = Directory.CreateDirectory(Path.Combine(Root, "work")).FullName;
-        // A prerelease version that no other run or release has: yyyyMMddHHmmss never starts with 0 (SemVer).
-        Version = FormattableString.Invariant($"1.0.0-tooltest.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}");
+        // A prerelease that no other run or release has: yyyyMMddHHmmss never starts with 0, as SemVer wants.
+        string suffix = FormattableString.Invariant($"tooltest.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}");
         string feed = Path.Combine(Root, "feed");
         try
         {
             string project = Path.Combine(RepositoryRoot(), "src", "FileAio.Cli", "FileAio.Cli.csproj");
-            Dotnet(s_packLimit, "pack", project, "-c", "Release", "-o", feed, $"-p:Version={Version}");
-            Dotnet(s_packLimit, "pack", project, "-c", "Release", "-r", Rid, "-o", feed, $"-p:Version={Version}");
-            PointerPackage = Path.Combine(feed, $"{PackageId}.{Version}.nupkg");
+            Dotnet(s_packLimit, "pack", project, "-c", "Release", "-o", feed, "--version-suffix", suffix);
+            PointerPackage = Directory.GetFiles(feed, $"{PackageId}.*-{suffix}.nupkg").Single();
+            Version = Path.GetFileNameWithoutExtension(PointerPackage)[(PackageId.Length + 1)..];
+            Dotnet(s_packLimit, "pack", project, "-c", "Release", "-r", Rid, "-o", feed, "--version-suffix", suffix);
             RidPackage = Path.Combine(feed, $"{PackageId}.{Rid}.{Version}.nupkg");
 
             // Only the feed: nothing from the machine's or the user's NuGet sources, where a package of that name
@@ -80,6 +81,7 @@ public sealed class InstalledTool : IDisposable
     /// <summary>This machine's RID, as the tool's packages name it: linux-x64 or linux-arm64.</summary>
     public static string Rid { get; } = "linux-" + RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
 
+    /// <summary>The packages' version: the repository's VersionPrefix and this run's suffix.</summary>
     public string Version { get; } = "";
 
     public string Root { get; } = "";
