@@ -71,11 +71,13 @@ public sealed class InstalledTool : IDisposable
     }
 
     /// <summary>Why the tool cannot be packed and run here, or null. Its NativeAOT packages are for glibc Linux on
-    /// x64 and arm64 (ToolPackageRuntimeIdentifiers in the project).</summary>
+    /// x64 and arm64 (ToolPackageRuntimeIdentifiers in the project), and NativeAOT links with clang, or gcc where there
+    /// is no clang (the ILCompiler package's targets); .ci/run installs gcc, so CI does not skip.</summary>
     public static string? UnavailableReason { get; } =
         !OperatingSystem.IsLinux() ? "the tool's NativeAOT packages are for Linux"
         : RuntimeInformation.RuntimeIdentifier.Contains("musl", StringComparison.Ordinal) ? "the tool's NativeAOT packages are for glibc, not musl"
         : RuntimeInformation.OSArchitecture is not (Architecture.X64 or Architecture.Arm64) ? $"the tool has no NativeAOT package for {RuntimeInformation.OSArchitecture}"
+        : !OnPath("clang") && !OnPath("gcc") ? "NativeAOT links with clang or gcc, and neither is on the PATH (apt-get install gcc libc6-dev)"
         : null;
 
     /// <summary>This machine's RID, as the tool's packages name it: linux-x64 or linux-arm64.</summary>
@@ -117,6 +119,10 @@ public sealed class InstalledTool : IDisposable
             throw new InvalidOperationException(result.ToString());
         }
     }
+
+    private static bool OnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Any(directory => File.Exists(Path.Combine(directory, program)));
 
     /// <summary>The repository's root: the directory above this test's output that holds FileAio.slnx.</summary>
     private static string RepositoryRoot()
