@@ -13,7 +13,8 @@ public sealed partial class AioFile
     {
         options ??= new AioFileOptions();
         AioEngineHost host = options.Host ?? AioEngineHost.GetShared(options.Engine);
-        SafeFileHandle handle = OpenHandleCore(path, mode, access, options.Share, options.PreallocationSize, options.Direct);
+        SafeFileHandle handle = OpenHandleCore(path, mode, access, options.Share, options.PreallocationSize, options.Direct,
+            options.WriteThrough ? FileOptions.WriteThrough : FileOptions.None);
         try
         {
             bool auto = options.Host is null ? options.Engine == AioEngineKind.Auto : options.Host.IsSharedAuto;
@@ -63,13 +64,13 @@ public sealed partial class AioFile
     /// carries the errno and the path, and <see cref="Exception.HResult"/> is the errno (as .NET does on Unix).</exception>
     /// <exception cref="PlatformNotSupportedException"><paramref name="direct"/> on an OS where FileAio does not implement it.</exception>
     public static SafeFileHandle OpenHandle(string path, FileMode mode, FileAccess access, bool direct = false) =>
-        OpenHandleCore(path, mode, access, FileShare.Read, 0, direct);
+        OpenHandleCore(path, mode, access, FileShare.Read, 0, direct, FileOptions.None);
 
     private static SafeFileHandle OpenHandleCore(string path, FileMode mode, FileAccess access, FileShare share,
-        long preallocationSize, bool direct)
+        long preallocationSize, bool direct, FileOptions fileOptions)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        SafeFileHandle handle = File.OpenHandle(path, mode, access, share, FileOptions.None, preallocationSize);
+        SafeFileHandle handle = File.OpenHandle(path, mode, access, share, fileOptions, preallocationSize);
         if (!direct)
         {
             return handle;

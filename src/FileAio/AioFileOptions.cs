@@ -30,6 +30,14 @@ public sealed class AioFileOptions
     /// </summary>
     public bool InlineCachedReads { get; init; } = true;
 
+    /// <summary>
+    /// Write through to stable storage: every write completes only once its data and the metadata needed to read it
+    /// back are durable (O_SYNC on Unix, as <see cref="FileOptions.WriteThrough"/>), so no separate flush is needed
+    /// for it. Default: off. Costs a device cache flush per write on disks with a volatile cache; for many small
+    /// writes, <see cref="AioFile.FlushAsync"/> after a group of them is usually cheaper.
+    /// </summary>
+    public bool WriteThrough { get; init; }
+
     /// <summary>Space to reserve when the file is created or truncated (0: none), as for <see cref="File.OpenHandle"/>.</summary>
     public long PreallocationSize { get; init; }
 }

@@ -27,6 +27,28 @@ public sealed class AioFileTests : FileAioTest
         Assert.Equal(0, KernelFlagsOf(cached) & Interop.LinuxConstants.O_DIRECT);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Open_WriteThrough_TurnsOnOSyncInTheKernel_AndWritesStillWork(bool direct)
+    {
+        Require.Linux();
+        const int O_SYNC = 0x101000; // __O_SYNC | O_DSYNC, the same on x86-64 and arm64
+        string path = CreatePatternFile("w.bin", 8192);
+        await using AioFile through = AioFile.Open(path, FileMode.Open, FileAccess.ReadWrite,
+            new AioFileOptions { WriteThrough = true, Direct = direct });
+        await using AioFile plain = AioFile.Open(path, FileMode.Open, FileAccess.Read, new AioFileOptions { Direct = direct });
+        Assert.Equal(O_SYNC, KernelFlagsOf(through.Handle) & O_SYNC);
+        Assert.Equal(0, KernelFlagsOf(plain.Handle) & O_SYNC);
+
+        using var buffer = new AlignedBuffer(4096);
+        buffer.Memory.Span.Fill(0x5A);
+        Assert.Equal(4096, await through.WriteAsync(buffer.Memory, 4096));
+        var back = new byte[4096];
+        Assert.Equal(4096, RandomAccess.Read(Open(path, FileMode.Open, FileAccess.Read), back, 4096));
+        Assert.All(back, b => Assert.Equal(0x5A, b));
+    }
+
     [Fact]
     public void OpenHandle_BadArguments_ThrowLikeDotNet()
     {
