@@ -1,0 +1,8 @@
+namespace FileAio.Faster.Tests;
+
+// The whole suite on each engine a FileAioDevice is meant to run on: io_uring (Auto's choice on Linux) and the portable
+// thread-pool engine (Auto's fallback where io_uring is blocked).
+
+public sealed class DeviceTests_IoUring() : DeviceTests(AioEngineKind.IoUring);
+
+public sealed class DeviceTests_ThreadPool() : DeviceTests(AioEngineKind.ThreadPool);
