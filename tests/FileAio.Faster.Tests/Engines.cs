@@ -6,3 +6,11 @@ namespace FileAio.Faster.Tests;
 public sealed class DeviceTests_IoUring() : DeviceTests(AioEngineKind.IoUring);
 
 public sealed class DeviceTests_ThreadPool() : DeviceTests(AioEngineKind.ThreadPool);
+
+public sealed class FasterLogTests_IoUring() : FasterLogTests(AioEngineKind.IoUring);
+
+public sealed class FasterLogTests_ThreadPool() : FasterLogTests(AioEngineKind.ThreadPool);
+
+public sealed class FasterKvTests_IoUring() : FasterKvTests(AioEngineKind.IoUring);
+
+public sealed class FasterKvTests_ThreadPool() : FasterKvTests(AioEngineKind.ThreadPool);
