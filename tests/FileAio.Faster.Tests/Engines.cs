@@ -14,3 +14,7 @@ public sealed class FasterLogTests_ThreadPool() : FasterLogTests(AioEngineKind.T
 public sealed class FasterKvTests_IoUring() : FasterKvTests(AioEngineKind.IoUring);
 
 public sealed class FasterKvTests_ThreadPool() : FasterKvTests(AioEngineKind.ThreadPool);
+
+public sealed class DiskFullTests_IoUring() : DiskFullTests(AioEngineKind.IoUring);
+
+public sealed class DiskFullTests_ThreadPool() : DiskFullTests(AioEngineKind.ThreadPool);
