@@ -98,6 +98,9 @@ for c in cases:
         if c == "cold":
             extra.append("store resident before each drop: mean " + ", ".join(f"{x['resident_mean']:.2%}" for x in runs)
                          + "; disk reads/op " + ", ".join(f"{x['disk_reads'] / max(x['ops'], 1):.2f}" for x in runs))
+        if c in ("cold", "warm") and d == "fileaio":
+            extra.append("device in flight (mean): " + ", ".join(f"{x['device_inflight_mean']:.1f}" for x in runs)
+                         + f" of {runs[0]['threads'] * runs[0]['depth']} operations the clients keep pending")
         if c == "warm":
             extra.append("store resident at start/end: " + ", ".join(f"{x['resident_start']:.1%}/{x['resident_end']:.1%}" for x in runs))
         if c == "log":
