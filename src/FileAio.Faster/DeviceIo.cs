@@ -1,0 +1,195 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.ExceptionServices;
+using System.Threading.Tasks.Sources;
+using FASTER.core;
+
+namespace FileAio.Faster;
+
+/// <summary>
+/// One FASTER read or write in flight on a <see cref="FileAioDevice"/>, pooled and reused, so that an I/O in steady
+/// state allocates nothing.
+/// </summary>
+/// <remarks>
+/// <para>1. Why a loop. The I/O goes through <see cref="AioFile"/>, whose <see cref="ValueTask{TResult}"/> must be
+/// awaited to learn its result. Hooking a delegate onto it would make FileAio queue that delegate to the thread pool
+/// in a small wrapper object, one per completion; the runtime queues an async method's state machine box itself,
+/// without a wrapper. So each DeviceIo runs one async method for its whole life (<see cref="RunAsync"/>): its box is
+/// created once, at the first await, and every later await of every later I/O reuses it.</para>
+/// <para>2. Life. Rented by the device, which counts it in flight; <see cref="Start"/> describes the I/O and completes
+/// <c>_start</c>, which runs the loop on the caller's thread up to the first await of the file — so the I/O reaches
+/// FileAio before <c>ReadAsync</c>/<c>WriteAsync</c> returns. The loop transfers the whole length (writes loop over short
+/// transfers: a write cut short by ENOSPC must reach FASTER as an error, not as a success), runs FASTER's callback, and
+/// gives itself back to the device, which pools it and stops counting it. Only then does the loop await the next
+/// <c>_start</c>; a renter that completes it in between makes that await finish at once.</para>
+/// <para>3. Where callbacks run: on the thread pool, never on an engine thread (FileAio's rule) and never on the thread
+/// that issued the I/O while it is still inside <c>ReadAsync</c>/<c>WriteAsync</c>. A read the page cache serves
+/// completes synchronously (FileAio's fast path); its callback is then queued to the pool (<see cref="PoolHop"/>), since
+/// FASTER issues I/O while holding its epoch and from inside callbacks, and a callback run inline would re-enter it.</para>
+/// <para>4. Errors reach FASTER as codes through the callback (<see cref="DeviceErrors"/>), never as exceptions on
+/// FileAio's threads or FASTER's. A callback that itself throws is FASTER's failure: it is rethrown on a thread-pool
+/// thread (an unhandled exception, as with FASTER's own completion-port device), after this I/O is accounted for.</para>
+/// </remarks>
+[SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "NativeRegion is a MemoryManager over FASTER's memory; its Dispose frees nothing.")]
+internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
+{
+    /// <summary>The I/O whose <see cref="Start"/> is running on this thread (remark 3).</summary>
+    [ThreadStatic]
+    private static DeviceIo? t_starting;
+
+    private readonly FileAioDevice _device;
+    private readonly NativeRegion _buffer = new();
+
+    // Completed by Start; continuations run synchronously, so the loop issues the I/O on the caller's thread.
+    private ManualResetValueTaskSourceCore<bool> _start;
+
+    // ---- The I/O: written by Start while no loop iteration runs, read by the loop after it.
+    private int _segment;
+    private long _offset;
+    private int _length;
+    private bool _write;
+    private DeviceIOCompletionCallback? _callback;
+    private object? _context;
+
+    private Action? _hopContinuation;   // the loop's continuation while it hops to the pool (remark 3)
+
+    private DeviceIo(FileAioDevice device) => _device = device;
+
+    /// <summary>A new idle I/O whose loop waits for its first <see cref="Start"/>.</summary>
+    public static DeviceIo Create(FileAioDevice device)
+    {
+        var io = new DeviceIo(device);
+        // The loop outlives this caller: it must not carry the caller's ExecutionContext (its AsyncLocals) into every
+        // later I/O, so its box captures none.
+        if (ExecutionContext.IsFlowSuppressed())
+        {
+            _ = io.RunAsync();
+        }
+        else
+        {
+            using (ExecutionContext.SuppressFlow())
+            {
+                _ = io.RunAsync();
+            }
+        }
+        return io;
+    }
+
+    /// <summary>Issues the I/O; returns once FileAio has it (or it failed at once, its callback then queued).</summary>
+    public void Start(int segment, long offset, IntPtr buffer, int length, bool write, DeviceIOCompletionCallback callback, object? context)
+    {
+        _segment = segment;
+        _offset = offset;
+        _length = length;
+        _write = write;
+        _callback = callback;
+        _context = context;
+        _buffer.Set(buffer, length);
+
+        DeviceIo? outer = t_starting;
+        t_starting = this;
+        try
+        {
+            _start.SetResult(true); // runs the loop here until its first await that does not complete at once
+        }
+        finally
+        {
+            t_starting = outer;
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        while (true)
+        {
+            await new ValueTask(this, _start.Version).ConfigureAwait(false);
+
+            uint error = 0;
+            long done = 0;
+            try
+            {
+                AioFile file = _device.SegmentFile(_segment);
+                while (done < _length)
+                {
+                    Memory<byte> rest = _buffer.Memory[(int)done..];
+                    int n = _write
+                        ? await file.WriteAsync(rest, _offset + done).ConfigureAwait(false)
+                        : await file.ReadAsync(rest, _offset + done).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        // A read at the end of the file; a write that made no progress is a failure FASTER must see.
+                        error = _write ? DeviceErrors.EIO : 0;
+                        break;
+                    }
+                    done += n;
+                    if (!_write && file.IsDirect && n % _device.SectorSize != 0)
+                    {
+                        break; // a direct read is short only at the end of the file
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                error = DeviceErrors.Of(e);
+            }
+
+            if (t_starting == this)
+            {
+                await new PoolHop(this); // completed inside Start: not on the issuing thread (remark 3)
+            }
+            Complete(error, (uint)done);
+        }
+    }
+
+    private void Complete(uint error, uint bytes)
+    {
+        DeviceIOCompletionCallback callback = _callback!;
+        object? context = _context;
+        _callback = null;
+        _context = null;
+        _buffer.Clear(); // FileAio has let go of the memory; FASTER may free or reuse it from the callback on
+
+        ExceptionDispatchInfo? thrown = null;
+        FileAioDevice? outer = FileAioDevice.t_inCallbackOf;
+        FileAioDevice.t_inCallbackOf = _device;
+        try
+        {
+            callback(error, bytes, context);
+        }
+        catch (Exception e)
+        {
+            thrown = ExceptionDispatchInfo.Capture(e);
+        }
+        finally
+        {
+            FileAioDevice.t_inCallbackOf = outer;
+            _device.IoEnded(this); // pooled from here on: a renter may Start it before the loop awaits again
+        }
+        if (thrown is not null)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static e => e.Throw(), thrown, preferLocal: false); // remark 4
+        }
+    }
+
+    // ---- IValueTaskSource: the loop's wait for Start. One consumer (the loop), so the result is read once.
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _start.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _start.OnCompleted(continuation, state, token, flags);
+
+    void IValueTaskSource.GetResult(short token)
+    {
+        _start.GetResult(token);
+        _start.Reset(); // ready for the next Start, which can come only after this I/O is given back
+    }
+
+    // ---- IThreadPoolWorkItem: the hop of remark 3.
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        Action continuation = _hopContinuation!;
+        _hopContinuation = null;
+        continuation();
+    }
+}

@@ -1,0 +1,208 @@
+using System.Collections.Concurrent;
+using FASTER.core;
+using FileAio;
+
+namespace FileAio.Faster;
+
+/// <summary>
+/// A FASTER storage device on FileAio: segment files read and written through <see cref="AioFile"/> — io_uring where it
+/// works, with real O_DIRECT by default — in place of FASTER's FileStream-based <c>ManagedLocalStorageDevice</c>.
+/// Replace <c>Devices.CreateLogDevice(path, …)</c> with <c>new FileAioDevice(path, …)</c>: the leading parameters are
+/// the same.
+/// </summary>
+/// <remarks>
+/// <para>Files: one per segment, <c>&lt;filename&gt;.&lt;segment&gt;</c> (or <c>&lt;filename&gt;</c> itself when FASTER
+/// omits the segment id), opened on first use and shared with other opens for reading, writing and deleting.</para>
+/// <para>Threading: every member may be called from any thread. <c>ReadAsync</c>/<c>WriteAsync</c> never wait for other
+/// I/O; their callbacks run on the thread pool, never inside the call that issued them, never on an engine thread.
+/// Callbacks may issue more I/O. Errors reach the callback as an errno (EIO, ENOSPC …), never as an exception.</para>
+/// <para>Cost: an I/O in steady state allocates nothing (pooled per-I/O state, see docs/faster.md).</para>
+/// </remarks>
+public sealed class FileAioDevice : StorageDeviceBase
+{
+    /// <summary>Idle I/O states kept for reuse; more are left to the GC. FileAio keeps 1024 operations per engine
+    /// thread in the kernel; a FASTER device rarely has more than a few hundred in flight.</summary>
+    private const int MaxRetained = 1024;
+
+    /// <summary>The device whose completion callback this thread is running (so Dispose from a callback does not wait
+    /// for itself).</summary>
+    [ThreadStatic]
+    internal static FileAioDevice? t_inCallbackOf;
+
+    private readonly FileAioDeviceOptions _options;
+    private readonly bool _preallocateFile;
+    private readonly bool _deleteOnClose;
+    private readonly SegmentFiles _segments;
+    private readonly ConcurrentQueue<DeviceIo> _idle = new();
+    private int _inFlight;       // I/Os started and not yet through their callback
+    private int _removals;       // segment removals still closing or deleting their file
+    private int _disposed;
+
+    /// <summary>Creates the device; no file is opened until the first I/O.</summary>
+    /// <param name="filename">The path and base name of the segment files (<c>&lt;filename&gt;.&lt;segment&gt;</c>). Its
+    /// directory is created if missing.</param>
+    /// <param name="preallocateFile">Reserve a whole segment on disk when its file is created.</param>
+    /// <param name="deleteOnClose">Delete the segment files this device opened when it is disposed.</param>
+    /// <param name="capacity">The most bytes the device may hold (FASTER then truncates the oldest segments), or
+    /// <see cref="Devices.CAPACITY_UNSPECIFIED"/>.</param>
+    /// <param name="recoverDevice">Set <c>StartSegment</c>/<c>EndSegment</c> from the segment files that exist.</param>
+    /// <param name="options">Engine, direct I/O, preallocation and in-flight limit; defaults when null.</param>
+    /// <exception cref="NotSupportedException">Direct I/O on a file system that refuses it, or an engine that cannot run here.</exception>
+    public FileAioDevice(string filename, bool preallocateFile = false, bool deleteOnClose = false,
+        long capacity = Devices.CAPACITY_UNSPECIFIED, bool recoverDevice = false, FileAioDeviceOptions? options = null)
+        : base(filename, SectorSizes.For(filename, (options ?? FileAioDeviceOptions.Default).Direct), capacity)
+    {
+        _options = options ?? FileAioDeviceOptions.Default;
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.InFlightLimit, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(_options.PreallocationSize, nameof(options));
+        _preallocateFile = preallocateFile;
+        _deleteOnClose = deleteOnClose;
+        ThrottleLimit = _options.InFlightLimit;
+        _segments = new SegmentFiles(SegmentPath, _options) { PreallocationSize = _options.PreallocationSize };
+        if (recoverDevice)
+        {
+            RecoverSegments();
+        }
+    }
+
+    /// <summary>The engine, direct-I/O and limit settings this device runs with.</summary>
+    public FileAioDeviceOptions Options => _options;
+
+    /// <summary>I/Os started and not yet through their completion callback.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <inheritdoc/>
+    public override void Initialize(long segmentSize, LightEpoch? epoch = null, bool omitSegmentIdFromFilename = false)
+    {
+        base.Initialize(segmentSize, epoch, omitSegmentIdFromFilename);
+        if (_options.PreallocationSize == 0 && _preallocateFile && segmentSize > 0)
+        {
+            _segments.PreallocationSize = segmentSize;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength,
+        DeviceIOCompletionCallback callback, object context) =>
+        Start(segmentId, sourceAddress, destinationAddress, readLength, write: false, callback, context);
+
+    /// <inheritdoc/>
+    public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite,
+        DeviceIOCompletionCallback callback, object context)
+    {
+        HandleCapacity(segmentId); // a bounded device truncates its oldest segments as a new one starts
+        Start(segmentId, destinationAddress, sourceAddress, numBytesToWrite, write: true, callback, context);
+    }
+
+    private void Start(int segment, ulong offset, IntPtr buffer, uint length, bool write, DeviceIOCompletionCallback callback, object context)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        Interlocked.Increment(ref _inFlight);
+        DeviceIo io = _idle.TryDequeue(out DeviceIo? idle) ? idle : DeviceIo.Create(this);
+        // FASTER's transfers are at most a page (int-sized); a larger or out-of-range one fails through the callback
+        // like any refused transfer (FileAio refuses a negative offset and an empty or misaligned buffer the same way).
+        io.Start(segment, offset > long.MaxValue ? -1 : (long)offset, buffer, length > int.MaxValue ? 0 : (int)length,
+            write, callback, context);
+    }
+
+    /// <summary>The file of <paramref name="segment"/>, for a starting I/O.</summary>
+    internal AioFile SegmentFile(int segment) => _segments.Get(segment);
+
+    /// <summary>An I/O is through its callback: pool its state and stop counting it.</summary>
+    internal void IoEnded(DeviceIo io)
+    {
+        if (_idle.Count < MaxRetained)
+        {
+            _idle.Enqueue(io);
+        }
+        Interlocked.Decrement(ref _inFlight);
+    }
+
+    /// <summary>True while more I/Os than <see cref="StorageDeviceBase.ThrottleLimit"/> are in flight.</summary>
+    public override bool Throttle() => Volatile.Read(ref _inFlight) > ThrottleLimit;
+
+    /// <summary>Always true: completions need no driving here. FileAio's engine threads reap them and the thread pool
+    /// runs the callbacks, whether or not FASTER calls this.</summary>
+    public override bool TryComplete() => true;
+
+    /// <summary>The segment size once FASTER has set one; else the length of the segment's file (FASTER reads metadata
+    /// files, which have no segment size, by their length).</summary>
+    public override long GetFileSize(int segment) => segmentSize > 0 ? segmentSize : _segments.Length(segment);
+
+    /// <summary>Closes the segment's file (after its I/O has left the kernel) and deletes it, then calls
+    /// <paramref name="callback"/> on the thread pool.</summary>
+    public override void RemoveSegmentAsync(int segment, AsyncCallback callback, IAsyncResult result)
+    {
+        Interlocked.Increment(ref _removals);
+        _ = RemoveInBackground(segment, callback, result);
+    }
+
+    /// <summary>Closes the segment's file (after its I/O has left the kernel) and deletes it, before returning.</summary>
+    public override void RemoveSegment(int segment)
+    {
+        // The base class waits on an event with FASTER's epoch, which a device used without Initialize does not have.
+        _segments.RemoveAsync(segment).AsTask().GetAwaiter().GetResult();
+    }
+
+    private async Task RemoveInBackground(int segment, AsyncCallback callback, IAsyncResult result)
+    {
+        try
+        {
+            await Task.Yield(); // the caller may hold FASTER's epoch: closing a file waits for its I/O, so not on it
+            await _segments.RemoveAsync(segment).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _removals);
+        }
+        callback?.Invoke(result);
+    }
+
+    /// <summary>Closes every segment file (deleting them when the device deletes on close); the next I/O reopens.</summary>
+    public override void Reset() => _segments.CloseAll(_deleteOnClose, final: false);
+
+    /// <summary>Waits for the I/O in flight to complete and its callbacks to return, and for segment removals under way,
+    /// then closes the files (and deletes them when the device deletes on close). I/O issued afterwards fails through
+    /// its callback with EBADF. Called from one of this device's own callbacks, it does not wait for that one.</summary>
+    public override void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        int self = t_inCallbackOf == this ? 1 : 0;
+        var spin = new SpinWait();
+        // Polled, not signalled: a device is disposed rarely, and usually with nothing in flight, and polling has no
+        // window where a last completion's signal could be missed.
+        while (Volatile.Read(ref _inFlight) > self || Volatile.Read(ref _removals) > 0)
+        {
+            spin.SpinOnce(sleep1Threshold: 30);
+        }
+        _segments.CloseAll(_deleteOnClose, final: true);
+        while (_idle.TryDequeue(out _))
+        {
+            // Dropped: each idle state's loop waits on its own source, so the GC collects both.
+        }
+    }
+
+    private string SegmentPath(int segment) => GetSegmentFilename(FileName, segment);
+
+    /// <summary>Sets the segment range from the files there: the last run of consecutive segments (earlier ones,
+    /// before a gap, are leftovers of a truncation that did not finish deleting, as FASTER's own devices judge).</summary>
+    private void RecoverSegments()
+    {
+        string full = Path.GetFullPath(FileName);
+        List<int> found = SegmentFiles.Existing(Path.GetDirectoryName(full)!, Path.GetFileName(full));
+        if (found.Count == 0)
+        {
+            return;
+        }
+        int start = found[^1];
+        for (int i = found.Count - 1; i > 0 && found[i - 1] == found[i] - 1; i--)
+        {
+            start = found[i - 1];
+        }
+        startSegment = start;
+        endSegment = found[^1];
+    }
+}

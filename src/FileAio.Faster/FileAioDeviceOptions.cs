@@ -1,0 +1,33 @@
+using FileAio;
+
+namespace FileAio.Faster;
+
+/// <summary>How a <see cref="FileAioDevice"/> opens and drives its segment files.</summary>
+public sealed class FileAioDeviceOptions
+{
+    /// <summary>FASTER's own devices report pending I/O over 120 as throttled (<c>LocalStorageDevice</c>); the same
+    /// default keeps FasterKV's disk-read pacing as it is with them.</summary>
+    public const int DefaultInFlightLimit = 120;
+
+    /// <summary>The engine serving the segment files. <see cref="AioEngineKind.Auto"/> (the default) is io_uring where it
+    /// works, else the thread-pool engine (see FileAio's docs/async.md).</summary>
+    public AioEngineKind Engine { get; init; } = AioEngineKind.Auto;
+
+    /// <summary>Bypass the page cache (O_DIRECT). Default: on. FASTER already reads and writes whole sectors from
+    /// sector-aligned buffers, which is what direct I/O asks; the device reports the file system's direct-I/O alignment
+    /// as its <c>SectorSize</c>. Turn it off to let the page cache serve reads of a store that fits in memory.</summary>
+    public bool Direct { get; init; } = true;
+
+    /// <summary>Bytes to reserve (<c>fallocate</c>) when a segment file is created. 0 (the default): the whole segment
+    /// when the device's <c>preallocateFile</c> is true, nothing otherwise. A positive value reserves that much for every
+    /// new segment, whatever <c>preallocateFile</c> says.</summary>
+    public long PreallocationSize { get; init; }
+
+    /// <summary>The I/Os in flight above which <c>Throttle()</c> says true (FASTER then holds back further disk reads and
+    /// spins <c>TryComplete()</c>); sets the device's <c>ThrottleLimit</c>. I/O issued above it is still accepted at once:
+    /// FASTER issues writes from completion callbacks and blocks threads on commits, so a device that made a caller wait
+    /// for room could deadlock it.</summary>
+    public int InFlightLimit { get; init; } = DefaultInFlightLimit;
+
+    internal static FileAioDeviceOptions Default { get; } = new();
+}

@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using FileAio;
+
+namespace FileAio.Faster;
+
+/// <summary>
+/// The open segment files of one device, <c>&lt;filename&gt;.&lt;segment&gt;</c> as FASTER names them, each an
+/// <see cref="AioFile"/> opened on first use.
+/// </summary>
+/// <remarks>Lookups of an open segment take no lock and allocate nothing (the I/O path); opening, removing and closing
+/// are rare and take <c>_gate</c>, so two I/Os racing to a new segment open it once.</remarks>
+internal sealed class SegmentFiles
+{
+    private readonly ConcurrentDictionary<int, AioFile> _open = new();
+    private readonly Lock _gate = new();
+    private readonly Func<int, string> _pathOf;
+    private readonly FileAioDeviceOptions _options;
+    private bool _closed;
+
+    public SegmentFiles(Func<int, string> pathOf, FileAioDeviceOptions options)
+    {
+        _pathOf = pathOf;
+        _options = options;
+    }
+
+    /// <summary>Bytes to reserve when a segment file is created (set once FASTER tells the segment size).</summary>
+    public long PreallocationSize { get; set; }
+
+    /// <summary>The segment's file, opened (or created) now if it is not open yet.</summary>
+    /// <exception cref="ObjectDisposedException">The device was disposed.</exception>
+    public AioFile Get(int segment) => _open.TryGetValue(segment, out AioFile? file) ? file : Open(segment);
+
+    private AioFile Open(int segment)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            if (_open.TryGetValue(segment, out AioFile? file))
+            {
+                return file;
+            }
+            file = AioFile.Open(_pathOf(segment), FileMode.OpenOrCreate, FileAccess.ReadWrite, new AioFileOptions
+            {
+                Direct = _options.Direct,
+                Engine = _options.Engine,
+                // Other FASTER instances may open the same log (a read-only FasterLog, recovery) and delete its files.
+                Share = FileShare.ReadWrite | FileShare.Delete,
+                PreallocationSize = PreallocationSize,
+            });
+            _open[segment] = file;
+            return file;
+        }
+    }
+
+    /// <summary>The length of the segment's file: of the open file, else of the file on disk (0 when there is none;
+    /// no file is created to answer).</summary>
+    public long Length(int segment)
+    {
+        if (_open.TryGetValue(segment, out AioFile? file))
+        {
+            return file.Length;
+        }
+        var info = new FileInfo(_pathOf(segment));
+        return info.Exists ? info.Length : 0;
+    }
+
+    /// <summary>Closes the segment's file — waiting for its operations to leave the kernel — and deletes it.</summary>
+    public async ValueTask RemoveAsync(int segment)
+    {
+        AioFile? file;
+        lock (_gate)
+        {
+            _open.TryRemove(segment, out file);
+        }
+        if (file is not null)
+        {
+            await file.DisposeAsync().ConfigureAwait(false);
+        }
+        TryDelete(_pathOf(segment));
+    }
+
+    /// <summary>Closes every open file, deleting it when <paramref name="delete"/>. With <paramref name="final"/>, no file
+    /// opens again (Dispose); without, the next I/O reopens (FASTER's <c>Reset</c>).</summary>
+    public void CloseAll(bool delete, bool final)
+    {
+        List<KeyValuePair<int, AioFile>> files;
+        lock (_gate)
+        {
+            _closed |= final;
+            files = [.. _open];
+            _open.Clear();
+        }
+        foreach ((int segment, AioFile file) in files)
+        {
+            file.Dispose();
+            if (delete)
+            {
+                TryDelete(_pathOf(segment));
+            }
+        }
+    }
+
+    /// <summary>The segment numbers of <c>&lt;baseName&gt;.&lt;number&gt;</c> files in <paramref name="directory"/>,
+    /// ascending. Other files sharing the prefix (<c>hlog.log.obj.0</c> beside <c>hlog.log.0</c>) are not segments.</summary>
+    public static List<int> Existing(string directory, string baseName)
+    {
+        var found = new List<int>();
+        if (!Directory.Exists(directory))
+        {
+            return found;
+        }
+        string prefix = baseName + ".";
+        foreach (string path in Directory.EnumerateFiles(directory, prefix + "*"))
+        {
+            string suffix = Path.GetFileName(path)[prefix.Length..];
+            if (suffix.Length > 0 && suffix.All(char.IsAsciiDigit)
+                && int.TryParse(suffix, NumberStyles.None, CultureInfo.InvariantCulture, out int segment))
+            {
+                found.Add(segment);
+            }
+        }
+        found.Sort();
+        return found;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Gone already, or its directory is: nothing left to remove.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // As FASTER's own devices do, a file that cannot be deleted is left behind rather than failing the caller.
+        }
+    }
+}

@@ -1,0 +1,20 @@
+namespace FileAio.Faster.Tests;
+
+// The whole suite on each engine a FileAioDevice is meant to run on: io_uring (Auto's choice on Linux) and the portable
+// thread-pool engine (Auto's fallback where io_uring is blocked).
+
+public sealed class DeviceTests_IoUring() : DeviceTests(AioEngineKind.IoUring);
+
+public sealed class DeviceTests_ThreadPool() : DeviceTests(AioEngineKind.ThreadPool);
+
+public sealed class FasterLogTests_IoUring() : FasterLogTests(AioEngineKind.IoUring);
+
+public sealed class FasterLogTests_ThreadPool() : FasterLogTests(AioEngineKind.ThreadPool);
+
+public sealed class FasterKvTests_IoUring() : FasterKvTests(AioEngineKind.IoUring);
+
+public sealed class FasterKvTests_ThreadPool() : FasterKvTests(AioEngineKind.ThreadPool);
+
+public sealed class DiskFullTests_IoUring() : DiskFullTests(AioEngineKind.IoUring);
+
+public sealed class DiskFullTests_ThreadPool() : DiskFullTests(AioEngineKind.ThreadPool);
