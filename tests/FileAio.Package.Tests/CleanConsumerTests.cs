@@ -36,8 +36,7 @@ public sealed class CleanConsumerTests(PackedPackage package)
         Assert.Matches($@"(?m)^AioContext: 16 blocks written, read back and compared on {Engine}$", run.Output.ReplaceLineEndings("\n"));
 
         // The test version went to the private folder only.
-        string machineCache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured ? configured
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        string machineCache = Repository.MachinePackageCache;
         Assert.False(Directory.Exists(Path.Combine(machineCache, "fileaio", package.Version.ToLowerInvariant())),
             $"The test version of FileAio reached the machine's package cache ({machineCache})");
     }

@@ -1,12 +1,16 @@
 namespace FileAio.Package.Tests.Infrastructure;
 
 /// <summary>
-/// A console project written from nothing, as a stranger would start one, that references FileAio by version from the
-/// local feed only. It lives under the temporary folder, outside the repository, so nothing of the repository's build
+/// A console project written from nothing, as a stranger would start one, that references one of the packages (FileAio
+/// or FileAio.Faster) by version from the local feed. It lives under the temporary folder, outside the repository, so nothing of the repository's build
 /// (Directory.Build.props, central package versions, global.json) reaches it; empty Directory.Build.* and
 /// Directory.Packages.props files at its root stop MSBuild's search upwards there, whatever the temporary directory's
 /// parents hold. Its NuGet.config clears every source but the feed, and its packages go to a private folder, so the
-/// test version of FileAio never lands in the machine's cache.
+/// test version never lands in the machine's cache. A package with dependencies from nuget.org (FileAio.Faster on
+/// Microsoft.FASTER.Core) is also given the machine's global packages folder as a second, local source: it has the v3
+/// folder layout NuGet reads as a feed, the repository's own restore has already put those dependencies there, and a
+/// source is only read, so the consumer needs no network and still writes nothing to the machine's cache. Source
+/// mapping sends FileAio* to the feed alone, so the packages under test can only come from this run's pack.
 /// </summary>
 internal sealed class ConsumerProject
 {
@@ -33,8 +37,10 @@ internal sealed class ConsumerProject
     public string Packages { get; }
 
     /// <summary>Writes the project under <paramref name="root"/>: <paramref name="program"/> as Program.cs, a
-    /// PackageReference to exactly FileAio <paramref name="version"/>, and a NuGet.config naming <paramref name="feed"/>.</summary>
-    public static ConsumerProject Write(string root, string feed, string version, string program)
+    /// PackageReference to exactly <paramref name="packageId"/> <paramref name="version"/>, and a NuGet.config naming
+    /// <paramref name="feed"/> and, when given, <paramref name="readOnlySource"/> for every package not named FileAio*.</summary>
+    public static ConsumerProject Write(string root, string feed, string version, string program,
+        string packageId = "FileAio", string? readOnlySource = null)
     {
         var consumer = new ConsumerProject(root);
         Directory.CreateDirectory(consumer.ProjectDirectory);
@@ -42,6 +48,20 @@ internal sealed class ConsumerProject
         {
             File.WriteAllText(Path.Combine(root, stop), "<Project />\n");
         }
+        string otherSource = readOnlySource is null ? "" : $"""
+            <add key="machine" value="{readOnlySource}" />
+            """;
+        string mapping = readOnlySource is null ? "" : """
+            <packageSourceMapping>
+                <packageSource key="local">
+                  <package pattern="FileAio" />
+                  <package pattern="FileAio.*" />
+                </packageSource>
+                <packageSource key="machine">
+                  <package pattern="*" />
+                </packageSource>
+              </packageSourceMapping>
+            """;
         File.WriteAllText(Path.Combine(consumer.ProjectDirectory, "NuGet.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
@@ -51,7 +71,9 @@ internal sealed class ConsumerProject
               <packageSources>
                 <clear />
                 <add key="local" value="{feed}" />
+                {otherSource}
               </packageSources>
+              {mapping}
               <fallbackPackageFolders>
                 <clear />
               </fallbackPackageFolders>
@@ -69,7 +91,7 @@ internal sealed class ConsumerProject
                 <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
               </PropertyGroup>
               <ItemGroup>
-                <PackageReference Include="FileAio" Version="[{version}]" />
+                <PackageReference Include="{packageId}" Version="[{version}]" />
               </ItemGroup>
             </Project>
 
