@@ -28,6 +28,10 @@ namespace FileAio.Faster;
 /// <para>4. Errors reach FASTER as codes through the callback (<see cref="DeviceErrors"/>), never as exceptions on
 /// FileAio's threads or FASTER's. A callback that itself throws is FASTER's failure: it is rethrown on a thread-pool
 /// thread (an unhandled exception, as with FASTER's own completion-port device), after this I/O is accounted for.</para>
+/// <para>5. Context. The loop is shared by every caller that rents it, one after another, so it runs under the default
+/// ExecutionContext, never a caller's: an async method's box takes the context current at each await, and the loop
+/// awaits on the caller's thread inside <see cref="Start"/> and after each callback, so both stretches run under the
+/// default one (<see cref="DefaultContext"/>). Callbacks see no caller's AsyncLocals, as with a completion port.</para>
 /// </remarks>
 [SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
     Justification = "NativeRegion is a MemoryManager over FASTER's memory; its Dispose frees nothing.")]
@@ -59,18 +63,9 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
     public static DeviceIo Create(FileAioDevice device)
     {
         var io = new DeviceIo(device);
-        // The loop outlives this caller: it must not carry the caller's ExecutionContext (its AsyncLocals) into every
-        // later I/O, so its box captures none.
-        if (ExecutionContext.IsFlowSuppressed())
+        using (DefaultContext.Enter()) // the loop outlives this caller (remark 5)
         {
             _ = io.RunAsync();
-        }
-        else
-        {
-            using (ExecutionContext.SuppressFlow())
-            {
-                _ = io.RunAsync();
-            }
         }
         return io;
     }
@@ -90,7 +85,10 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
         t_starting = this;
         try
         {
-            _start.SetResult(true); // runs the loop here until its first await that does not complete at once
+            using (DefaultContext.Enter()) // not under this caller's context: the loop serves later callers too (remark 5)
+            {
+                _start.SetResult(true); // runs the loop here until its first await that does not complete at once
+            }
         }
         finally
         {
@@ -163,6 +161,7 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
         finally
         {
             FileAioDevice.t_inCallbackOf = outer;
+            DefaultContext.Reinstate(); // an AsyncLocal the callback set is not the next I/O's (remark 5)
             _device.IoEnded(this); // pooled from here on: a renter may Start it before the loop awaits again
         }
         if (thrown is not null)

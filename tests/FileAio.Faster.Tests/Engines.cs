@@ -18,3 +18,7 @@ public sealed class FasterKvTests_ThreadPool() : FasterKvTests(AioEngineKind.Thr
 public sealed class DiskFullTests_IoUring() : DiskFullTests(AioEngineKind.IoUring);
 
 public sealed class DiskFullTests_ThreadPool() : DiskFullTests(AioEngineKind.ThreadPool);
+
+public sealed class CallbackContextTests_IoUring() : CallbackContextTests(AioEngineKind.IoUring);
+
+public sealed class CallbackContextTests_ThreadPool() : CallbackContextTests(AioEngineKind.ThreadPool);
