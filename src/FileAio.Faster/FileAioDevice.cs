@@ -118,8 +118,14 @@ public sealed class FileAioDevice : StorageDeviceBase
         Interlocked.Decrement(ref _inFlight);
     }
 
-    /// <summary>True while more I/Os than <see cref="StorageDeviceBase.ThrottleLimit"/> are in flight.</summary>
-    public override bool Throttle() => Volatile.Read(ref _inFlight) > ThrottleLimit;
+    /// <summary>True while FileAio has more of this device's I/Os than <see cref="StorageDeviceBase.ThrottleLimit"/> not yet
+    /// completed. An I/O stops counting here when FileAio completes it, before its callback is queued, as FASTER's
+    /// <c>LocalStorageDevice</c> counts.</summary>
+    /// <remarks>FASTER spins on this (<c>while (device.Throttle()) { device.TryComplete(); Thread.Yield(); }</c>) on the
+    /// session's thread. Callbacks run on the thread pool; had an I/O counted until its callback returned, sessions on
+    /// pool threads spinning here would hold the very threads the callbacks wait for, until the pool added more.
+    /// Counting the I/Os the device has issued comes first: it is one read, and it is never below FileAio's count.</remarks>
+    public override bool Throttle() => Volatile.Read(ref _inFlight) > ThrottleLimit && _segments.OperationsInFlight() > ThrottleLimit;
 
     /// <summary>Always true: completions need no driving here. FileAio's engine threads reap them and the thread pool
     /// runs the callbacks, whether or not FASTER calls this.</summary>

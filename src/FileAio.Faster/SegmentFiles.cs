@@ -13,6 +13,7 @@ namespace FileAio.Faster;
 internal sealed class SegmentFiles
 {
     private readonly ConcurrentDictionary<int, AioFile> _open = new();
+    private volatile AioFile[] _openFiles = [];     // _open's files, replaced under _gate at each change, read without it
     private readonly Lock _gate = new();
     private readonly Func<int, string> _pathOf;
     private readonly FileAioDeviceOptions _options;
@@ -49,8 +50,21 @@ internal sealed class SegmentFiles
                 PreallocationSize = PreallocationSize,
             });
             _open[segment] = file;
+            _openFiles = [.. _open.Values];
             return file;
         }
+    }
+
+    /// <summary>The operations FileAio has not completed yet on the open files (those closing are no longer counted).
+    /// Allocates nothing: it reads a snapshot of the open files.</summary>
+    public int OperationsInFlight()
+    {
+        int count = 0;
+        foreach (AioFile file in _openFiles)
+        {
+            count += file.OperationsInFlight;
+        }
+        return count;
     }
 
     /// <summary>The length of the segment's file: of the open file, else of the file on disk (0 when there is none;
@@ -72,6 +86,7 @@ internal sealed class SegmentFiles
         lock (_gate)
         {
             _open.TryRemove(segment, out file);
+            _openFiles = [.. _open.Values];
         }
         if (file is not null)
         {
@@ -90,6 +105,7 @@ internal sealed class SegmentFiles
             _closed |= final;
             files = [.. _open];
             _open.Clear();
+            _openFiles = [];
         }
         foreach ((int segment, AioFile file) in files)
         {

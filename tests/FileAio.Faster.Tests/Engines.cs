@@ -22,3 +22,7 @@ public sealed class DiskFullTests_ThreadPool() : DiskFullTests(AioEngineKind.Thr
 public sealed class CallbackContextTests_IoUring() : CallbackContextTests(AioEngineKind.IoUring);
 
 public sealed class CallbackContextTests_ThreadPool() : CallbackContextTests(AioEngineKind.ThreadPool);
+
+public sealed class ThrottleTests_IoUring() : ThrottleTests(AioEngineKind.IoUring);
+
+public sealed class ThrottleTests_ThreadPool() : ThrottleTests(AioEngineKind.ThreadPool);
