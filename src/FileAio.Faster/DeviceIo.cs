@@ -106,8 +106,9 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
             long done = 0;
             try
             {
-                AioFile file = _device.SegmentFile(_segment);
-                while (done < _length)
+                // A read of a segment that has no file reads nothing, as past the end of a file, and creates none.
+                AioFile? file = _device.SegmentFile(_segment, _write);
+                while (file is not null && done < _length)
                 {
                     Memory<byte> rest = _buffer.Memory[(int)done..];
                     int n = _write

@@ -105,8 +105,9 @@ public sealed class FileAioDevice : StorageDeviceBase
             write, callback, context);
     }
 
-    /// <summary>The file of <paramref name="segment"/>, for a starting I/O.</summary>
-    internal AioFile SegmentFile(int segment) => _segments.Get(segment);
+    /// <summary>The file of <paramref name="segment"/>, for a starting I/O: null for a read of a segment without one.</summary>
+    /// <exception cref="ObjectDisposedException">The device was disposed, or the segment removed.</exception>
+    internal AioFile? SegmentFile(int segment, bool write) => _segments.Get(segment, create: write);
 
     /// <summary>An I/O is through its callback: pool its state and stop counting it.</summary>
     internal void IoEnded(DeviceIo io)
@@ -135,27 +136,37 @@ public sealed class FileAioDevice : StorageDeviceBase
     /// files, which have no segment size, by their length).</summary>
     public override long GetFileSize(int segment) => segmentSize > 0 ? segmentSize : _segments.Length(segment);
 
-    /// <summary>Closes the segment's file (after its I/O has left the kernel) and deletes it, then calls
-    /// <paramref name="callback"/> on the thread pool.</summary>
+    /// <summary>Refuses further I/O to the segment (EBADF), then closes its file (after its I/O has left the kernel) and
+    /// deletes it on the thread pool, then calls <paramref name="callback"/> there.</summary>
     public override void RemoveSegmentAsync(int segment, AsyncCallback callback, IAsyncResult result)
     {
         Interlocked.Increment(ref _removals);
-        _ = RemoveInBackground(segment, callback, result);
+        AioFile? file = _segments.Detach(segment, StartSegment); // now: the I/O that follows this call is refused
+        _ = RemoveInBackground(segment, file, callback, result);
     }
 
-    /// <summary>Closes the segment's file (after its I/O has left the kernel) and deletes it, before returning.</summary>
+    /// <summary>Refuses further I/O to the segment (EBADF), closes its file (after its I/O has left the kernel) and
+    /// deletes it, before returning.</summary>
     public override void RemoveSegment(int segment)
     {
         // The base class waits on an event with FASTER's epoch, which a device used without Initialize does not have.
-        _segments.RemoveAsync(segment).AsTask().GetAwaiter().GetResult();
+        Interlocked.Increment(ref _removals);
+        try
+        {
+            _segments.CloseAndDelete(segment, _segments.Detach(segment, StartSegment));
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _removals);
+        }
     }
 
-    private async Task RemoveInBackground(int segment, AsyncCallback callback, IAsyncResult result)
+    private async Task RemoveInBackground(int segment, AioFile? file, AsyncCallback callback, IAsyncResult result)
     {
         try
         {
             await Task.Yield(); // the caller may hold FASTER's epoch: closing a file waits for its I/O, so not on it
-            await _segments.RemoveAsync(segment).ConfigureAwait(false);
+            await _segments.CloseAndDeleteAsync(segment, file).ConfigureAwait(false);
         }
         finally
         {

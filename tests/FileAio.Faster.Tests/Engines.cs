@@ -26,3 +26,7 @@ public sealed class CallbackContextTests_ThreadPool() : CallbackContextTests(Aio
 public sealed class ThrottleTests_IoUring() : ThrottleTests(AioEngineKind.IoUring);
 
 public sealed class ThrottleTests_ThreadPool() : ThrottleTests(AioEngineKind.ThreadPool);
+
+public sealed class SegmentRemovalTests_IoUring() : SegmentRemovalTests(AioEngineKind.IoUring);
+
+public sealed class SegmentRemovalTests_ThreadPool() : SegmentRemovalTests(AioEngineKind.ThreadPool);
