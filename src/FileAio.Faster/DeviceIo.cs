@@ -149,8 +149,8 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
         _buffer.Clear(); // FileAio has let go of the memory; FASTER may free or reuse it from the callback on
 
         ExceptionDispatchInfo? thrown = null;
-        FileAioDevice? outer = FileAioDevice.t_inCallbackOf;
-        FileAioDevice.t_inCallbackOf = _device;
+        FileAioDevice? outer = FileAioDevice.t_inIoCallbackOf;
+        FileAioDevice.t_inIoCallbackOf = _device;
         try
         {
             callback(error, bytes, context);
@@ -161,13 +161,13 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
         }
         finally
         {
-            FileAioDevice.t_inCallbackOf = outer;
+            FileAioDevice.t_inIoCallbackOf = outer;
             DefaultContext.Reinstate(); // an AsyncLocal the callback set is not the next I/O's (remark 5)
             _device.IoEnded(this); // pooled from here on: a renter may Start it before the loop awaits again
         }
         if (thrown is not null)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static e => e.Throw(), thrown, preferLocal: false); // remark 4
+            CallbackFailures.Raise(thrown); // remark 4
         }
     }
 

@@ -24,10 +24,14 @@ public sealed class FileAioDevice : StorageDeviceBase
     /// thread in the kernel; a FASTER device rarely has more than a few hundred in flight.</summary>
     private const int MaxRetained = 1024;
 
-    /// <summary>The device whose completion callback this thread is running (so Dispose from a callback does not wait
+    /// <summary>The device whose I/O completion callback this thread is running (so Dispose from a callback does not wait
     /// for itself).</summary>
     [ThreadStatic]
-    internal static FileAioDevice? t_inCallbackOf;
+    internal static FileAioDevice? t_inIoCallbackOf;
+
+    /// <summary>The device whose segment removal callback this thread is running (likewise).</summary>
+    [ThreadStatic]
+    internal static FileAioDevice? t_inRemovalCallbackOf;
 
     private readonly FileAioDeviceOptions _options;
     private readonly bool _preallocateFile;
@@ -35,7 +39,7 @@ public sealed class FileAioDevice : StorageDeviceBase
     private readonly SegmentFiles _segments;
     private readonly ConcurrentQueue<DeviceIo> _idle = new();
     private int _inFlight;       // I/Os started and not yet through their callback
-    private int _removals;       // segment removals still closing or deleting their file
+    private int _removals;       // segment removals not yet through their callback
     private int _disposed;
 
     /// <summary>Creates the device; no file is opened until the first I/O.</summary>
@@ -137,13 +141,17 @@ public sealed class FileAioDevice : StorageDeviceBase
     public override long GetFileSize(int segment) => segmentSize > 0 ? segmentSize : _segments.Length(segment);
 
     /// <summary>Refuses further I/O to the segment (EBADF), then closes its file (after its I/O has left the kernel) and
-    /// deletes it on the thread pool, then calls <paramref name="callback"/> there.</summary>
+    /// deletes it on the thread pool, then calls <paramref name="callback"/> there — also when the removal failed (its
+    /// exception is then unhandled, after the callback, see docs/faster.md).</summary>
     public override void RemoveSegmentAsync(int segment, AsyncCallback callback, IAsyncResult result)
     {
         Interlocked.Increment(ref _removals);
         AioFile? file = _segments.Detach(segment, StartSegment); // now: the I/O that follows this call is refused
-        _ = RemoveInBackground(segment, file, callback, result);
+        SegmentRemoval.Start(this, _segments, segment, file, callback, result);
     }
+
+    /// <summary>A removal's callback has returned.</summary>
+    internal void RemovalEnded() => Interlocked.Decrement(ref _removals);
 
     /// <summary>Refuses further I/O to the segment (EBADF), closes its file (after its I/O has left the kernel) and
     /// deletes it, before returning.</summary>
@@ -161,37 +169,25 @@ public sealed class FileAioDevice : StorageDeviceBase
         }
     }
 
-    private async Task RemoveInBackground(int segment, AioFile? file, AsyncCallback callback, IAsyncResult result)
-    {
-        try
-        {
-            await Task.Yield(); // the caller may hold FASTER's epoch: closing a file waits for its I/O, so not on it
-            await _segments.CloseAndDeleteAsync(segment, file).ConfigureAwait(false);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _removals);
-        }
-        callback?.Invoke(result);
-    }
-
     /// <summary>Closes every segment file (deleting them when the device deletes on close); the next I/O reopens.</summary>
     public override void Reset() => _segments.CloseAll(_deleteOnClose, final: false);
 
-    /// <summary>Waits for the I/O in flight to complete and its callbacks to return, and for segment removals under way,
-    /// then closes the files (and deletes them when the device deletes on close). I/O issued afterwards fails through
-    /// its callback with EBADF. Called from one of this device's own callbacks, it does not wait for that one.</summary>
+    /// <summary>Waits for the I/O in flight to complete and its callbacks to return, and for segment removals under way and
+    /// their callbacks to return, then closes the files (and deletes them when the device deletes on close). I/O issued
+    /// afterwards fails through its callback with EBADF. Called from one of this device's own callbacks (an I/O's or a
+    /// removal's), it does not wait for that one.</summary>
     public override void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
-        int self = t_inCallbackOf == this ? 1 : 0;
+        int selfIo = t_inIoCallbackOf == this ? 1 : 0;
+        int selfRemoval = t_inRemovalCallbackOf == this ? 1 : 0;
         var spin = new SpinWait();
         // Polled, not signalled: a device is disposed rarely, and usually with nothing in flight, and polling has no
         // window where a last completion's signal could be missed.
-        while (Volatile.Read(ref _inFlight) > self || Volatile.Read(ref _removals) > 0)
+        while (Volatile.Read(ref _inFlight) > selfIo || Volatile.Read(ref _removals) > selfRemoval)
         {
             spin.SpinOnce(sleep1Threshold: 30);
         }

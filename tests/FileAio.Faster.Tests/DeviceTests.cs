@@ -123,29 +123,6 @@ public abstract unsafe class DeviceTests(AioEngineKind engine) : FasterTest(engi
     }
 
     [Fact]
-    public void Dispose_WaitsForTheIoInFlightAndItsCallbacks_ThenDeletesOnClose()
-    {
-        const int Writes = 64;
-        var device = new FileAioDevice(PathOf("log"), deleteOnClose: true, options: Options());
-        device.Initialize(1L << SegmentBits);
-        using var buffer = new AlignedBuffer(Writes * 4096, 4096);
-        int called = 0;
-        for (int i = 0; i < Writes; i++)
-        {
-            device.WriteAsync(buffer.Address + i * 4096, (ulong)i * 4096 * 4, 4096, (error, _, _) =>
-            {
-                Assert.Equal(0u, error);
-                Thread.Sleep(1); // a callback still running holds Dispose back
-                Interlocked.Increment(ref called);
-            }, null!);
-        }
-        device.Dispose();
-        Assert.Equal(Writes, Volatile.Read(ref called));
-        Assert.Equal(0, device.InFlight);
-        Assert.Empty(System.IO.Directory.GetFiles(Directory, "log.*"));
-    }
-
-    [Fact]
     public void Io_ReissuedFromCallbacks_AllocatesNothingPerIoInSteadyState()
     {
         using FileAioDevice device = NewDevice("log");

@@ -30,3 +30,11 @@ public sealed class ThrottleTests_ThreadPool() : ThrottleTests(AioEngineKind.Thr
 public sealed class SegmentRemovalTests_IoUring() : SegmentRemovalTests(AioEngineKind.IoUring);
 
 public sealed class SegmentRemovalTests_ThreadPool() : SegmentRemovalTests(AioEngineKind.ThreadPool);
+
+public sealed class DisposeTests_IoUring() : DisposeTests(AioEngineKind.IoUring);
+
+public sealed class DisposeTests_ThreadPool() : DisposeTests(AioEngineKind.ThreadPool);
+
+public sealed class CallbackFailureTests_IoUring() : CallbackFailureTests(AioEngineKind.IoUring);
+
+public sealed class CallbackFailureTests_ThreadPool() : CallbackFailureTests(AioEngineKind.ThreadPool);
