@@ -41,6 +41,28 @@ public abstract class SegmentRemovalTests(AioEngineKind engine) : FasterTest(eng
     }
 
     [Fact]
+    public void Io_InFileAioWhenItsSegmentIsRemoved_FailsWithEbadf()
+    {
+        Fifo.Create(PathOf("log.0")); // a read of it waits for data that never comes, until the file is closed
+        using var buffer = new AlignedBuffer(4096, 4096);
+        using FileAioDevice device = NewDevice("log", direct: false); // O_DIRECT does not apply to a FIFO
+        device.Initialize(1L << SegmentBits);
+        using var called = new ManualResetEventSlim();
+        (uint Error, uint Bytes) outcome = default;
+        device.ReadAsync(Address(0), buffer.Address, 512, (error, bytes, _) =>
+        {
+            outcome = (error, bytes);
+            called.Set();
+        }, null!);
+        Assert.False(called.Wait(100), "a read of an empty FIFO completed");
+
+        Remove(device, 0);
+
+        Assert.True(called.Wait(TimeSpan.FromSeconds(30)), "the read cut off by the removal never called back");
+        Assert.Equal((EBADF, 0u), outcome);
+    }
+
+    [Fact]
     public void Read_OfASegmentWithoutAFile_ReadsNothingAndCreatesNone()
     {
         using var buffer = new AlignedBuffer(4096, 4096);
