@@ -9,7 +9,7 @@ namespace FileAio.Faster;
 /// </summary>
 /// <remarks>FASTER asks for a new device for every commit and reads or writes it once without <c>Initialize</c>, so the
 /// devices it gets here are cheap to make (no file opens until the first I/O; the sector size is learned once per
-/// directory). A file descriptor names <c>&lt;baseName&gt;/&lt;directory&gt;/&lt;file&gt;</c>, whose one segment is
+/// file system). A file descriptor names <c>&lt;baseName&gt;/&lt;directory&gt;/&lt;file&gt;</c>, whose one segment is
 /// <c>&lt;file&gt;.0</c>.</remarks>
 public sealed class FileAioNamedDeviceFactory : INamedDeviceFactory
 {
