@@ -52,6 +52,7 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
     private long _offset;
     private int _length;
     private bool _write;
+    private bool _refused;              // a transfer FileAio could not be asked for: it fails with EINVAL
     private DeviceIOCompletionCallback? _callback;
     private object? _context;
 
@@ -70,16 +71,19 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
         return io;
     }
 
-    /// <summary>Issues the I/O; returns once FileAio has it (or it failed at once, its callback then queued).</summary>
-    public void Start(int segment, long offset, IntPtr buffer, int length, bool write, DeviceIOCompletionCallback callback, object? context)
+    /// <summary>Issues the I/O; returns once FileAio has it (or it failed at once, its callback then queued). A length
+    /// beyond <see cref="int"/> or an offset beyond <see cref="long"/> fails with EINVAL, no transfer attempted.</summary>
+    public void Start(int segment, ulong offset, IntPtr buffer, uint length, bool write, DeviceIOCompletionCallback callback, object? context)
     {
+        // FASTER's transfers are at most a page; Memory<byte> and file offsets cannot say more than these.
+        _refused = length > int.MaxValue || offset > long.MaxValue;
         _segment = segment;
-        _offset = offset;
-        _length = length;
+        _offset = _refused ? 0 : (long)offset;
+        _length = _refused ? 0 : (int)length;
         _write = write;
         _callback = callback;
         _context = context;
-        _buffer.Set(buffer, length);
+        _buffer.Set(buffer, _length);
 
         DeviceIo? outer = t_starting;
         t_starting = this;
@@ -102,18 +106,29 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
         {
             await new ValueTask(this, _start.Version).ConfigureAwait(false);
 
-            uint error = 0;
+            uint error = _refused ? DeviceErrors.EINVAL : 0;
             long done = 0;
             try
             {
                 // A read of a segment that has no file reads nothing, as past the end of a file, and creates none.
-                AioFile? file = _device.SegmentFile(_segment, _write);
+                AioFile? file = _refused ? null : _device.SegmentFile(_segment, _write);
                 while (file is not null && done < _length)
                 {
                     Memory<byte> rest = _buffer.Memory[(int)done..];
-                    int n = _write
-                        ? await file.WriteAsync(rest, _offset + done).ConfigureAwait(false)
-                        : await file.ReadAsync(rest, _offset + done).ConfigureAwait(false);
+                    int n;
+                    try
+                    {
+                        n = _write
+                            ? await file.WriteAsync(rest, _offset + done).ConfigureAwait(false)
+                            : await file.ReadAsync(rest, _offset + done).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException && _device.WasReset(_segment, file))
+                    {
+                        // FASTER's Reset closed the file under this I/O (it means to be called with none in flight). The
+                        // segment lives on: do what the next I/O does, reopen it, and carry on from what was done.
+                        file = _device.SegmentFile(_segment, _write);
+                        continue;
+                    }
                     if (n == 0)
                     {
                         // A read at the end of the file; a write that made no progress is a failure FASTER must see.

@@ -103,15 +103,16 @@ public sealed class FileAioDevice : StorageDeviceBase
         ArgumentNullException.ThrowIfNull(callback);
         Interlocked.Increment(ref _inFlight);
         DeviceIo io = _idle.TryDequeue(out DeviceIo? idle) ? idle : DeviceIo.Create(this);
-        // FASTER's transfers are at most a page (int-sized); a larger or out-of-range one fails through the callback
-        // like any refused transfer (FileAio refuses a negative offset and an empty or misaligned buffer the same way).
-        io.Start(segment, offset > long.MaxValue ? -1 : (long)offset, buffer, length > int.MaxValue ? 0 : (int)length,
-            write, callback, context);
+        io.Start(segment, offset, buffer, length, write, callback, context);
     }
 
     /// <summary>The file of <paramref name="segment"/>, for a starting I/O: null for a read of a segment without one.</summary>
     /// <exception cref="ObjectDisposedException">The device was disposed, or the segment removed.</exception>
     internal AioFile? SegmentFile(int segment, bool write) => _segments.Get(segment, create: write);
+
+    /// <summary>Whether <paramref name="file"/>, which an I/O of <paramref name="segment"/> found closed, was closed by
+    /// <see cref="Reset"/> while the segment lives on (so the I/O may reopen it), rather than by a removal or Dispose.</summary>
+    internal bool WasReset(int segment, AioFile file) => _segments.WasClosedByReset(segment, file);
 
     /// <summary>An I/O is through its callback: pool its state and stop counting it.</summary>
     internal void IoEnded(DeviceIo io)

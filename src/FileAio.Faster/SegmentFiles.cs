@@ -93,7 +93,14 @@ internal sealed class SegmentFiles
     {
         if (_open.TryGetValue(segment, out AioFile? file))
         {
-            return file.Length;
+            try
+            {
+                return file.Length;
+            }
+            catch (ObjectDisposedException)
+            {
+                // Closed since the lookup (a removal, Reset or Dispose): what is on disk now is the answer.
+            }
         }
         var info = new FileInfo(_pathOf(segment));
         return info.Exists ? info.Length : 0;
@@ -128,6 +135,18 @@ internal sealed class SegmentFiles
             await file.DisposeAsync().ConfigureAwait(false);
         }
         TryDelete(_pathOf(segment));
+    }
+
+    /// <summary>Whether <paramref name="file"/>, once the segment's, was closed by <see cref="CloseAll"/> without
+    /// <c>final</c> (FASTER's <c>Reset</c>): the segment is neither removed nor the device closed, and the file is not
+    /// its open one any more, so <see cref="Get"/> opens it anew.</summary>
+    public bool WasClosedByReset(int segment, AioFile file)
+    {
+        lock (_gate)
+        {
+            return !_closed && !_removed.Contains(segment)
+                && !(_open.TryGetValue(segment, out AioFile? current) && current == file);
+        }
     }
 
     /// <summary>Closes every open file, deleting it when <paramref name="delete"/>. With <paramref name="final"/>, no file

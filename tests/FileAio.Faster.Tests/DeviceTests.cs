@@ -68,6 +68,24 @@ public abstract unsafe class DeviceTests(AioEngineKind engine) : FasterTest(engi
         Assert.NotEqual(written.IssuingThread, written.CallbackThread);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Io_LongerThanAnInt_FailsThroughTheCallbackWithEinval(bool write)
+    {
+        using var buffer = new AlignedBuffer(4096, 4096);
+        using FileAioDevice device = NewDevice("log");
+        device.Initialize(1L << SegmentBits);
+        const uint TooLong = (uint)int.MaxValue + 4096; // sector-aligned, and more than a Memory<byte> can hold
+
+        DeviceCalls.Outcome outcome = write
+            ? DeviceCalls.Write(device, buffer.Address, 0, TooLong)
+            : DeviceCalls.Read(device, 0, buffer.Address, TooLong);
+        Assert.Equal((22u, 0u), (outcome.ErrorCode, outcome.Bytes)); // EINVAL, not a success of 0 bytes
+        Assert.NotEqual(outcome.IssuingThread, outcome.CallbackThread);
+        Assert.False(File.Exists(PathOf("log.0"))); // refused before any file was opened
+    }
+
     [Fact]
     public void MetadataDevice_WithoutInitialize_UsesSegmentZeroAndReportsItsLength()
     {

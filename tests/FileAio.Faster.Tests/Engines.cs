@@ -38,3 +38,7 @@ public sealed class DisposeTests_ThreadPool() : DisposeTests(AioEngineKind.Threa
 public sealed class CallbackFailureTests_IoUring() : CallbackFailureTests(AioEngineKind.IoUring);
 
 public sealed class CallbackFailureTests_ThreadPool() : CallbackFailureTests(AioEngineKind.ThreadPool);
+
+public sealed class ResetTests_IoUring() : ResetTests(AioEngineKind.IoUring);
+
+public sealed class ResetTests_ThreadPool() : ResetTests(AioEngineKind.ThreadPool);
