@@ -42,3 +42,7 @@ public sealed class CallbackFailureTests_ThreadPool() : CallbackFailureTests(Aio
 public sealed class ResetTests_IoUring() : ResetTests(AioEngineKind.IoUring);
 
 public sealed class ResetTests_ThreadPool() : ResetTests(AioEngineKind.ThreadPool);
+
+public sealed class ReissueTests_IoUring() : ReissueTests(AioEngineKind.IoUring);
+
+public sealed class ReissueTests_ThreadPool() : ReissueTests(AioEngineKind.ThreadPool);
