@@ -26,8 +26,9 @@ namespace FileAio.Faster;
 /// completes synchronously (FileAio's fast path); its callback is then queued to the pool (<see cref="PoolHop"/>), since
 /// FASTER issues I/O while holding its epoch and from inside callbacks, and a callback run inline would re-enter it.</para>
 /// <para>4. Errors reach FASTER as codes through the callback (<see cref="DeviceErrors"/>), never as exceptions on
-/// FileAio's threads or FASTER's. A callback that itself throws is FASTER's failure: it is rethrown on a thread-pool
-/// thread (an unhandled exception, as with FASTER's own completion-port device), after this I/O is accounted for.</para>
+/// FileAio's threads or FASTER's. A callback that itself throws is FASTER's failure: it goes to
+/// <see cref="CallbackFailures"/> (thrown unhandled on a thread-pool thread, ending the process), after this I/O is
+/// accounted for.</para>
 /// <para>5. Context. The loop is shared by every caller that rents it, one after another, so it runs under the default
 /// ExecutionContext, never a caller's: an async method's box takes the context current at each await, and the loop
 /// awaits on the caller's thread inside <see cref="Start"/> and after each callback, so both stretches run under the

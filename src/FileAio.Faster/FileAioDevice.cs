@@ -15,7 +15,8 @@ namespace FileAio.Faster;
 /// omits the segment id), opened on first use and shared with other opens for reading, writing and deleting.</para>
 /// <para>Threading: every member may be called from any thread. <c>ReadAsync</c>/<c>WriteAsync</c> never wait for other
 /// I/O; their callbacks run on the thread pool, never inside the call that issued them, never on an engine thread.
-/// Callbacks may issue more I/O. Errors reach the callback as an errno (EIO, ENOSPC …), never as an exception.</para>
+/// Callbacks may issue more I/O, and run under the default ExecutionContext. Errors reach the callback as an errno (EIO,
+/// ENOSPC …), never as an exception. A callback that throws ends the process (docs/faster.md).</para>
 /// <para>Cost: an I/O in steady state allocates nothing (pooled per-I/O state, see docs/faster.md).</para>
 /// </remarks>
 public sealed class FileAioDevice : StorageDeviceBase
