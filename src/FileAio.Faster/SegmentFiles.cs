@@ -61,7 +61,7 @@ internal sealed class SegmentFiles
                     PreallocationSize = create ? PreallocationSize : 0, // .NET reserves space only when it may create
                 });
             }
-            catch (FileNotFoundException) when (!create)
+            catch (Exception e) when (!create && e is FileNotFoundException or DirectoryNotFoundException)
             {
                 return null;
             }
