@@ -78,6 +78,20 @@ public abstract class SegmentRemovalTests(AioEngineKind engine) : FasterTest(eng
     }
 
     [Fact]
+    public void Read_OfASegmentWhoseDirectoryIsGone_ReadsNothing()
+    {
+        using var buffer = new AlignedBuffer(4096, 4096);
+        string gone = PathOf("gone");
+        using FileAioDevice device = NewDevice("log", under: gone);
+        device.Initialize(1L << SegmentBits);
+        System.IO.Directory.Delete(gone); // made by the constructor, removed by someone else since
+
+        DeviceCalls.Outcome read = DeviceCalls.Read(device, Address(0), buffer.Address, 4096);
+        Assert.Equal((0u, 0u), (read.ErrorCode, read.Bytes));
+        Assert.False(System.IO.Directory.Exists(gone));
+    }
+
+    [Fact]
     public void TruncateUntilSegment_RefusesLateIoBelowTheNewStart_AndServesTheRest()
     {
         using var buffer = new AlignedBuffer(4096, 4096);
