@@ -26,6 +26,8 @@ public abstract class ThrottleTests(AioEngineKind engine) : FasterTest(engine)
         {
             Assert.Equal(0u, DeviceCalls.Write(device, buffer.Address + i * PageSize, (ulong)(i * PageSize), PageSize).ErrorCode);
         }
+        // The last write's callback has signalled, not necessarily returned: it counts until it has.
+        Assert.True(SpinWait.SpinUntil(() => device.InFlight == 0, TimeSpan.FromSeconds(30)));
     }
 
     [Fact]
