@@ -18,8 +18,10 @@ internal static class DeviceErrors
         // Windows-style HRESULTs (FileNotFoundException and kin): the low word is the code, as FASTER's devices read it.
         IOException io when (io.HResult & 0xFFFF) != 0 => (uint)(io.HResult & 0xFFFF),
         UnauthorizedAccessException => 13, // EACCES
-        // The segment's file was closed under the I/O: removed by a truncation, or the device disposed.
-        ObjectDisposedException => EBADF,
+        // The segment's file was closed under the I/O: removed by a truncation, or the device reset or disposed. Closed
+        // before the I/O reached FileAio, it is refused (ObjectDisposedException); closed while FileAio had it, it is
+        // cancelled (OperationCanceledException: the device passes no token, so nothing else cancels). One code for both.
+        ObjectDisposedException or OperationCanceledException => EBADF,
         // A transfer FileAio refused before the kernel saw it (a direct-I/O alignment rule): what the kernel would say.
         ArgumentException => EINVAL,
         _ => NotAnOsError,

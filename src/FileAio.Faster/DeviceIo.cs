@@ -26,8 +26,13 @@ namespace FileAio.Faster;
 /// completes synchronously (FileAio's fast path); its callback is then queued to the pool (<see cref="PoolHop"/>), since
 /// FASTER issues I/O while holding its epoch and from inside callbacks, and a callback run inline would re-enter it.</para>
 /// <para>4. Errors reach FASTER as codes through the callback (<see cref="DeviceErrors"/>), never as exceptions on
-/// FileAio's threads or FASTER's. A callback that itself throws is FASTER's failure: it is rethrown on a thread-pool
-/// thread (an unhandled exception, as with FASTER's own completion-port device), after this I/O is accounted for.</para>
+/// FileAio's threads or FASTER's. A callback that itself throws is FASTER's failure: it goes to
+/// <see cref="CallbackFailures"/> (thrown unhandled on a thread-pool thread, ending the process), after this I/O is
+/// accounted for.</para>
+/// <para>5. Context. The loop is shared by every caller that rents it, one after another, so it runs under the default
+/// ExecutionContext, never a caller's: an async method's box takes the context current at each await, and the loop
+/// awaits on the caller's thread inside <see cref="Start"/> and after each callback, so both stretches run under the
+/// default one (<see cref="DefaultContext"/>). Callbacks see no caller's AsyncLocals, as with a completion port.</para>
 /// </remarks>
 [SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
     Justification = "NativeRegion is a MemoryManager over FASTER's memory; its Dispose frees nothing.")]
@@ -48,6 +53,7 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
     private long _offset;
     private int _length;
     private bool _write;
+    private bool _refused;              // a transfer FileAio could not be asked for: it fails with EINVAL
     private DeviceIOCompletionCallback? _callback;
     private object? _context;
 
@@ -59,38 +65,35 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
     public static DeviceIo Create(FileAioDevice device)
     {
         var io = new DeviceIo(device);
-        // The loop outlives this caller: it must not carry the caller's ExecutionContext (its AsyncLocals) into every
-        // later I/O, so its box captures none.
-        if (ExecutionContext.IsFlowSuppressed())
+        using (DefaultContext.Enter()) // the loop outlives this caller (remark 5)
         {
             _ = io.RunAsync();
-        }
-        else
-        {
-            using (ExecutionContext.SuppressFlow())
-            {
-                _ = io.RunAsync();
-            }
         }
         return io;
     }
 
-    /// <summary>Issues the I/O; returns once FileAio has it (or it failed at once, its callback then queued).</summary>
-    public void Start(int segment, long offset, IntPtr buffer, int length, bool write, DeviceIOCompletionCallback callback, object? context)
+    /// <summary>Issues the I/O; returns once FileAio has it (or it failed at once, its callback then queued). A length
+    /// beyond <see cref="int"/> or an offset beyond <see cref="long"/> fails with EINVAL, no transfer attempted.</summary>
+    public void Start(int segment, ulong offset, IntPtr buffer, uint length, bool write, DeviceIOCompletionCallback callback, object? context)
     {
+        // FASTER's transfers are at most a page; Memory<byte> and file offsets cannot say more than these.
+        _refused = length > int.MaxValue || offset > long.MaxValue;
         _segment = segment;
-        _offset = offset;
-        _length = length;
+        _offset = _refused ? 0 : (long)offset;
+        _length = _refused ? 0 : (int)length;
         _write = write;
         _callback = callback;
         _context = context;
-        _buffer.Set(buffer, length);
+        _buffer.Set(buffer, _length);
 
         DeviceIo? outer = t_starting;
         t_starting = this;
         try
         {
-            _start.SetResult(true); // runs the loop here until its first await that does not complete at once
+            using (DefaultContext.Enter()) // not under this caller's context: the loop serves later callers too (remark 5)
+            {
+                _start.SetResult(true); // runs the loop here until its first await that does not complete at once
+            }
         }
         finally
         {
@@ -104,17 +107,29 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
         {
             await new ValueTask(this, _start.Version).ConfigureAwait(false);
 
-            uint error = 0;
+            uint error = _refused ? DeviceErrors.EINVAL : 0;
             long done = 0;
             try
             {
-                AioFile file = _device.SegmentFile(_segment);
-                while (done < _length)
+                // A read of a segment that has no file reads nothing, as past the end of a file, and creates none.
+                AioFile? file = _refused ? null : _device.SegmentFile(_segment, _write);
+                while (file is not null && done < _length)
                 {
                     Memory<byte> rest = _buffer.Memory[(int)done..];
-                    int n = _write
-                        ? await file.WriteAsync(rest, _offset + done).ConfigureAwait(false)
-                        : await file.ReadAsync(rest, _offset + done).ConfigureAwait(false);
+                    int n;
+                    try
+                    {
+                        n = _write
+                            ? await file.WriteAsync(rest, _offset + done).ConfigureAwait(false)
+                            : await file.ReadAsync(rest, _offset + done).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException && _device.WasReset(_segment, file))
+                    {
+                        // FASTER's Reset closed the file under this I/O (it means to be called with none in flight). The
+                        // segment lives on: do what the next I/O does, reopen it, and carry on from what was done.
+                        file = _device.SegmentFile(_segment, _write);
+                        continue;
+                    }
                     if (n == 0)
                     {
                         // A read at the end of the file; a write that made no progress is a failure FASTER must see.
@@ -150,8 +165,8 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
         _buffer.Clear(); // FileAio has let go of the memory; FASTER may free or reuse it from the callback on
 
         ExceptionDispatchInfo? thrown = null;
-        FileAioDevice? outer = FileAioDevice.t_inCallbackOf;
-        FileAioDevice.t_inCallbackOf = _device;
+        FileAioDevice? outer = FileAioDevice.t_inIoCallbackOf;
+        FileAioDevice.t_inIoCallbackOf = _device;
         try
         {
             callback(error, bytes, context);
@@ -162,12 +177,13 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
         }
         finally
         {
-            FileAioDevice.t_inCallbackOf = outer;
+            FileAioDevice.t_inIoCallbackOf = outer;
+            DefaultContext.Reinstate(); // an AsyncLocal the callback set is not the next I/O's (remark 5)
             _device.IoEnded(this); // pooled from here on: a renter may Start it before the loop awaits again
         }
         if (thrown is not null)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static e => e.Throw(), thrown, preferLocal: false); // remark 4
+            CallbackFailures.Raise(thrown); // remark 4
         }
     }
 

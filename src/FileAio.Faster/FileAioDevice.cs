@@ -15,7 +15,8 @@ namespace FileAio.Faster;
 /// omits the segment id), opened on first use and shared with other opens for reading, writing and deleting.</para>
 /// <para>Threading: every member may be called from any thread. <c>ReadAsync</c>/<c>WriteAsync</c> never wait for other
 /// I/O; their callbacks run on the thread pool, never inside the call that issued them, never on an engine thread.
-/// Callbacks may issue more I/O. Errors reach the callback as an errno (EIO, ENOSPC …), never as an exception.</para>
+/// Callbacks may issue more I/O, and run under the default ExecutionContext. Errors reach the callback as an errno (EIO,
+/// ENOSPC …), never as an exception. A callback that throws ends the process (docs/faster.md).</para>
 /// <para>Cost: an I/O in steady state allocates nothing (pooled per-I/O state, see docs/faster.md).</para>
 /// </remarks>
 public sealed class FileAioDevice : StorageDeviceBase
@@ -24,10 +25,14 @@ public sealed class FileAioDevice : StorageDeviceBase
     /// thread in the kernel; a FASTER device rarely has more than a few hundred in flight.</summary>
     private const int MaxRetained = 1024;
 
-    /// <summary>The device whose completion callback this thread is running (so Dispose from a callback does not wait
+    /// <summary>The device whose I/O completion callback this thread is running (so Dispose from a callback does not wait
     /// for itself).</summary>
     [ThreadStatic]
-    internal static FileAioDevice? t_inCallbackOf;
+    internal static FileAioDevice? t_inIoCallbackOf;
+
+    /// <summary>The device whose segment removal callback this thread is running (likewise).</summary>
+    [ThreadStatic]
+    internal static FileAioDevice? t_inRemovalCallbackOf;
 
     private readonly FileAioDeviceOptions _options;
     private readonly bool _preallocateFile;
@@ -35,7 +40,7 @@ public sealed class FileAioDevice : StorageDeviceBase
     private readonly SegmentFiles _segments;
     private readonly ConcurrentQueue<DeviceIo> _idle = new();
     private int _inFlight;       // I/Os started and not yet through their callback
-    private int _removals;       // segment removals still closing or deleting their file
+    private int _removals;       // segment removals not yet through their callback
     private int _disposed;
 
     /// <summary>Creates the device; no file is opened until the first I/O.</summary>
@@ -99,14 +104,16 @@ public sealed class FileAioDevice : StorageDeviceBase
         ArgumentNullException.ThrowIfNull(callback);
         Interlocked.Increment(ref _inFlight);
         DeviceIo io = _idle.TryDequeue(out DeviceIo? idle) ? idle : DeviceIo.Create(this);
-        // FASTER's transfers are at most a page (int-sized); a larger or out-of-range one fails through the callback
-        // like any refused transfer (FileAio refuses a negative offset and an empty or misaligned buffer the same way).
-        io.Start(segment, offset > long.MaxValue ? -1 : (long)offset, buffer, length > int.MaxValue ? 0 : (int)length,
-            write, callback, context);
+        io.Start(segment, offset, buffer, length, write, callback, context);
     }
 
-    /// <summary>The file of <paramref name="segment"/>, for a starting I/O.</summary>
-    internal AioFile SegmentFile(int segment) => _segments.Get(segment);
+    /// <summary>The file of <paramref name="segment"/>, for a starting I/O: null for a read of a segment without one.</summary>
+    /// <exception cref="ObjectDisposedException">The device was disposed, or the segment removed.</exception>
+    internal AioFile? SegmentFile(int segment, bool write) => _segments.Get(segment, create: write);
+
+    /// <summary>Whether <paramref name="file"/>, which an I/O of <paramref name="segment"/> found closed, was closed by
+    /// <see cref="Reset"/> while the segment lives on (so the I/O may reopen it), rather than by a removal or Dispose.</summary>
+    internal bool WasReset(int segment, AioFile file) => _segments.WasClosedByReset(segment, file);
 
     /// <summary>An I/O is through its callback: pool its state and stop counting it.</summary>
     internal void IoEnded(DeviceIo io)
@@ -118,8 +125,14 @@ public sealed class FileAioDevice : StorageDeviceBase
         Interlocked.Decrement(ref _inFlight);
     }
 
-    /// <summary>True while more I/Os than <see cref="StorageDeviceBase.ThrottleLimit"/> are in flight.</summary>
-    public override bool Throttle() => Volatile.Read(ref _inFlight) > ThrottleLimit;
+    /// <summary>True while FileAio has more of this device's I/Os than <see cref="StorageDeviceBase.ThrottleLimit"/> not yet
+    /// completed. An I/O stops counting here when FileAio completes it, before its callback is queued, as FASTER's
+    /// <c>LocalStorageDevice</c> counts.</summary>
+    /// <remarks>FASTER spins on this (<c>while (device.Throttle()) { device.TryComplete(); Thread.Yield(); }</c>) on the
+    /// session's thread. Callbacks run on the thread pool; had an I/O counted until its callback returned, sessions on
+    /// pool threads spinning here would hold the very threads the callbacks wait for, until the pool added more.
+    /// Counting the I/Os the device has issued comes first: it is one read, and it is never below FileAio's count.</remarks>
+    public override bool Throttle() => Volatile.Read(ref _inFlight) > ThrottleLimit && _segments.OperationsInFlight() > ThrottleLimit;
 
     /// <summary>Always true: completions need no driving here. FileAio's engine threads reap them and the thread pool
     /// runs the callbacks, whether or not FASTER calls this.</summary>
@@ -129,52 +142,54 @@ public sealed class FileAioDevice : StorageDeviceBase
     /// files, which have no segment size, by their length).</summary>
     public override long GetFileSize(int segment) => segmentSize > 0 ? segmentSize : _segments.Length(segment);
 
-    /// <summary>Closes the segment's file (after its I/O has left the kernel) and deletes it, then calls
-    /// <paramref name="callback"/> on the thread pool.</summary>
+    /// <summary>Refuses further I/O to the segment (EBADF), then closes its file (after its I/O has left the kernel) and
+    /// deletes it on the thread pool, then calls <paramref name="callback"/> there — also when the removal failed (its
+    /// exception is then unhandled, after the callback, see docs/faster.md).</summary>
     public override void RemoveSegmentAsync(int segment, AsyncCallback callback, IAsyncResult result)
     {
         Interlocked.Increment(ref _removals);
-        _ = RemoveInBackground(segment, callback, result);
+        AioFile? file = _segments.Detach(segment, StartSegment); // now: the I/O that follows this call is refused
+        SegmentRemoval.Start(this, _segments, segment, file, callback, result);
     }
 
-    /// <summary>Closes the segment's file (after its I/O has left the kernel) and deletes it, before returning.</summary>
+    /// <summary>A removal's callback has returned.</summary>
+    internal void RemovalEnded() => Interlocked.Decrement(ref _removals);
+
+    /// <summary>Refuses further I/O to the segment (EBADF), closes its file (after its I/O has left the kernel) and
+    /// deletes it, before returning.</summary>
     public override void RemoveSegment(int segment)
     {
         // The base class waits on an event with FASTER's epoch, which a device used without Initialize does not have.
-        _segments.RemoveAsync(segment).AsTask().GetAwaiter().GetResult();
-    }
-
-    private async Task RemoveInBackground(int segment, AsyncCallback callback, IAsyncResult result)
-    {
+        Interlocked.Increment(ref _removals);
         try
         {
-            await Task.Yield(); // the caller may hold FASTER's epoch: closing a file waits for its I/O, so not on it
-            await _segments.RemoveAsync(segment).ConfigureAwait(false);
+            _segments.CloseAndDelete(segment, _segments.Detach(segment, StartSegment));
         }
         finally
         {
             Interlocked.Decrement(ref _removals);
         }
-        callback?.Invoke(result);
     }
 
     /// <summary>Closes every segment file (deleting them when the device deletes on close); the next I/O reopens.</summary>
     public override void Reset() => _segments.CloseAll(_deleteOnClose, final: false);
 
-    /// <summary>Waits for the I/O in flight to complete and its callbacks to return, and for segment removals under way,
-    /// then closes the files (and deletes them when the device deletes on close). I/O issued afterwards fails through
-    /// its callback with EBADF. Called from one of this device's own callbacks, it does not wait for that one.</summary>
+    /// <summary>Waits for the I/O in flight to complete and its callbacks to return, and for segment removals under way and
+    /// their callbacks to return, then closes the files (and deletes them when the device deletes on close). I/O issued
+    /// afterwards fails through its callback with EBADF. Called from one of this device's own callbacks (an I/O's or a
+    /// removal's), it does not wait for that one.</summary>
     public override void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
-        int self = t_inCallbackOf == this ? 1 : 0;
+        int selfIo = t_inIoCallbackOf == this ? 1 : 0;
+        int selfRemoval = t_inRemovalCallbackOf == this ? 1 : 0;
         var spin = new SpinWait();
         // Polled, not signalled: a device is disposed rarely, and usually with nothing in flight, and polling has no
         // window where a last completion's signal could be missed.
-        while (Volatile.Read(ref _inFlight) > self || Volatile.Read(ref _removals) > 0)
+        while (Volatile.Read(ref _inFlight) > selfIo || Volatile.Read(ref _removals) > selfRemoval)
         {
             spin.SpinOnce(sleep1Threshold: 30);
         }

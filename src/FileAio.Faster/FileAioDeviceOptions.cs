@@ -23,8 +23,9 @@ public sealed class FileAioDeviceOptions
     /// new segment, whatever <c>preallocateFile</c> says.</summary>
     public long PreallocationSize { get; init; }
 
-    /// <summary>The I/Os in flight above which <c>Throttle()</c> says true (FASTER then holds back further disk reads and
-    /// spins <c>TryComplete()</c>); sets the device's <c>ThrottleLimit</c>. I/O issued above it is still accepted at once:
+    /// <summary>The I/Os not yet completed by FileAio above which <c>Throttle()</c> says true (FASTER then holds back
+    /// further disk reads and spins <c>TryComplete()</c>); sets the device's <c>ThrottleLimit</c>. An I/O whose callback
+    /// waits for a thread-pool thread is no longer counted. I/O issued above it is still accepted at once:
     /// FASTER issues writes from completion callbacks and blocks threads on commits, so a device that made a caller wait
     /// for room could deadlock it.</summary>
     public int InFlightLimit { get; init; } = DefaultInFlightLimit;

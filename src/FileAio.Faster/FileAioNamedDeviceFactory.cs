@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using FASTER.core;
 
 namespace FileAio.Faster;
@@ -9,7 +10,7 @@ namespace FileAio.Faster;
 /// </summary>
 /// <remarks>FASTER asks for a new device for every commit and reads or writes it once without <c>Initialize</c>, so the
 /// devices it gets here are cheap to make (no file opens until the first I/O; the sector size is learned once per
-/// directory). A file descriptor names <c>&lt;baseName&gt;/&lt;directory&gt;/&lt;file&gt;</c>, whose one segment is
+/// file system). A file descriptor names <c>&lt;baseName&gt;/&lt;directory&gt;/&lt;file&gt;</c>, whose one segment is
 /// <c>&lt;file&gt;.0</c>.</remarks>
 public sealed class FileAioNamedDeviceFactory : INamedDeviceFactory
 {
@@ -18,6 +19,9 @@ public sealed class FileAioNamedDeviceFactory : INamedDeviceFactory
     private readonly int? _throttleLimit;
     private readonly FileAioDeviceOptions? _options;
     private string _baseName = "";
+
+    /// <summary>How long <see cref="Delete"/> keeps retrying: 5 s, as FASTER's own factory does.</summary>
+    internal TimeSpan DeleteRetryTime { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Creates the factory; the devices it makes get these settings.</summary>
     /// <param name="preallocateFile">As for <see cref="FileAioDevice"/>.</param>
@@ -67,15 +71,40 @@ public sealed class FileAioNamedDeviceFactory : INamedDeviceFactory
         }
     }
 
-    /// <inheritdoc/>
+    /// <summary>Deletes a checkpoint's or commit's file (<c>&lt;file&gt;.0</c>) or directory. A delete that fails is retried
+    /// for up to 5 s, then given up without an exception, as FASTER's own factory does: FASTER calls this for outdated
+    /// checkpoints once a newer one is written, where an exception would fail a checkpoint that succeeded, and what is
+    /// left behind is only disk space.</summary>
     public void Delete(FileDescriptor fileInfo)
+    {
+        long start = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                DeleteOnce(fileInfo);
+                return;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Busy (a mount point, a file system that says EBUSY) or refused for now: try again, until the deadline.
+            }
+            if (Stopwatch.GetElapsedTime(start) >= DeleteRetryTime)
+            {
+                return;
+            }
+            Thread.Sleep(10); // FASTER spins with Thread.Yield; a pause holds no core for the 5 s
+        }
+    }
+
+    private void DeleteOnce(FileDescriptor fileInfo)
     {
         if (fileInfo.fileName is not null)
         {
             string segment = Path.Combine(_baseName, fileInfo.directoryName, fileInfo.fileName + ".0");
             if (File.Exists(segment))
             {
-                File.Delete(segment); // Linux lets a file be unlinked while open: no retry loop needed, unlike Windows
+                File.Delete(segment); // Linux lets a file be unlinked while open
             }
         }
         else

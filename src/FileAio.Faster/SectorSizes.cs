@@ -10,18 +10,28 @@ namespace FileAio.Faster;
 /// it, so the real logical block size (512 on most disks), not a page-sized 4096, keeps FASTER's small-page
 /// configurations working.
 /// </summary>
-/// <remarks>The query needs an open file. A device is built before any segment exists (and FASTER builds a new one for
-/// every checkpoint commit), so the answer is learned once per directory, from a probe file created and deleted there,
-/// and cached for the process.</remarks>
+/// <remarks>The query needs an open file. A device is built before any segment exists, and FASTER builds a new one for
+/// every checkpoint commit, in a new directory for every checkpoint token; so the answer is learned once per file
+/// system, from a probe file created and deleted in the first directory asked about there, and cached for the process:
+/// the cache holds one entry per file system the process uses, however many directories it makes. The alignment is a
+/// property of the file system and its block device; a file system that gives some files a stricter rule (ext4 with
+/// fscrypt encrypts per directory tree) would need the per-directory answer, which is what a platform without
+/// <see cref="FileSystemIds"/> gets.</remarks>
 internal static class SectorSizes
 {
-    private static readonly ConcurrentDictionary<string, AioAlignment> s_byDirectory = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, AioAlignment> s_byFileSystem = new(StringComparer.Ordinal);
+    private static int s_probes;
+
+    /// <summary>Probe files made so far (each one a file created, queried and deleted).</summary>
+    internal static int Probes => Volatile.Read(ref s_probes);
 
     /// <exception cref="NotSupportedException"><paramref name="direct"/> on a file system that refuses direct I/O.</exception>
     public static uint For(string filename, bool direct)
     {
         string directory = Path.GetDirectoryName(Path.GetFullPath(filename))!;
-        AioAlignment alignment = s_byDirectory.GetOrAdd(directory, Probe);
+        Directory.CreateDirectory(directory);
+        string key = FileSystemIds.Of(directory) is (uint major, uint minor) ? $"dev {major}:{minor}" : "dir " + directory;
+        AioAlignment alignment = s_byFileSystem.GetOrAdd(key, static (_, directory) => Probe(directory), directory);
         if (direct && !alignment.SupportsDirectIo)
         {
             throw new NotSupportedException(
@@ -33,7 +43,7 @@ internal static class SectorSizes
 
     private static AioAlignment Probe(string directory)
     {
-        Directory.CreateDirectory(directory);
+        Interlocked.Increment(ref s_probes);
         string probe = Path.Combine(directory, $".fileaio-sector-probe-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {

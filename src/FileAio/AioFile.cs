@@ -61,6 +61,13 @@ public sealed partial class AioFile : IDisposable, IAsyncDisposable
     /// used, or Auto's first choice serves the file.</summary>
     public IReadOnlyList<AioLimits> PassedOverEngines { get; private init; } = [];
 
+    /// <summary>Operations started on this file that have not completed yet: counted from the call that starts one until
+    /// its result is published, which is before its continuation is queued (so a continuation waiting for a thread-pool
+    /// thread is no longer counted). A read the page-cache fast path completes within the call is not counted once the
+    /// call returns.
+    /// A snapshot, for pacing and diagnostics; other threads change it at any time.</summary>
+    public int OperationsInFlight => _file.InFlight;
+
     /// <summary>The file's size in bytes.</summary>
     public long Length => RandomAccess.GetLength(Handle);
 

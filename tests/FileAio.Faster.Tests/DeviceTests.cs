@@ -4,7 +4,7 @@ using FileAio.Faster.Tests.Infrastructure;
 
 namespace FileAio.Faster.Tests;
 
-/// <summary>The device on its own, as FASTER calls it: files, sector size, callbacks, errors, recovery, removal, Dispose.</summary>
+/// <summary>The device on its own, as FASTER calls it: files, sector size, callbacks, errors, recovery, removal.</summary>
 public abstract unsafe class DeviceTests(AioEngineKind engine) : FasterTest(engine)
 {
     private const int SegmentBits = 16;
@@ -68,6 +68,24 @@ public abstract unsafe class DeviceTests(AioEngineKind engine) : FasterTest(engi
         Assert.NotEqual(written.IssuingThread, written.CallbackThread);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Io_LongerThanAnInt_FailsThroughTheCallbackWithEinval(bool write)
+    {
+        using var buffer = new AlignedBuffer(4096, 4096);
+        using FileAioDevice device = NewDevice("log");
+        device.Initialize(1L << SegmentBits);
+        const uint TooLong = (uint)int.MaxValue + 4096; // sector-aligned, and more than a Memory<byte> can hold
+
+        DeviceCalls.Outcome outcome = write
+            ? DeviceCalls.Write(device, buffer.Address, 0, TooLong)
+            : DeviceCalls.Read(device, 0, buffer.Address, TooLong);
+        Assert.Equal((22u, 0u), (outcome.ErrorCode, outcome.Bytes)); // EINVAL, not a success of 0 bytes
+        Assert.NotEqual(outcome.IssuingThread, outcome.CallbackThread);
+        Assert.False(File.Exists(PathOf("log.0"))); // refused before any file was opened
+    }
+
     [Fact]
     public void MetadataDevice_WithoutInitialize_UsesSegmentZeroAndReportsItsLength()
     {
@@ -120,108 +138,6 @@ public abstract unsafe class DeviceTests(AioEngineKind engine) : FasterTest(engi
         device.RemoveSegmentAsync(1, _ => removed.Set(), null!);
         Assert.True(removed.Wait(TimeSpan.FromSeconds(30)));
         Assert.False(File.Exists(PathOf("log.1")));
-    }
-
-    [Fact]
-    public void Dispose_WaitsForTheIoInFlightAndItsCallbacks_ThenDeletesOnClose()
-    {
-        const int Writes = 64;
-        var device = new FileAioDevice(PathOf("log"), deleteOnClose: true, options: Options());
-        device.Initialize(1L << SegmentBits);
-        using var buffer = new AlignedBuffer(Writes * 4096, 4096);
-        int called = 0;
-        for (int i = 0; i < Writes; i++)
-        {
-            device.WriteAsync(buffer.Address + i * 4096, (ulong)i * 4096 * 4, 4096, (error, _, _) =>
-            {
-                Assert.Equal(0u, error);
-                Thread.Sleep(1); // a callback still running holds Dispose back
-                Interlocked.Increment(ref called);
-            }, null!);
-        }
-        device.Dispose();
-        Assert.Equal(Writes, Volatile.Read(ref called));
-        Assert.Equal(0, device.InFlight);
-        Assert.Empty(System.IO.Directory.GetFiles(Directory, "log.*"));
-    }
-
-    [Fact]
-    public void Io_ReissuedFromCallbacks_AllocatesNothingPerIoInSteadyState()
-    {
-        using FileAioDevice device = NewDevice("log");
-        device.Initialize(1L << 22);
-        const int Chains = 8;
-        using var buffer = new AlignedBuffer(Chains * 4096, 4096);
-        for (int c = 0; c < Chains; c++)
-        {
-            Assert.Equal(0u, DeviceCalls.Write(device, buffer.Address + c * 4096, (ulong)c * 4096, 4096).ErrorCode);
-        }
-
-        var run = new ReadChains(device, buffer.Address, Chains);
-        run.Go(20_000); // warm up: the pools fill, the JIT settles, the thread pool has its threads
-        double best = double.MaxValue;
-        for (int window = 0; window < 3; window++)
-        {
-            long before = GC.GetTotalAllocatedBytes(precise: true);
-            run.Go(40_000);
-            best = Math.Min(best, (double)(GC.GetTotalAllocatedBytes(precise: true) - before) / 40_000);
-        }
-        // The runtime's own occasional allocations (a thread-pool thread, a timer) land in one window or another;
-        // anything allocated per I/O would show in every one.
-        Assert.True(best < 0.5, $"{best:F3} bytes per I/O in the best of three windows.");
-    }
-
-    /// <summary>Reads kept in flight, each callback issuing the next (re-entry from callbacks, as FASTER does).</summary>
-    private sealed class ReadChains
-    {
-        private readonly FileAioDevice _device;
-        private readonly IntPtr _buffer;
-        private readonly object[] _contexts;
-        private readonly DeviceIOCompletionCallback _callback;
-        private readonly ManualResetEventSlim _done = new();
-        private int _remaining;
-        private int _active;
-        private int _errors;
-
-        public ReadChains(FileAioDevice device, IntPtr buffer, int chains)
-        {
-            _device = device;
-            _buffer = buffer;
-            _contexts = [.. Enumerable.Range(0, chains).Select(i => (object)i)];
-            _callback = OnRead; // one delegate for every read
-        }
-
-        public void Go(int reads)
-        {
-            _done.Reset();
-            _remaining = reads;
-            _active = _contexts.Length;
-            for (int c = 0; c < _contexts.Length; c++)
-            {
-                Issue(c);
-            }
-            Assert.True(_done.Wait(TimeSpan.FromSeconds(60)), "The reads did not finish.");
-            Assert.Equal(0, _errors);
-        }
-
-        private void Issue(int chain) =>
-            _device.ReadAsync((ulong)chain * 4096, _buffer + chain * 4096, 4096, _callback, _contexts[chain]);
-
-        private void OnRead(uint error, uint bytes, object context)
-        {
-            if (error != 0 || bytes != 4096)
-            {
-                Interlocked.Increment(ref _errors);
-            }
-            if (Interlocked.Decrement(ref _remaining) >= 0)
-            {
-                Issue((int)context);
-            }
-            else if (Interlocked.Decrement(ref _active) == 0)
-            {
-                _done.Set();
-            }
-        }
     }
 
     private static void Fill(Span<byte> span, int seed)

@@ -73,8 +73,10 @@ public abstract class DiskFullTests(AioEngineKind engine) : FasterTest(engine)
         }
         finally
         {
-            // Every descriptor on the mount is closed by now; unmount before the base class checks and deletes.
+            // Every descriptor on the mount should be closed by now; unmount before the base class checks and deletes.
+            // Dispose never throws: a failure of the body above stays the one reported.
             small.Dispose();
         }
+        Assert.True(small.UnmountProblem is null, $"The mount was busy (a descriptor left open on it): {small.UnmountProblem}");
     }
 }

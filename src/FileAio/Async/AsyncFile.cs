@@ -45,6 +45,9 @@ internal sealed class AsyncFile
 
     public bool IsClosing => (Volatile.Read(ref _gate) & ClosingBit) != 0;
 
+    /// <summary>Operations counted in flight now (one being refused after the close began may show for a moment).</summary>
+    public int InFlight => Volatile.Read(ref _gate) & ~ClosingBit;
+
     /// <summary>Counts an operation in flight; false (and nothing counted) once closing has begun.</summary>
     public bool TryEnter()
     {
