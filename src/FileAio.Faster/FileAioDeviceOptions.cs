@@ -18,6 +18,13 @@ public sealed class FileAioDeviceOptions
     /// as its <c>SectorSize</c>. Turn it off to let the page cache serve reads of a store that fits in memory.</summary>
     public bool Direct { get; init; } = true;
 
+    /// <summary>Write through to stable storage (O_SYNC): a write's callback comes once its data is durable. Default:
+    /// on, as with <c>ManagedLocalStorageDevice</c> (FASTER's device on Linux, which opens its files write-through):
+    /// FasterLog and FasterKV treat a completed write as persisted when they record a commit or a checkpoint, so
+    /// without it a power failure after a commit can lose log data the commit says is there. Turn it off only where
+    /// the data may be rebuilt, or the disk has no volatile write cache.</summary>
+    public bool WriteThrough { get; init; } = true;
+
     /// <summary>Bytes to reserve (<c>fallocate</c>) when a segment file is created. 0 (the default): the whole segment
     /// when the device's <c>preallocateFile</c> is true, nothing otherwise. A positive value reserves that much for every
     /// new segment, whatever <c>preallocateFile</c> says.</summary>

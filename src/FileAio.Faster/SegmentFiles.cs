@@ -55,6 +55,7 @@ internal sealed class SegmentFiles
                 file = AioFile.Open(_pathOf(segment), create ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, new AioFileOptions
                 {
                     Direct = _options.Direct,
+                    WriteThrough = _options.WriteThrough,
                     Engine = _options.Engine,
                     // Other FASTER instances may open the same log (a read-only FasterLog, recovery) and delete its files.
                     Share = FileShare.ReadWrite | FileShare.Delete,

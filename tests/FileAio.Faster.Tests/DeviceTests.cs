@@ -32,6 +32,26 @@ public abstract unsafe class DeviceTests(AioEngineKind engine) : FasterTest(engi
         Assert.True(buffer.GetSpan().SequenceEqual(back.GetSpan()));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void SegmentFiles_AreWriteThroughByDefault_AsFastersOwnDevice(bool writeThrough)
+    {
+        const int O_SYNC = 0x101000; // __O_SYNC | O_DSYNC, the same on x86-64 and arm64
+        FileAioDeviceOptions options = writeThrough ? Options() : new FileAioDeviceOptions { Engine = Engine, WriteThrough = false };
+        using var device = new FileAioDevice(PathOf("log"), options: options);
+        device.Initialize(1L << SegmentBits);
+        using var buffer = new AlignedBuffer(4096, 4096);
+        Assert.Equal(0u, DeviceCalls.Write(device, buffer.Address, 0, 4096).ErrorCode);
+
+        // The kernel's own view of the segment file's descriptor, not the options the device was given.
+        string segment = PathOf("log.0");
+        string fd = System.IO.Directory.GetFiles("/proc/self/fd").Single(link =>
+            new FileInfo(link).LinkTarget is string target && target == segment);
+        string flags = File.ReadAllLines($"/proc/self/fdinfo/{Path.GetFileName(fd)}").First(l => l.StartsWith("flags:", StringComparison.Ordinal))[6..].Trim();
+        Assert.Equal(writeThrough ? O_SYNC : 0, Convert.ToInt32(flags, 8) & O_SYNC);
+    }
+
     [Fact]
     public void Read_PastTheEndOfTheSegment_ReportsTheBytesThere()
     {
