@@ -318,9 +318,17 @@ public sealed partial class AioFile : IDisposable, IAsyncDisposable
     /// then closes the file. It returns even when an operation could never complete on its own (a read from an empty
     /// FIFO): that one ends with <see cref="OperationCanceledException"/>. A disk transfer already under way cannot be
     /// stopped; Dispose waits for it.</summary>
+    /// <exception cref="InvalidOperationException">Called on the file's own loop (<see cref="AioLoop"/>) while operations
+    /// are in flight: waiting there would keep the loop from completing them. Use <see cref="DisposeAsync"/> on a loop;
+    /// the file is closing all the same, and <see cref="DisposeAsync"/> finishes the job.</exception>
     public void Dispose()
     {
-        _file.BeginClose().GetAwaiter().GetResult();
+        Task drained = _file.BeginClose();
+        if (!drained.IsCompleted && _file.Loop.IsLoopThread)
+        {
+            ThrowHelper.ThrowInvalidOperation("AioFile.Dispose on the file's own loop would wait for the loop from the loop: use DisposeAsync there.");
+        }
+        drained.GetAwaiter().GetResult();
         Handle.Dispose();
     }
 

@@ -26,7 +26,10 @@ namespace FileAio.Async;
 /// earlier life harmless.</para>
 /// <para>4. Continuations never run on an engine thread: the source runs them asynchronously, so a completion on the
 /// loop queues the awaiting continuation to the thread pool (without allocating, for async methods: the runtime
-/// queues their state machine box itself).</para>
+/// queues their state machine box itself). The one exception is the loop mode (<see cref="AioLoop"/>): an operation
+/// begun on its own loop's thread runs its continuation synchronously (<see cref="CompletesInline"/>), so code awaiting
+/// it on the loop resumes inline when the loop completes it — the captured context is the loop's, which is current
+/// there, so the runtime invokes it directly, without queueing or allocating.</para>
 /// </remarks>
 internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
 {
@@ -59,6 +62,9 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
 
     public AsyncFile File => _file!;
 
+    /// <summary>Begun on its loop's thread: its continuation runs inline when the loop completes it (remark 4).</summary>
+    public bool CompletesInline => !_core.RunContinuationsAsynchronously;
+
     /// <summary>The token fired (remark 3). The loop checks it when it takes the operation.</summary>
     public bool IsCancelRequested => Volatile.Read(ref _cancelRequested) != 0;
 
@@ -76,6 +82,8 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         _token = token;
         Io.Scope = file.Scope;
         State = LoopState.Incoming;
+        // Remark 4: decided per life, before the loop can complete it; the caller is the loop thread or it is not.
+        _core.RunContinuationsAsynchronously = !file.Loop.IsLoopThread;
         if (token.CanBeCanceled)
         {
             // Registered before the loop sees the operation: no window where a cancel has nothing to name (remark 3).
@@ -196,6 +204,7 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         Volatile.Write(ref _cancelRequested, 0);
         _engineCancelAsked = false;
         State = LoopState.Idle;
+        _core.RunContinuationsAsynchronously = true;
         Io.Clear();
         _core.Reset();
         Volatile.Write(ref _lease, (ushort)_core.Version); // the next life's token, not yet consumed
