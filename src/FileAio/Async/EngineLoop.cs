@@ -117,8 +117,13 @@ internal sealed class EngineLoop : IDisposable
     /// <summary>Operations the loop holds (in the engine or waiting for room), as last counted by the loop.</summary>
     public int HeldCount => _inEngine.Count + _backlog.Count;
 
-    /// <summary>The thread's name ("FileAio engine N").</summary>
+    /// <summary>The thread's name ("FileAio engine N", N its place in its host: not unique across hosts).</summary>
     public string Name => _thread.Name!;
+
+    /// <summary>A number no other loop of the process has: tells loops of different hosts apart in the metrics.</summary>
+    public int Id { get; } = Interlocked.Increment(ref s_lastId);
+
+    private static int s_lastId;
 
     /// <summary>Runs queued tasks on this loop (remark 6).</summary>
     public LoopScheduler Scheduler { get; }

@@ -37,7 +37,8 @@ internal static class FileAioMetrics
         () => s_cachedReads.Total, "{operation}",
         "Reads served whole from the page cache on the calling thread, without the engine (also in fileaio.operations).");
 
-    /// <summary>Per loop (tag <c>fileaio.loop</c>, the thread's name): the longest time, in microseconds, that the loop
+    /// <summary>Per loop (tags <c>fileaio.loop</c>, the thread's name, and <c>fileaio.loop.id</c>, a number unique in the
+    /// process, since every host names its threads from 0): the longest time, in microseconds, that the loop
     /// went without looking at its queues and its engine since the last observation — what a blocking or long piece of
     /// code run on the loop (<see cref="AioLoop"/>) costs everything else queued there. Each observation starts a new
     /// interval, so one listener should observe it.</summary>
@@ -80,7 +81,8 @@ internal static class FileAioMetrics
         for (int i = 0; i < loops.Length; i++)
         {
             double us = loops[i].TakeMaxBusyTicks() * 1_000_000.0 / Stopwatch.Frequency;
-            lags[i] = new Measurement<double>(us, new KeyValuePair<string, object?>("fileaio.loop", loops[i].Name));
+            lags[i] = new Measurement<double>(us, new KeyValuePair<string, object?>("fileaio.loop", loops[i].Name),
+                new KeyValuePair<string, object?>("fileaio.loop.id", loops[i].Id));
         }
         return lags;
     }
