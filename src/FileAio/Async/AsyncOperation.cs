@@ -172,8 +172,31 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
 
     public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
 
-    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        if (CompletesInline && (flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) != 0 && AwaitedOnItsLoop(token))
+        {
+            // Remark 4: the loop completes this operation on this very thread, with this same context current, so
+            // resuming "on the captured context" is resuming inline. The runtime's core would instead always Post to a
+            // captured context (allocating a tuple each time, and costing a turn): leave the context out.
+            flags &= ~ValueTaskSourceOnCompletedFlags.UseSchedulingContext;
+        }
         _core.OnCompleted(continuation, state, token, flags);
+    }
+
+    /// <summary>The caller is the loop thread of this operation's file, with the loop's own context (or scheduler)
+    /// current, and the operation is still pending — which, for an operation begun on that thread, stays true until
+    /// the thread itself completes it (nothing else completes it, see EngineLoop.Submit).</summary>
+    private bool AwaitedOnItsLoop(short token)
+    {
+        EngineLoop loop = _file!.Loop;
+        if (!loop.IsLoopThread || _core.GetStatus(token) != ValueTaskSourceStatus.Pending)
+        {
+            return false;
+        }
+        SynchronizationContext? context = SynchronizationContext.Current;
+        return ReferenceEquals(context, loop.Context) || (context is null && ReferenceEquals(TaskScheduler.Current, loop.Scheduler));
+    }
 
     /// <summary>Makes the caller this life's one consumer, or throws without changing anything.</summary>
     private void Claim(short token)
