@@ -14,7 +14,8 @@ namespace FileAio;
 /// </summary>
 /// <remarks>
 /// <para>Threading: every method may be called from any thread, by any number of callers at once. Continuations run
-/// on the thread pool, never on an engine thread. In steady state an operation allocates nothing (pooled value-task
+/// on the thread pool, never on an engine thread — except for code running on the file's own <see cref="AioLoop"/>,
+/// where they run inline on the loop thread. In steady state an operation allocates nothing (pooled value-task
 /// sources, no closures, no boxing; cancellation registrations aside).</para>
 /// <para>A returned <see cref="ValueTask"/> is consumed once: reading its result before it completes, or a second
 /// time, throws <see cref="InvalidOperationException"/> and changes nothing.</para>

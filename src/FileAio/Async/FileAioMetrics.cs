@@ -81,8 +81,9 @@ internal static class FileAioMetrics
         for (int i = 0; i < loops.Length; i++)
         {
             double us = loops[i].TakeMaxBusyTicks() * 1_000_000.0 / Stopwatch.Frequency;
-            lags[i] = new Measurement<double>(us, new KeyValuePair<string, object?>("fileaio.loop", loops[i].Name),
-                new KeyValuePair<string, object?>("fileaio.loop.id", loops[i].Id));
+            // An array, not the params-span form: that one compiles to an inline array the architecture test cannot place.
+            KeyValuePair<string, object?>[] tags = [new("fileaio.loop", loops[i].Name), new("fileaio.loop.id", loops[i].Id)];
+            lags[i] = new Measurement<double>(us, tags);
         }
         return lags;
     }
