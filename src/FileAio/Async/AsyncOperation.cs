@@ -189,8 +189,9 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
     /// the thread itself completes it (nothing else completes it, see EngineLoop.Submit).</summary>
     private bool AwaitedOnItsLoop(short token)
     {
-        EngineLoop loop = _file!.Loop;
-        if (!loop.IsLoopThread || _core.GetStatus(token) != ValueTaskSourceStatus.Pending)
+        // A misused ValueTask (a stale token from another thread) may find the operation recycled: leave the flags
+        // alone, and let the core's token check answer it as usual.
+        if (_file?.Loop is not { } loop || !loop.IsLoopThread || _core.GetStatus(token) != ValueTaskSourceStatus.Pending)
         {
             return false;
         }
