@@ -291,7 +291,10 @@ internal sealed class EngineLoop : IDisposable
                 RunWork();
                 StartWork();
                 NoteBusy(busySince);
-                bool hasWork = !_incoming.IsEmpty || !_messages.IsEmpty || !_work.IsEmpty;
+                // The backlog counts too when the engine has room: an operation the engine refused at Start completes
+                // inside StartWork, and in the loop mode its inline continuation may issue the next one into the
+                // backlog after StartWork has looked at it. Sleeping then, with nothing in the engine, would be for ever.
+                bool hasWork = !_incoming.IsEmpty || !_messages.IsEmpty || !_work.IsEmpty || BacklogCanStart;
                 if (!hasWork && _inEngine.Count > 0 && SpinForWork())
                 {
                     busySince = Stopwatch.GetTimestamp(); // it watched the queues until now
@@ -325,6 +328,9 @@ internal sealed class EngineLoop : IDisposable
         // (Submit would put its operation in a backlog nobody runs).
         Volatile.Write(ref _threadId, 0);
     }
+
+    /// <summary>The backlog holds work the engine has room for (the next turn's StartWork would start it).</summary>
+    private bool BacklogCanStart => !_backlog.IsEmpty && _inEngine.Count < EngineCapacity;
 
     private void CompleteReaped(int count)
     {

@@ -234,4 +234,25 @@ public sealed class AioLoopFileTests : LoopTest
 
         Assert.True(cancelled);
     }
+
+    // An engine that refuses an operation at Start (Linux AIO's io_submit answers EBADF for a write to a read-only fd)
+    // completes it inside the loop's StartWork, so its continuation runs there and issues the next operation into the
+    // backlog after StartWork has looked at it: the loop must still start that one rather than sleep with it.
+    [Theory, EachHost]
+    public async Task AnOperationRefusedAtStart_TheOneItsContinuationIssues_StillRuns(string host)
+    {
+        Use(host);
+        AioLoop loop = Host.Loops[0];
+        string path = CreatePatternFile("read-only.bin", 8192);
+        Task<int> run = loop.RunAsync(async () =>
+        {
+            AioFile file = Own(AioFile.Open(path, FileMode.Open, FileAccess.Read,
+                new AioFileOptions { Host = Host, InlineCachedReads = Variant.InlineCachedReads }));
+            await Assert.ThrowsAnyAsync<IOException>(async () => await file.WriteAsync(new byte[4096], 0));
+            return await file.ReadAsync(new byte[4096], 0);
+        });
+        Assert.True(await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(5))) == run,
+            $"the read issued after the refused write never ran (held {Host.EngineLoops[0].HeldCount})");
+        Assert.Equal(4096, await run);
+    }
 }
