@@ -29,7 +29,8 @@ namespace FileAio.Async;
 /// queues their state machine box itself). The one exception is the loop mode (<see cref="AioLoop"/>): an operation
 /// begun on its own loop's thread runs its continuation synchronously (<see cref="CompletesInline"/>), so code awaiting
 /// it on the loop resumes inline when the loop completes it — the captured context is the loop's, which is current
-/// there, so the runtime invokes it directly, without queueing or allocating.</para>
+/// there, so the runtime invokes it directly, without queueing or allocating. Awaited from another thread instead, it
+/// goes back to queueing its continuation (<see cref="OnCompleted"/>).</para>
 /// </remarks>
 internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
 {
@@ -174,12 +175,26 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
 
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
-        if (CompletesInline && (flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) != 0 && AwaitedOnItsLoop(token))
+        if (CompletesInline)
         {
-            // Remark 4: the loop completes this operation on this very thread, with this same context current, so
-            // resuming "on the captured context" is resuming inline. The runtime's core would instead always Post to a
-            // captured context (allocating a tuple each time, and costing a turn): leave the context out.
-            flags &= ~ValueTaskSourceOnCompletedFlags.UseSchedulingContext;
+            if ((flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) != 0 && AwaitedOnItsLoop(token))
+            {
+                // Remark 4: the loop completes this operation on this very thread, with this same context current, so
+                // resuming "on the captured context" is resuming inline. The runtime's core would instead always Post
+                // to a captured context (allocating a tuple each time, and costing a turn): leave the context out.
+                flags &= ~ValueTaskSourceOnCompletedFlags.UseSchedulingContext;
+            }
+            else if (_file?.Loop is { } loop && !loop.IsLoopThread)
+            {
+                // Begun on the loop, but awaited elsewhere (the ValueTask was handed to a pool thread): were it run
+                // inline, that thread's code would resume on the engine thread. Queue it as any other operation does. The token is checked first, so a
+                // stale ValueTask cannot change the flags of a later life. The store comes before the core's
+                // compare-and-swap of its continuation (a full fence), and the loop reads the flag only after its own
+                // read of that continuation: it either sees the flag, or completed first and the core queues the
+                // continuation itself.
+                _core.GetStatus(token);
+                _core.RunContinuationsAsynchronously = true;
+            }
         }
         _core.OnCompleted(continuation, state, token, flags);
     }

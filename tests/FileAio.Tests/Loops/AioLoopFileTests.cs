@@ -255,4 +255,33 @@ public sealed class AioLoopFileTests : LoopTest
             $"the read issued after the refused write never ran (held {Host.EngineLoops[0].HeldCount})");
         Assert.Equal(4096, await run);
     }
+
+    // Inline-ness is decided when the operation begins; a ValueTask begun on the loop may still be awaited elsewhere, and
+    // code on a pool thread must not then resume on the engine thread (where it would hold up every other operation).
+    [Theory, EachHost]
+    public async Task AnOperationBegunOnTheLoop_AwaitedOnAPoolThread_ResumesOffTheLoop(string host)
+    {
+        Use(host);
+        AioLoop loop = Host.Loops[0];
+        int loopThread = await Bounded(ThreadIdOf(loop));
+        HeldFifo fifo = await Bounded(loop.RunAsync(() => Task.FromResult(NewHeldFifo(Host))));
+        ValueTask<int> read = default;
+        await Bounded(loop.RunAsync(() =>
+        {
+            read = fifo.File.ReadAsync(new byte[4], 0);
+            return Task.CompletedTask;
+        }));
+        var awaiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<int> resumedOn = Task.Run(async () =>
+        {
+            ValueTask<int> mine = read;
+            awaiting.SetResult();
+            Assert.Equal(4, await mine); // no context here: it resumes where the source runs it
+            return Environment.CurrentManagedThreadId;
+        });
+        await Bounded(awaiting.Task);
+        await Task.Delay(50); // the awaiter's continuation is registered by now
+        fifo.Feed(4, 1);
+        Assert.NotEqual(loopThread, await Bounded(resumedOn));
+    }
 }
