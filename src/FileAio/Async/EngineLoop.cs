@@ -368,6 +368,7 @@ internal sealed class EngineLoop : IDisposable
             {
                 LoopWorkItem.RaiseUnhandled(e);
             }
+            RestoreContext();
             return;
         }
         operation.Complete(result);
@@ -381,13 +382,22 @@ internal sealed class EngineLoop : IDisposable
         {
             return;
         }
-        if (SynchronizationContext.Current != Context)
-        {
-            SynchronizationContext.SetSynchronizationContext(Context); // user code cleared it without restoring it
-        }
         for (int i = 0; i < WorkPerTurn && _work.TryDequeue(out LoopWorkItem work); i++)
         {
             work.Run(Scheduler);
+            RestoreContext();
+        }
+    }
+
+    /// <summary>Puts the loop's context back after user code ran (remark 6). Code may clear or replace the current
+    /// context and not restore it; the code run next — queued work, or an inline continuation later in the same turn —
+    /// must still find the loop's, or its next await would leave the loop. After each item, not once per turn: one
+    /// turn runs many items, and the completions come after them.</summary>
+    private void RestoreContext()
+    {
+        if (SynchronizationContext.Current != Context)
+        {
+            SynchronizationContext.SetSynchronizationContext(Context);
         }
     }
 
@@ -605,6 +615,7 @@ internal sealed class EngineLoop : IDisposable
                 break;
             }
             work.Run(Scheduler);
+            RestoreContext();
         }
         _workClosed = true;
         Interlocked.MemoryBarrier();

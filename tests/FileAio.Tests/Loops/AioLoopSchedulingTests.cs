@@ -295,4 +295,29 @@ public sealed class AioLoopSchedulingTests : LoopTest
         Assert.Throws<ObjectDisposedException>(() => { _ = loop.RunAsync(() => Task.CompletedTask); });
         Assert.Throws<ObjectDisposedException>(() => { _ = Host.RunAsync(() => Task.CompletedTask); });
     }
+
+    // User code may clear or replace the current context (a posted callback that calls SetSynchronizationContext and
+    // never restores it); the loop puts its own back after each item, so an inline continuation run later in the same
+    // turn still finds it, and its next await comes back to the loop.
+    [Theory, EachHost]
+    public async Task ACallbackThatClearsTheContext_DoesNotTakeItFromTheNextCode(string host)
+    {
+        Use(host);
+        AioLoop loop = Host.Loops[0];
+        int loopThread = await Bounded(ThreadIdOf(loop));
+        HeldFifo fifo = await Bounded(loop.RunAsync(() => Task.FromResult(NewHeldFifo(Host))));
+        Task<(bool, int)> run = loop.RunAsync(async () =>
+        {
+            SynchronizationContext.Current!.Post(_ => SynchronizationContext.SetSynchronizationContext(null), null);
+            await fifo.File.ReadAsync(new byte[4], 0);
+            bool contextCurrent = SynchronizationContext.Current == loop.SynchronizationContext;
+            await Task.Delay(1);
+            return (contextCurrent, Environment.CurrentManagedThreadId);
+        });
+        await Task.Delay(50); // the callback has run, and the read waits in the kernel
+        fifo.Feed(4, 1);
+        (bool contextCurrent, int after) = await Bounded(run);
+        Assert.True(contextCurrent);
+        Assert.Equal(loopThread, after);
+    }
 }
