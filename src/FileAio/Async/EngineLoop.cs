@@ -74,6 +74,7 @@ internal sealed class EngineLoop : IDisposable
     // ---- Written by the loop thread, read by the metrics (a torn read is impossible for aligned 64-bit fields).
     private long _completed, _bytes, _errors;
     private long _maxBusyTicks;                                // the metrics take it (and reset it to 0)
+    private long _busySince;                                   // start of the busy stretch under way; 0 while it waits
 
     private readonly record struct Message(AsyncOperation? Operation, short Version, AsyncFile? File);
 
@@ -143,8 +144,14 @@ internal sealed class EngineLoop : IDisposable
 
     /// <summary>The longest stretch, in stopwatch ticks, that the loop went without looking at its queues and its
     /// engine since the last call — the loop's lag: time spent running user code (loop mode) and its own batches.
-    /// Resets it.</summary>
-    public long TakeMaxBusyTicks() => Interlocked.Exchange(ref _maxBusyTicks, 0);
+    /// Resets it. A stretch still under way counts for as long as it has lasted so far: a loop blocked right now is
+    /// the one this must show, and its stretch would otherwise be noted only once it ended.</summary>
+    public long TakeMaxBusyTicks()
+    {
+        long ended = Interlocked.Exchange(ref _maxBusyTicks, 0);
+        long since = Volatile.Read(ref _busySince);
+        return since == 0 ? ended : Math.Max(ended, Stopwatch.GetTimestamp() - since);
+    }
 
     // ============================================================================================================
     // Any thread.
@@ -285,12 +292,14 @@ internal sealed class EngineLoop : IDisposable
         try
         {
             long busySince = Stopwatch.GetTimestamp();
+            Volatile.Write(ref _busySince, busySince);
             while (!_stopping)
             {
                 ProcessMessages();
                 RunWork();
                 StartWork();
                 NoteBusy(busySince);
+                Volatile.Write(ref _busySince, 0); // from here on it watches its queues or its engine, until it is busy again
                 // The backlog counts too when the engine has room: an operation the engine refused at Start completes
                 // inside StartWork, and in the loop mode its inline continuation may issue the next one into the
                 // backlog after StartWork has looked at it. Sleeping then, with nothing in the engine, would be for ever.
@@ -298,6 +307,7 @@ internal sealed class EngineLoop : IDisposable
                 if (!hasWork && _inEngine.Count > 0 && SpinForWork())
                 {
                     busySince = Stopwatch.GetTimestamp(); // it watched the queues until now
+                    Volatile.Write(ref _busySince, busySince);
                     continue; // new work came while we watched: no sleep, no wakeup system call for the producer
                 }
                 Deadline deadline = Deadline.Expired;
@@ -309,12 +319,14 @@ internal sealed class EngineLoop : IDisposable
                     if (!_incoming.IsEmpty || !_messages.IsEmpty || !_work.IsEmpty || _stopping)
                     {
                         Volatile.Write(ref _sleeping, 0);
+                        Volatile.Write(ref _busySince, busySince);
                         continue;
                     }
                     deadline = Deadline.Infinite;
                 }
                 int count = _engine.Reap(1, deadline, _reaped, out _);
                 busySince = Stopwatch.GetTimestamp(); // the Reap looked at the engine (and perhaps slept)
+                Volatile.Write(ref _busySince, busySince);
                 Volatile.Write(ref _sleeping, 0);
                 CompleteReaped(count);
             }
@@ -327,6 +339,7 @@ internal sealed class EngineLoop : IDisposable
         // Managed thread ids are reused once a thread has ended: a later thread with this id must not pass for the loop
         // (Submit would put its operation in a backlog nobody runs).
         Volatile.Write(ref _threadId, 0);
+        Volatile.Write(ref _busySince, 0); // an ended thread is not busy: the gauge must not grow until Unregister
     }
 
     /// <summary>The backlog holds work the engine has room for (the next turn's StartWork would start it).</summary>

@@ -256,11 +256,14 @@ public sealed class AioLoopSchedulingTests : LoopTest
         using var lag = new LoopLagProbe();
         lag.Observe(); // a fresh interval
         using var gate = new ManualResetEventSlim();
+        using var started = new ManualResetEventSlim();
         Task blocked = engines.Loops[0].RunAsync(() =>
         {
+            started.Set();
             gate.Wait(LongTimeout); // blocking on a loop: what the docs warn about
             return Task.CompletedTask;
         });
+        Assert.True(started.Wait(LongTimeout)); // the 50 ms below are then surely inside the block
         var waited = Stopwatch.StartNew();
         for (int i = 0; i < 20; i++)
         {
@@ -272,9 +275,10 @@ public sealed class AioLoopSchedulingTests : LoopTest
         await Bounded(blocked);
         TimeSpan held = waited.Elapsed;
 
-        IReadOnlyDictionary<string, double> lags = lag.Observe();
-        Assert.True(lags[engines.Loops[0].ToString()] >= 50_000, $"loop 0 lag {lags[engines.Loops[0].ToString()]} µs, held {held.TotalMilliseconds} ms");
-        Assert.True(lags[engines.Loops[1].ToString()] < lags[engines.Loops[0].ToString()]);
+        IReadOnlyDictionary<int, double> lags = lag.Observe();
+        int blockedId = engines.EngineLoops[0].Id, otherId = engines.EngineLoops[1].Id;
+        Assert.True(lags[blockedId] >= 50_000, $"loop 0 lag {lags[blockedId]} µs, held {held.TotalMilliseconds} ms");
+        Assert.True(lags[otherId] < lags[blockedId]);
     }
 
     [Theory, EachHost]
@@ -319,5 +323,29 @@ public sealed class AioLoopSchedulingTests : LoopTest
         (bool contextCurrent, int after) = await Bounded(run);
         Assert.True(contextCurrent);
         Assert.Equal(loopThread, after);
+    }
+
+    // The gauge must show a loop blocked right now, not only one whose block has ended: a stuck loop is what it is for.
+    [Theory, EachHost]
+    public async Task ALoopBlockedNow_ShowsAsItsLagBeforeTheBlockEnds(string host)
+    {
+        Use(host);
+        AioEngineHost engines = Host;
+        using var lag = new LoopLagProbe();
+        lag.Observe(); // a fresh interval
+        using var gate = new ManualResetEventSlim();
+        using var started = new ManualResetEventSlim();
+        Task blocked = engines.Loops[0].RunAsync(() =>
+        {
+            started.Set();
+            gate.Wait(LongTimeout);
+            return Task.CompletedTask;
+        });
+        Assert.True(started.Wait(LongTimeout));
+        Thread.Sleep(100);
+        double during = lag.Observe()[engines.EngineLoops[0].Id];
+        gate.Set();
+        await Bounded(blocked);
+        Assert.True(during >= 100_000, $"lag while blocked for 100 ms: {during} µs");
     }
 }

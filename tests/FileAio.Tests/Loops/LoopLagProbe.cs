@@ -2,13 +2,13 @@ using System.Diagnostics.Metrics;
 
 namespace FileAio.Tests.Loops;
 
-/// <summary>Reads the meter's <c>fileaio.loop.lag</c> gauge: per loop (by thread name), the longest stretch in µs
-/// since the last observation. Every host names its threads from 0, so loops of the same name (a shared host's, say)
-/// are folded into the largest value.</summary>
+/// <summary>Reads the meter's <c>fileaio.loop.lag</c> gauge: per loop (by <c>fileaio.loop.id</c>), the longest stretch
+/// in µs since the last observation. Keyed by the id, not the thread name: every host names its threads from 0, so a
+/// name would mix this test's loop with another host's (a test running beside it).</summary>
 internal sealed class LoopLagProbe : IDisposable
 {
     private readonly MeterListener _listener = new();
-    private readonly Dictionary<string, double> _last = [];
+    private readonly Dictionary<int, double> _last = [];
 
     public LoopLagProbe()
     {
@@ -23,21 +23,20 @@ internal sealed class LoopLagProbe : IDisposable
         {
             foreach (KeyValuePair<string, object?> tag in tags)
             {
-                if (tag.Key == "fileaio.loop")
+                if (tag.Key == "fileaio.loop.id")
                 {
-                    string name = (string)tag.Value!;
-                    _last[name] = Math.Max(value, _last.GetValueOrDefault(name));
+                    _last[(int)tag.Value!] = value;
                 }
             }
         });
         _listener.Start();
     }
 
-    public IReadOnlyDictionary<string, double> Observe()
+    public IReadOnlyDictionary<int, double> Observe()
     {
         _last.Clear();
         _listener.RecordObservableInstruments();
-        return new Dictionary<string, double>(_last);
+        return new Dictionary<int, double>(_last);
     }
 
     public void Dispose() => _listener.Dispose();
