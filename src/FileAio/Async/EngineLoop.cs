@@ -34,7 +34,7 @@ namespace FileAio.Async;
 /// (<see cref="AsyncOperation.CompletesInline"/>), in completion order; user code run that way can only append to the
 /// backlog and to the queues, so the loop's walks over its lists stay valid. At stop the loop keeps running queued
 /// work (whose operations are cancelled at once) until there is none; work posted after that runs on the thread
-/// pool, so nothing posted to a stopped loop is left waiting for ever.</para>
+/// pool, one item at a time and in order, so nothing posted to a stopped loop is left waiting for ever.</para>
 /// </remarks>
 internal sealed class EngineLoop : IDisposable
 {
@@ -55,6 +55,8 @@ internal sealed class EngineLoop : IDisposable
     private readonly ConcurrentQueue<Message> _messages = new();
     private readonly ConcurrentQueue<LoopWorkItem> _work = new();   // remark 6
     private volatile bool _workClosed;                              // the thread has ended: posted work goes to the pool
+    private int _lateDraining;                                      // 1 while a pool item runs the work posted late
+    private int _lateThreadId;                                      // the thread of that pool item, while it runs
     private int _sleeping;
     private volatile bool _stopping;
     private int _wakers;                                       // wakeups under way; int.MinValue added once closed
@@ -227,13 +229,43 @@ internal sealed class EngineLoop : IDisposable
     public IEnumerable<Task> QueuedTasks() =>
         _work.ToArray().Where(w => w.Callback is null).Select(w => (Task)w.State!);
 
+    /// <summary>After the thread has ended: has one pool item run what is queued, unless one already does. One at a
+    /// time and in order still, as on the loop (MaximumConcurrencyLevel 1, FIFO): code written for the loop keeps
+    /// relying on that while its host goes away.</summary>
     private void RunQueuedWorkElsewhere()
     {
-        while (_work.TryDequeue(out LoopWorkItem late))
+        if (Interlocked.CompareExchange(ref _lateDraining, 1, 0) == 0)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Work.Run(s.Scheduler), (Work: late, Scheduler), preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(static loop => loop.RunLateWork(), this, preferLocal: false);
         }
     }
+
+    private void RunLateWork()
+    {
+        Volatile.Write(ref _lateThreadId, Environment.CurrentManagedThreadId);
+        while (true)
+        {
+            while (_work.TryDequeue(out LoopWorkItem late))
+            {
+                late.Run(Scheduler);
+            }
+            Volatile.Write(ref _lateThreadId, 0);
+            // Clear, fence, look again: a Post that enqueued after our last look but found the flag still set left its
+            // item to us (its enqueue comes before its compare-and-swap of the flag).
+            Volatile.Write(ref _lateDraining, 0);
+            Interlocked.MemoryBarrier();
+            if (_work.IsEmpty || Interlocked.CompareExchange(ref _lateDraining, 1, 0) != 0)
+            {
+                return;
+            }
+            Volatile.Write(ref _lateThreadId, Environment.CurrentManagedThreadId);
+        }
+    }
+
+    /// <summary>Whether the caller is the thread that runs this loop's work: the loop thread, or after it ended the
+    /// pool thread running what is posted late. Work run there may run more of it inline (Send, a task inlined by a
+    /// wait) rather than queue it behind itself and wait for ever.</summary>
+    public bool IsWorkThread => IsLoopThread || Environment.CurrentManagedThreadId == Volatile.Read(ref _lateThreadId);
 
     private void WakeIfSleeping()
     {

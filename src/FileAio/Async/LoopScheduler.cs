@@ -6,7 +6,8 @@ namespace FileAio.Async;
 /// </summary>
 /// <remarks>
 /// A task may run inline (<c>Task.Wait</c> or <c>RunSynchronously</c> on the loop thread) only when it is asked on the
-/// loop thread itself: anywhere else it would run off the loop, which is the one thing this scheduler promises not to do.
+/// loop thread itself (or, once the loop has ended, on the pool thread running its late work one item at a time):
+/// anywhere else it would run beside the loop's work, which this scheduler promises not to do.
 /// </remarks>
 internal sealed class LoopScheduler(EngineLoop loop) : TaskScheduler
 {
@@ -16,7 +17,7 @@ internal sealed class LoopScheduler(EngineLoop loop) : TaskScheduler
     protected override void QueueTask(Task task) => loop.Post(new LoopWorkItem(null, task));
 
     protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) =>
-        loop.IsLoopThread && TryExecuteTask(task);
+        loop.IsWorkThread && TryExecuteTask(task);
 
     /// <summary>For debuggers only: the queue is lock-free and may change while it is looked at.</summary>
     protected override IEnumerable<Task>? GetScheduledTasks() => loop.QueuedTasks();

@@ -18,13 +18,13 @@ internal sealed class LoopSynchronizationContext(EngineLoop loop) : Synchronizat
         loop.Post(new LoopWorkItem(d, state));
     }
 
-    /// <summary>Runs <paramref name="d"/> on the loop and waits for it: inline when called on the loop (waiting for
-    /// the loop from the loop could never end), else by posting it and blocking the caller until it has run. Its
+    /// <summary>Runs <paramref name="d"/> on the loop and waits for it: inline when called on the loop, or from work
+    /// run late on the pool in its stead (waiting for the loop from the loop could never end), else by posting it and blocking the caller until it has run. Its
     /// exception is rethrown to the caller.</summary>
     public override void Send(SendOrPostCallback d, object? state)
     {
         ArgumentNullException.ThrowIfNull(d);
-        if (loop.IsLoopThread)
+        if (loop.IsWorkThread)
         {
             d(state);
             return;

@@ -116,4 +116,36 @@ public sealed class AioLoopDisposeTests : LoopTest
         Assert.True(cancelled);
         Assert.True(fifo.File.Handle.IsClosed);
     }
+
+    // Work posted after the loop ended still has the loop's promises: one item at a time (MaximumConcurrencyLevel 1),
+    // in the order posted — code written for the loop keeps relying on them while its host goes away.
+    [Theory, EachHost]
+    public async Task WorkPostedAfterTheLoopEnded_StillRunsOneAtATime_InOrder(string host)
+    {
+        Use(host);
+        AioEngineHost engines = NewHost(threads: 1);
+        SynchronizationContext context = engines.Loops[0].SynchronizationContext;
+        engines.Dispose();
+        int running = 0, overlaps = 0;
+        var order = new System.Collections.Concurrent.ConcurrentQueue<int>();
+        Task[] done = Enumerable.Range(0, 64).Select(i =>
+        {
+            var ran = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            context.Post(_ =>
+            {
+                if (Interlocked.Increment(ref running) != 1)
+                {
+                    Interlocked.Increment(ref overlaps);
+                }
+                order.Enqueue(i);
+                Thread.SpinWait(20_000);
+                Interlocked.Decrement(ref running);
+                ran.SetResult();
+            }, null);
+            return ran.Task;
+        }).ToArray();
+        await Bounded(Task.WhenAll(done));
+        Assert.Equal(0, overlaps);
+        Assert.Equal(Enumerable.Range(0, 64), order);
+    }
 }
