@@ -9,8 +9,10 @@ namespace FileAio;
 /// <see cref="AioFileOptions.Host"/> names another.
 /// </summary>
 /// <remarks>
-/// Each file is bound to one of the host's threads when it opens (round robin), so its operations, flushes included,
-/// are ordered on one engine. The threads run no user code: continuations go to the thread pool.
+/// Each file is bound to one of the host's threads when it opens (round robin; a file opened on one of the host's
+/// loop threads is bound to that one), so its operations, flushes included, are ordered on one engine. The threads run
+/// no user code — continuations go to the thread pool — unless code is started on them through <see cref="Loops"/> or
+/// <see cref="RunAsync(Func{Task}, CancellationToken)"/>: the thread-per-core mode (<see cref="AioLoop"/>).
 /// </remarks>
 public sealed class AioEngineHost : IDisposable
 {
@@ -18,8 +20,10 @@ public sealed class AioEngineHost : IDisposable
     private static readonly Dictionary<AioEngineKind, AioEngineHost> s_shared = [];
 
     private readonly EngineLoop[] _loops;
+    private readonly AioLoop[] _publicLoops;
     private readonly bool _isShared;
     private int _next;
+    private int _nextWork;
     private int _disposed;
 
     /// <summary>Whether this is the process-wide Auto host (<see cref="Shared"/>): files on FUSE opened with it go to the
@@ -31,6 +35,11 @@ public sealed class AioEngineHost : IDisposable
         _loops = loops;
         _isShared = isShared;
         Engine = engine;
+        _publicLoops = new AioLoop[loops.Length];
+        for (int i = 0; i < loops.Length; i++)
+        {
+            _publicLoops[i] = new AioLoop(this, loops[i], i);
+        }
     }
 
     /// <summary>The process-wide host of the <see cref="AioEngineKind.Auto"/> engine, created on first use. It lives as
@@ -113,26 +122,61 @@ public sealed class AioEngineHost : IDisposable
     /// <summary>How many engine threads the host runs.</summary>
     public int ThreadCount => _loops.Length;
 
+    /// <summary>The host's engine threads as loops that run code (<see cref="AioLoop"/>), one per thread: to run work on
+    /// a chosen one, or one piece of work on each (thread per core). <see cref="Create(AioEngineKind, int)"/> with
+    /// <c>threads: 0</c> gives one per core, at most 4.</summary>
+    public IReadOnlyList<AioLoop> Loops => _publicLoops;
+
+    /// <summary>Runs <paramref name="work"/> on the next of the host's loops, round robin (see
+    /// <see cref="AioLoop.RunAsync(Func{Task}, CancellationToken)"/>, which says what that means).</summary>
+    /// <exception cref="ObjectDisposedException">The host has been disposed.</exception>
+    public Task RunAsync(Func<Task> work, CancellationToken cancellationToken = default) =>
+        NextLoop().RunAsync(work, cancellationToken);
+
+    /// <summary>Runs <paramref name="work"/> on the next of the host's loops, round robin (see
+    /// <see cref="AioLoop.RunAsync{TResult}(Func{Task{TResult}}, CancellationToken)"/>).</summary>
+    /// <exception cref="ObjectDisposedException">The host has been disposed.</exception>
+    public Task<TResult> RunAsync<TResult>(Func<Task<TResult>> work, CancellationToken cancellationToken = default) =>
+        NextLoop().RunAsync(work, cancellationToken);
+
+    private AioLoop NextLoop() =>
+        _publicLoops[(int)((uint)Interlocked.Increment(ref _nextWork) % (uint)_publicLoops.Length)];
+
     internal OperationPool Pool { get; } = new();
 
     /// <summary>The engine threads (for diagnostics and tests).</summary>
-    internal IReadOnlyList<EngineLoop> Loops => _loops;
+    internal IReadOnlyList<EngineLoop> EngineLoops => _loops;
 
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+    /// <summary>The loop a file opening now is bound to: the caller's own loop when it runs on one of this host's
+    /// (so that its operations take the loop's direct path), else the next one, round robin.</summary>
     internal EngineLoop AssignLoop()
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ThrowIfDisposed();
+        if (EngineLoop.Current is { } current && Array.IndexOf(_loops, current) >= 0)
+        {
+            return current;
+        }
         int index = (int)((uint)Interlocked.Increment(ref _next) % (uint)_loops.Length);
         return _loops[index];
     }
 
     /// <summary>Stops the host's threads after cancelling what is in flight; operations still queued complete as
-    /// cancelled or with their result. Files opened on it must not be used afterwards.</summary>
-    /// <exception cref="InvalidOperationException">The host is a shared one.</exception>
+    /// cancelled or with their result. Code running on its loops sees its operations cancelled and runs until nothing
+    /// is queued; work posted to a loop afterwards runs on the thread pool. Files opened on it must not be used
+    /// afterwards.</summary>
+    /// <exception cref="InvalidOperationException">The host is a shared one, or the caller runs on one of its loops
+    /// (a loop cannot wait for itself to end).</exception>
     public void Dispose()
     {
         if (_isShared)
         {
             throw new InvalidOperationException("The shared host lives as long as the process and cannot be disposed.");
+        }
+        if (Array.Exists(_loops, static l => l.IsLoopThread))
+        {
+            throw new InvalidOperationException("An engine host cannot be disposed from one of its own loops: dispose it from another thread.");
         }
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {

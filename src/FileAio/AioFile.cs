@@ -14,7 +14,8 @@ namespace FileAio;
 /// </summary>
 /// <remarks>
 /// <para>Threading: every method may be called from any thread, by any number of callers at once. Continuations run
-/// on the thread pool, never on an engine thread. In steady state an operation allocates nothing (pooled value-task
+/// on the thread pool, never on an engine thread — except for code running on the file's own <see cref="AioLoop"/>,
+/// where they run inline on the loop thread. In steady state an operation allocates nothing (pooled value-task
 /// sources, no closures, no boxing; cancellation registrations aside).</para>
 /// <para>A returned <see cref="ValueTask"/> is consumed once: reading its result before it completes, or a second
 /// time, throws <see cref="InvalidOperationException"/> and changes nothing.</para>
@@ -325,9 +326,17 @@ public sealed partial class AioFile : IDisposable, IAsyncDisposable
     /// then closes the file. It returns even when an operation could never complete on its own (a read from an empty
     /// FIFO): that one ends with <see cref="OperationCanceledException"/>. A disk transfer already under way cannot be
     /// stopped; Dispose waits for it.</summary>
+    /// <exception cref="InvalidOperationException">Called on the file's own loop (<see cref="AioLoop"/>) while operations
+    /// are in flight: waiting there would keep the loop from completing them. Use <see cref="DisposeAsync"/> on a loop;
+    /// the file is closing all the same, and <see cref="DisposeAsync"/> finishes the job.</exception>
     public void Dispose()
     {
-        _file.BeginClose().GetAwaiter().GetResult();
+        Task drained = _file.BeginClose();
+        if (!drained.IsCompleted && _file.Loop.IsLoopThread)
+        {
+            ThrowHelper.ThrowInvalidOperation("AioFile.Dispose on the file's own loop would wait for the loop from the loop: use DisposeAsync there.");
+        }
+        drained.GetAwaiter().GetResult();
         Handle.Dispose();
     }
 

@@ -26,7 +26,11 @@ namespace FileAio.Async;
 /// earlier life harmless.</para>
 /// <para>4. Continuations never run on an engine thread: the source runs them asynchronously, so a completion on the
 /// loop queues the awaiting continuation to the thread pool (without allocating, for async methods: the runtime
-/// queues their state machine box itself).</para>
+/// queues their state machine box itself). The one exception is the loop mode (<see cref="AioLoop"/>): an operation
+/// begun on its own loop's thread runs its continuation synchronously (<see cref="CompletesInline"/>), so code awaiting
+/// it on the loop resumes inline when the loop completes it — the captured context is the loop's, which is current
+/// there, so the runtime invokes it directly, without queueing or allocating. Awaited from another thread instead, it
+/// goes back to queueing its continuation (<see cref="OnCompleted"/>).</para>
 /// </remarks>
 internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
 {
@@ -59,6 +63,9 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
 
     public AsyncFile File => _file!;
 
+    /// <summary>Begun on its loop's thread: its continuation runs inline when the loop completes it (remark 4).</summary>
+    public bool CompletesInline => !_core.RunContinuationsAsynchronously;
+
     /// <summary>The token fired (remark 3). The loop checks it when it takes the operation.</summary>
     public bool IsCancelRequested => Volatile.Read(ref _cancelRequested) != 0;
 
@@ -76,6 +83,8 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         _token = token;
         Io.Scope = file.Scope;
         State = LoopState.Incoming;
+        // Remark 4: decided per life, before the loop can complete it; the caller is the loop thread or it is not.
+        _core.RunContinuationsAsynchronously = !file.Loop.IsLoopThread;
         if (token.CanBeCanceled)
         {
             // Registered before the loop sees the operation: no window where a cancel has nothing to name (remark 3).
@@ -164,8 +173,46 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
 
     public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
 
-    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        if (CompletesInline)
+        {
+            if ((flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) != 0 && AwaitedOnItsLoop(token))
+            {
+                // Remark 4: the loop completes this operation on this very thread, with this same context current, so
+                // resuming "on the captured context" is resuming inline. The runtime's core would instead always Post
+                // to a captured context (allocating a tuple each time, and costing a turn): leave the context out.
+                flags &= ~ValueTaskSourceOnCompletedFlags.UseSchedulingContext;
+            }
+            else if (_file?.Loop is { } loop && !loop.IsLoopThread)
+            {
+                // Begun on the loop, but awaited elsewhere (the ValueTask was handed to a pool thread): were it run
+                // inline, that thread's code would resume on the engine thread. Queue it as any other operation does. The token is checked first, so a
+                // stale ValueTask cannot change the flags of a later life. The store comes before the core's
+                // compare-and-swap of its continuation (a full fence), and the loop reads the flag only after its own
+                // read of that continuation: it either sees the flag, or completed first and the core queues the
+                // continuation itself.
+                _core.GetStatus(token);
+                _core.RunContinuationsAsynchronously = true;
+            }
+        }
         _core.OnCompleted(continuation, state, token, flags);
+    }
+
+    /// <summary>The caller is the loop thread of this operation's file, with the loop's own context (or scheduler)
+    /// current, and the operation is still pending — which, for an operation begun on that thread, stays true until
+    /// the thread itself completes it (nothing else completes it, see EngineLoop.Submit).</summary>
+    private bool AwaitedOnItsLoop(short token)
+    {
+        // A misused ValueTask (a stale token from another thread) may find the operation recycled: leave the flags
+        // alone, and let the core's token check answer it as usual.
+        if (_file?.Loop is not { } loop || !loop.IsLoopThread || _core.GetStatus(token) != ValueTaskSourceStatus.Pending)
+        {
+            return false;
+        }
+        SynchronizationContext? context = SynchronizationContext.Current;
+        return ReferenceEquals(context, loop.Context) || (context is null && ReferenceEquals(TaskScheduler.Current, loop.Scheduler));
+    }
 
     /// <summary>Makes the caller this life's one consumer, or throws without changing anything.</summary>
     private void Claim(short token)
@@ -196,6 +243,7 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         Volatile.Write(ref _cancelRequested, 0);
         _engineCancelAsked = false;
         State = LoopState.Idle;
+        _core.RunContinuationsAsynchronously = true;
         Io.Clear();
         _core.Reset();
         Volatile.Write(ref _lease, (ushort)_core.Version); // the next life's token, not yet consumed

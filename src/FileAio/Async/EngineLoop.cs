@@ -22,9 +22,19 @@ namespace FileAio.Async;
 /// engine. Either the thread sees the new work, or the producer sees the flag and wakes it (the Dekker pattern, full
 /// fences on both sides).</para>
 /// <para>4. Completion runs <see cref="AsyncOperation.Complete"/> here, which runs no user code: continuations go to
-/// the thread pool.</para>
+/// the thread pool — except in the loop mode (remark 6).</para>
 /// <para>5. A fatal error in the loop fails the process (as the runtime's socket engine does): a silent stop would
 /// leave every caller awaiting for ever.</para>
+/// <para>6. The loop mode (<see cref="AioLoop"/>), the one opt-in exception to "runs no user code". Work posted to the
+/// loop's <see cref="LoopSynchronizationContext"/> or <see cref="LoopScheduler"/> waits in <c>_work</c> (a third
+/// lock-free queue, woken as the other two) and runs at the start of a turn. An operation issued <em>on</em> the loop
+/// thread for a file of this loop skips the queue, the fence and the wakeup: <see cref="Submit"/> puts it straight into
+/// the backlog, which the same turn's StartWork moves into the engine, so everything that turn's code issued is
+/// submitted by the turn's one Reap (one io_uring_enter). Its continuation runs inline here when it completes
+/// (<see cref="AsyncOperation.CompletesInline"/>), in completion order; user code run that way can only append to the
+/// backlog and to the queues, so the loop's walks over its lists stay valid. At stop the loop keeps running queued
+/// work (whose operations are cancelled at once) until there is none; work posted after that runs on the thread
+/// pool, one item at a time and in order, so nothing posted to a stopped loop is left waiting for ever.</para>
 /// </remarks>
 internal sealed class EngineLoop : IDisposable
 {
@@ -43,6 +53,10 @@ internal sealed class EngineLoop : IDisposable
 
     private readonly ConcurrentQueue<AsyncOperation> _incoming = new();
     private readonly ConcurrentQueue<Message> _messages = new();
+    private readonly ConcurrentQueue<LoopWorkItem> _work = new();   // remark 6
+    private volatile bool _workClosed;                              // the thread has ended: posted work goes to the pool
+    private int _lateDraining;                                      // 1 while a pool item runs the work posted late
+    private int _lateThreadId;                                      // the thread of that pool item, while it runs
     private int _sleeping;
     private volatile bool _stopping;
     private int _wakers;                                       // wakeups under way; int.MinValue added once closed
@@ -54,9 +68,15 @@ internal sealed class EngineLoop : IDisposable
     private readonly IoOperation[] _batch = new IoOperation[BatchSize];
     private readonly IoOperation[] _reaped = new IoOperation[BatchSize];
     private long _spinTicks = MaxSpinTicks;
+    private int _threadId;                                     // set first thing on the loop thread, before any Submit
+
+    [ThreadStatic]
+    private static EngineLoop? t_current;
 
     // ---- Written by the loop thread, read by the metrics (a torn read is impossible for aligned 64-bit fields).
     private long _completed, _bytes, _errors;
+    private long _maxBusyTicks;                                // the metrics take it (and reset it to 0)
+    private long _busySince;                                   // start of the busy stretch under way; 0 while it waits
 
     private readonly record struct Message(AsyncOperation? Operation, short Version, AsyncFile? File);
 
@@ -64,6 +84,8 @@ internal sealed class EngineLoop : IDisposable
     {
         _createEngine = createEngine;
         _thread = new Thread(Run) { IsBackground = true, Name = name };
+        Scheduler = new LoopScheduler(this);
+        Context = new LoopSynchronizationContext(this);
     }
 
     /// <summary>
@@ -98,12 +120,56 @@ internal sealed class EngineLoop : IDisposable
     /// <summary>Operations the loop holds (in the engine or waiting for room), as last counted by the loop.</summary>
     public int HeldCount => _inEngine.Count + _backlog.Count;
 
+    /// <summary>The thread's name ("FileAio engine N", N its place in its host: not unique across hosts).</summary>
+    public string Name => _thread.Name!;
+
+    /// <summary>A number no other loop of the process has: tells loops of different hosts apart in the metrics.</summary>
+    public int Id { get; } = Interlocked.Increment(ref s_lastId);
+
+    private static int s_lastId;
+
+    /// <summary>Runs queued tasks on this loop (remark 6).</summary>
+    public LoopScheduler Scheduler { get; }
+
+    /// <summary>Current on the loop thread for its whole life (remark 6).</summary>
+    public LoopSynchronizationContext Context { get; }
+
+    /// <summary>The public face of this loop (an <see cref="AioLoop"/>), set by its host; typed object because this
+    /// layer must not name the public types above it.</summary>
+    public object? PublicLoop { get; set; }
+
+    /// <summary>The loop whose thread is calling, or null.</summary>
+    public static EngineLoop? Current => t_current;
+
+    /// <summary>Whether the caller is this loop's thread.</summary>
+    public bool IsLoopThread => Environment.CurrentManagedThreadId == _threadId;
+
+    /// <summary>The longest stretch, in stopwatch ticks, that the loop went without looking at its queues and its
+    /// engine since the last call — the loop's lag: time spent running user code (loop mode) and its own batches.
+    /// Resets it. A stretch still under way counts for as long as it has lasted so far: a loop blocked right now is
+    /// the one this must show, and its stretch would otherwise be noted only once it ended.</summary>
+    public long TakeMaxBusyTicks()
+    {
+        long ended = Interlocked.Exchange(ref _maxBusyTicks, 0);
+        long since = Volatile.Read(ref _busySince);
+        return since == 0 ? ended : Math.Max(ended, Stopwatch.GetTimestamp() - since);
+    }
+
     // ============================================================================================================
     // Any thread.
 
     /// <summary>Hands an operation (described, pinned and begun) to the loop. Thread-safe and non-blocking.</summary>
     public void Submit(AsyncOperation operation)
     {
+        if (IsLoopThread)
+        {
+            // Issued by code running on this loop (remark 6; today's callers never run here): the thread is awake and
+            // owns the backlog, so no queue, no fence, no wakeup. StartWork takes the backlog first, in order, and a
+            // cancel finds the operation there at once. At stop, Shutdown's last drain cancels what comes this way.
+            operation.State = LoopState.Backlog;
+            _backlog.AddLast(operation);
+            return;
+        }
         _incoming.Enqueue(operation);
         // Full fence between the enqueue and the look at _closed; Shutdown sets _closed, fences, then drains the queue:
         // an operation racing a host's Dispose is either drained there or here, never left in the queue.
@@ -143,6 +209,64 @@ internal sealed class EngineLoop : IDisposable
         WakeIfSleeping();
     }
 
+    /// <summary>Queues user code to run on the loop thread (remark 6). Thread-safe and non-blocking; after the thread
+    /// has ended, the work runs on the thread pool instead.</summary>
+    public void Post(LoopWorkItem work)
+    {
+        _work.Enqueue(work);
+        // Full fence between the enqueue and the look at _workClosed; the loop sets the flag, fences, then hands what
+        // is queued to the pool: the work is run by one side or the other, never left (as Submit does with _closed).
+        Interlocked.MemoryBarrier();
+        if (_workClosed)
+        {
+            RunQueuedWorkElsewhere();
+            return;
+        }
+        WakeIfSleeping();
+    }
+
+    /// <summary>The tasks queued to the loop, for the scheduler's debugger view.</summary>
+    public IEnumerable<Task> QueuedTasks() =>
+        _work.ToArray().Where(w => w.Callback is null).Select(w => (Task)w.State!);
+
+    /// <summary>After the thread has ended: has one pool item run what is queued, unless one already does. One at a
+    /// time and in order still, as on the loop (MaximumConcurrencyLevel 1, FIFO): code written for the loop keeps
+    /// relying on that while its host goes away.</summary>
+    private void RunQueuedWorkElsewhere()
+    {
+        if (Interlocked.CompareExchange(ref _lateDraining, 1, 0) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static loop => loop.RunLateWork(), this, preferLocal: false);
+        }
+    }
+
+    private void RunLateWork()
+    {
+        Volatile.Write(ref _lateThreadId, Environment.CurrentManagedThreadId);
+        while (true)
+        {
+            while (_work.TryDequeue(out LoopWorkItem late))
+            {
+                late.Run(Scheduler);
+            }
+            Volatile.Write(ref _lateThreadId, 0);
+            // Clear, fence, look again: a Post that enqueued after our last look but found the flag still set left its
+            // item to us (its enqueue comes before its compare-and-swap of the flag).
+            Volatile.Write(ref _lateDraining, 0);
+            Interlocked.MemoryBarrier();
+            if (_work.IsEmpty || Interlocked.CompareExchange(ref _lateDraining, 1, 0) != 0)
+            {
+                return;
+            }
+            Volatile.Write(ref _lateThreadId, Environment.CurrentManagedThreadId);
+        }
+    }
+
+    /// <summary>Whether the caller is the thread that runs this loop's work: the loop thread, or after it ended the
+    /// pool thread running what is posted late. Work run there may run more of it inline (Send, a task inlined by a
+    /// wait) rather than queue it behind itself and wait for ever.</summary>
+    public bool IsWorkThread => IsLoopThread || Environment.CurrentManagedThreadId == Volatile.Read(ref _lateThreadId);
+
     private void WakeIfSleeping()
     {
         // A full fence between the enqueue above and the read of the flag (remark 3), so that the loop either sees the
@@ -164,6 +288,11 @@ internal sealed class EngineLoop : IDisposable
     /// engine is torn down on the loop thread, and the thread ends.</summary>
     public void Dispose()
     {
+        if (IsLoopThread)
+        {
+            // Joining our own thread would never return.
+            throw new InvalidOperationException("An engine host cannot be disposed from one of its own loops: dispose it from another thread.");
+        }
         _stopping = true;
         Interlocked.Exchange(ref _sleeping, 0);
         _engine.Wakeup();
@@ -176,6 +305,11 @@ internal sealed class EngineLoop : IDisposable
 
     private void Run()
     {
+        _threadId = Environment.CurrentManagedThreadId;
+        t_current = this;
+        // For the thread's whole life (remark 6): an await in code run here comes back here. Nothing else on this
+        // thread looks at it.
+        SynchronizationContext.SetSynchronizationContext(Context);
         try
         {
             _engine = _createEngine();
@@ -189,13 +323,23 @@ internal sealed class EngineLoop : IDisposable
         _setupDone.Set();
         try
         {
+            long busySince = Stopwatch.GetTimestamp();
+            Volatile.Write(ref _busySince, busySince);
             while (!_stopping)
             {
                 ProcessMessages();
+                RunWork();
                 StartWork();
-                bool hasWork = !_incoming.IsEmpty || !_messages.IsEmpty;
+                NoteBusy(busySince);
+                Volatile.Write(ref _busySince, 0); // from here on it watches its queues or its engine, until it is busy again
+                // The backlog counts too when the engine has room: an operation the engine refused at Start completes
+                // inside StartWork, and in the loop mode its inline continuation may issue the next one into the
+                // backlog after StartWork has looked at it. Sleeping then, with nothing in the engine, would be for ever.
+                bool hasWork = !_incoming.IsEmpty || !_messages.IsEmpty || !_work.IsEmpty || BacklogCanStart;
                 if (!hasWork && _inEngine.Count > 0 && SpinForWork())
                 {
+                    busySince = Stopwatch.GetTimestamp(); // it watched the queues until now
+                    Volatile.Write(ref _busySince, busySince);
                     continue; // new work came while we watched: no sleep, no wakeup system call for the producer
                 }
                 Deadline deadline = Deadline.Expired;
@@ -204,14 +348,17 @@ internal sealed class EngineLoop : IDisposable
                     // Remark 3: announce the sleep, fence, look once more.
                     Volatile.Write(ref _sleeping, 1);
                     Interlocked.MemoryBarrier();
-                    if (!_incoming.IsEmpty || !_messages.IsEmpty || _stopping)
+                    if (!_incoming.IsEmpty || !_messages.IsEmpty || !_work.IsEmpty || _stopping)
                     {
                         Volatile.Write(ref _sleeping, 0);
+                        Volatile.Write(ref _busySince, busySince);
                         continue;
                     }
                     deadline = Deadline.Infinite;
                 }
                 int count = _engine.Reap(1, deadline, _reaped, out _);
+                busySince = Stopwatch.GetTimestamp(); // the Reap looked at the engine (and perhaps slept)
+                Volatile.Write(ref _busySince, busySince);
                 Volatile.Write(ref _sleeping, 0);
                 CompleteReaped(count);
             }
@@ -221,7 +368,14 @@ internal sealed class EngineLoop : IDisposable
         {
             Environment.FailFast("FileAio: an engine thread failed; operations in flight could never complete.", e);
         }
+        // Managed thread ids are reused once a thread has ended: a later thread with this id must not pass for the loop
+        // (Submit would put its operation in a backlog nobody runs).
+        Volatile.Write(ref _threadId, 0);
+        Volatile.Write(ref _busySince, 0); // an ended thread is not busy: the gauge must not grow until Unregister
     }
+
+    /// <summary>The backlog holds work the engine has room for (the next turn's StartWork would start it).</summary>
+    private bool BacklogCanStart => !_backlog.IsEmpty && _inEngine.Count < EngineCapacity;
 
     private void CompleteReaped(int count)
     {
@@ -247,7 +401,64 @@ internal sealed class EngineLoop : IDisposable
         {
             _errors++;
         }
+        if (operation.CompletesInline)
+        {
+            // Remark 6: its continuation runs right here. An async method keeps its own exceptions, but any other
+            // continuation may throw, and that must not end the loop (remark 5 is for the loop's own faults).
+            try
+            {
+                operation.Complete(result);
+            }
+            catch (Exception e)
+            {
+                LoopWorkItem.RaiseUnhandled(e);
+            }
+            RestoreContext();
+            return;
+        }
         operation.Complete(result);
+    }
+
+    /// <summary>Work queued to the loop (remark 6), at most <see cref="WorkPerTurn"/> items, so that work which keeps
+    /// queueing more (a loop of <c>await Task.Yield()</c>) cannot keep the turn from its engine and its messages.</summary>
+    private void RunWork()
+    {
+        if (_work.IsEmpty)
+        {
+            return;
+        }
+        for (int i = 0; i < WorkPerTurn && _work.TryDequeue(out LoopWorkItem work); i++)
+        {
+            work.Run(Scheduler);
+            RestoreContext();
+        }
+    }
+
+    /// <summary>Puts the loop's context back after user code ran (remark 6). Code may clear or replace the current
+    /// context and not restore it; the code run next — queued work, or an inline continuation later in the same turn —
+    /// must still find the loop's, or its next await would leave the loop. After each item, not once per turn: one
+    /// turn runs many items, and the completions come after them.</summary>
+    private void RestoreContext()
+    {
+        if (SynchronizationContext.Current != Context)
+        {
+            SynchronizationContext.SetSynchronizationContext(Context);
+        }
+    }
+
+    /// <summary>Items of queued work run per turn: as many as the engine's batch, so that a turn's work issues about one
+    /// batch of operations before the turn submits them.</summary>
+    private const int WorkPerTurn = BatchSize;
+
+    /// <summary>Keeps the longest busy stretch for the lag metric (a plain store: the metrics' exchange racing it can
+    /// lose one sample, never tear one).</summary>
+    private void NoteBusy(long busySince)
+    {
+        long busy = Stopwatch.GetTimestamp() - busySince;
+        if (busy > Volatile.Read(ref _maxBusyTicks))
+        {
+            Volatile.Write(ref _maxBusyTicks, busy);
+        }
     }
 
     private void ProcessMessages()
@@ -413,7 +624,7 @@ internal sealed class EngineLoop : IDisposable
         long giveUp = Stopwatch.GetTimestamp() + _spinTicks;
         do
         {
-            if (!_incoming.IsEmpty || !_messages.IsEmpty)
+            if (!_incoming.IsEmpty || !_messages.IsEmpty || !_work.IsEmpty)
             {
                 _spinTicks = Math.Min(_spinTicks * 2, MaxSpinTicks);
                 return true;
@@ -431,6 +642,30 @@ internal sealed class EngineLoop : IDisposable
 
     /// <summary>The shortest watch: 1 µs.</summary>
     private static readonly long MinSpinTicks = Stopwatch.Frequency / 1_000_000;
+
+    /// <summary>At stop, once the engine holds nothing (remark 6): queued work still runs here, and operations it (or the
+    /// continuations above) issued on this thread are cancelled, until neither is left; then work posted later goes to the
+    /// thread pool. Code that answers every cancellation with a new operation would keep this going: it is asked to end
+    /// when its operations are cancelled (docs/async.md).</summary>
+    private void DrainWork()
+    {
+        while (true)
+        {
+            while (_backlog.TakeFirst() is AsyncOperation late)
+            {
+                Finish(late, OperationResult.Canceled); // never reached the engine
+            }
+            if (!_work.TryDequeue(out LoopWorkItem work))
+            {
+                break;
+            }
+            work.Run(Scheduler);
+            RestoreContext();
+        }
+        _workClosed = true;
+        Interlocked.MemoryBarrier();
+        RunQueuedWorkElsewhere(); // what came between the drain above and the flag
+    }
 
     /// <summary>At stop: everything not yet in the engine is cancelled, the engine cancels and drains the rest, and is
     /// torn down here, on the thread that owns it.</summary>
@@ -463,6 +698,7 @@ internal sealed class EngineLoop : IDisposable
             Finish(operation, io.Result);
         }
         Debug.Assert(_inEngine.IsEmpty, "The engine gave every operation back.");
+        DrainWork();
         // No wakeup may reach the engine once it is disposed: close the door, then let the ones under way finish.
         Interlocked.Add(ref _wakers, int.MinValue);
         var spinner = new SpinWait();

@@ -68,7 +68,7 @@ public sealed class IoUringEngineTests : FileAioTest
     {
         using AioEngineHost host = AioEngineHost.Create(AioEngineKind.IoUring, threads: 2);
         Assert.Equal(2, host.ThreadCount);
-        foreach (var loop in host.Loops)
+        foreach (var loop in host.EngineLoops)
         {
             var ring = Assert.IsType<IoUringEngine>(loop.Engine);
             // This kernel (6.18) has both flags (6.0, 6.1) and ring fd registration (5.18); older ones drop them.

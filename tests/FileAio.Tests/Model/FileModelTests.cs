@@ -13,7 +13,15 @@ public sealed class FileModelTests : FileAioTest
     private int _sequenceNumber;
 
     [Theory, EachHost]
-    public async Task RandomSequences_AgreeWithTheModel(string host)
+    public Task RandomSequences_AgreeWithTheModel(string host) => RunSequences(host, onLoop: false);
+
+    /// <summary>The same sequences run as code on one of the host's loops (<see cref="AioLoop"/>): the files open there
+    /// and are bound to it, so every operation takes the loop's direct path and every continuation runs inline on the
+    /// loop thread — the model must not be able to tell.</summary>
+    [Theory, EachHost]
+    public Task RandomSequences_OnALoop_AgreeWithTheModel(string host) => RunSequences(host, onLoop: true);
+
+    private async Task RunSequences(string host, bool onLoop)
     {
         HostVariant variant = TestEngines.Host(host);
         variant.Engine.SkipUnlessSupported();
@@ -22,7 +30,13 @@ public sealed class FileModelTests : FileAioTest
         var coverage = new ModelCoverage();
 
         await ModelBudget.SampleAsync(FileSequence.Generator, ModelBudget.FileSequences,
-            sequence => FileRun.CheckAsync(sequence, variant, engineHost, PathOf($"sequence-{Interlocked.Increment(ref _sequenceNumber)}"), coverage),
+            sequence =>
+            {
+                string directory = PathOf($"sequence-{Interlocked.Increment(ref _sequenceNumber)}");
+                return onLoop
+                    ? engineHost.Loops[0].RunAsync(() => FileRun.CheckAsync(sequence, variant, engineHost, directory, coverage))
+                    : FileRun.CheckAsync(sequence, variant, engineHost, directory, coverage);
+            },
             sequence => sequence.Describe());
 
         coverage.Report(
