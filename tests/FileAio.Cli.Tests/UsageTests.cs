@@ -52,6 +52,20 @@ public sealed class UsageTests : CliTest
     }
 
     [Theory]
+    [InlineData("copy only-one", "copy: DST missing (usage: fileaio copy SRC DST [options])")]
+    [InlineData("copy", "copy: SRC and DST missing (usage: fileaio copy SRC DST [options])")]
+    [InlineData("verify", "verify: PATH missing (usage: fileaio verify PATH [options])")]
+    [InlineData("bench frob", "bench: unexpected argument 'frob'")]
+    [InlineData("bench --frob", "bench: unknown option '--frob'")]
+    public void MissingOrUnknownWordAfterACommand_NamesTheCommandAndTheWord(string line, string expected)
+    {
+        CliRun run = Run(line.Split(' '));
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal([$"fileaio: {expected}", $"Run 'fileaio {line.Split(' ')[0]} --help' for usage."], Lines(run.Error));
+    }
+
+    [Theory]
     [InlineData("bench --runtime abc", "--runtime: 'abc' is not a number of seconds")]
     [InlineData("bench --warmup 1s", "--warmup: '1s' is not a number of seconds")]
     [InlineData("bench --runtime 0", "--runtime: '0' must be more than 0 seconds (at most a day)")]
