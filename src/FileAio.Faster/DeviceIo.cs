@@ -33,6 +33,9 @@ namespace FileAio.Faster;
 /// ExecutionContext, never a caller's: an async method's box takes the context current at each await, and the loop
 /// awaits on the caller's thread inside <see cref="Start"/> and after each callback, so both stretches run under the
 /// default one (<see cref="DefaultContext"/>). Callbacks see no caller's AsyncLocals, as with a completion port.</para>
+/// <para>6. Write-through without O_DIRECT is a write and then an fdatasync of its file (SegmentFiles.SyncsAfterWrites
+/// says why not O_SYNC). A failed fdatasync (EIO, ENOSPC) fails the write's callback: FASTER must not count it as
+/// persisted.</para>
 /// </remarks>
 [SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
     Justification = "NativeRegion is a MemoryManager over FASTER's memory; its Dispose frees nothing.")]
@@ -140,6 +143,22 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
                     if (!_write && file.IsDirect && n % _device.SectorSize != 0)
                     {
                         break; // a direct read is short only at the end of the file
+                    }
+                }
+                while (file is not null && _write && error == 0 && _device.SyncsAfterWrites)
+                {
+                    // Write-through on a buffered device: the callback says "durable" only once the data is (remark 6).
+                    // Awaited here, not in a helper method, so that it reuses this loop's box and allocates nothing.
+                    try
+                    {
+                        await file.FlushAsync(dataOnly: true).ConfigureAwait(false);
+                        break;
+                    }
+                    catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException && _device.WasReset(_segment, file))
+                    {
+                        // Reset closed the file under the flush; the written pages stay cached across the reopen, so the
+                        // reopened file's fdatasync covers them.
+                        file = _device.SegmentFile(_segment, _write);
                     }
                 }
             }

@@ -115,6 +115,9 @@ public sealed class FileAioDevice : StorageDeviceBase
     /// <see cref="Reset"/> while the segment lives on (so the I/O may reopen it), rather than by a removal or Dispose.</summary>
     internal bool WasReset(int segment, AioFile file) => _segments.WasClosedByReset(segment, file);
 
+    /// <summary>Whether a write is followed by an fdatasync before its callback (buffered write-through).</summary>
+    internal bool SyncsAfterWrites => _segments.SyncsAfterWrites;
+
     /// <summary>An I/O is through its callback: pool its state and stop counting it.</summary>
     internal void IoEnded(DeviceIo io)
     {

@@ -52,6 +52,49 @@ public abstract unsafe class DeviceTests(AioEngineKind engine) : FasterTest(engi
         Assert.Equal(writeThrough ? O_SYNC : 0, Convert.ToInt32(flags, 8) & O_SYNC);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void BufferedWriteThrough_CallsBackOnlyOnceThePagesAreWritten_WithoutOSync(bool writeThrough)
+    {
+        const int O_SYNC = 0x101000;
+        using var device = new FileAioDevice(PathOf("log"), options: new FileAioDeviceOptions
+        {
+            Engine = Engine, Direct = false, WriteThrough = writeThrough,
+        });
+        device.Initialize(1L << SegmentBits);
+        using var buffer = new AlignedBuffer(4 * 4096, 4096);
+        Fill(buffer.GetSpan(), seed: 3);
+
+        DeviceCalls.Outcome written = DeviceCalls.Write(device, buffer.Address, 4096, 4 * 4096);
+        Assert.Equal(0u, written.ErrorCode);
+        Assert.Equal(4u * 4096, written.Bytes);
+
+        // Read as soon as the callback has come: an fdatasync done before it left nothing dirty or in writeback. Without
+        // write-through the pages are still dirty (the kernel's writeback waits 30 s for them), which shows the check bites.
+        ulong? unwritten = PageCacheState.UnwrittenPages(PathOf("log.0"));
+        Assert.SkipWhen(unwritten is null, "cachestat is not available on this kernel.");
+        if (writeThrough)
+        {
+            Assert.Equal(0UL, unwritten);
+        }
+        else
+        {
+            Assert.True(unwritten > 0, "the written pages should still be dirty without write-through");
+        }
+
+        // Not O_SYNC: io_uring would run such writes of one file one at a time (SegmentFiles.SyncsAfterWrites).
+        string segment = PathOf("log.0");
+        string fd = System.IO.Directory.GetFiles("/proc/self/fd").Single(link =>
+            new FileInfo(link).LinkTarget is string target && target == segment);
+        string flags = File.ReadAllLines($"/proc/self/fdinfo/{Path.GetFileName(fd)}").First(l => l.StartsWith("flags:", StringComparison.Ordinal))[6..].Trim();
+        Assert.Equal(0, Convert.ToInt32(flags, 8) & O_SYNC);
+
+        using var back = new AlignedBuffer(4 * 4096, 4096);
+        Assert.Equal(0u, DeviceCalls.Read(device, 4096, back.Address, 4 * 4096).ErrorCode);
+        Assert.True(buffer.GetSpan().SequenceEqual(back.GetSpan()));
+    }
+
     [Fact]
     public void Read_PastTheEndOfTheSegment_ReportsTheBytesThere()
     {
