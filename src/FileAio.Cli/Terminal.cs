@@ -22,7 +22,7 @@ internal sealed class Terminal
     {
         _rawOut = output;
         Out = new StandardOutputWriter(output);
-        Error = error;
+        Error = new StandardErrorWriter(error);
         _outputIsTerminal = outputIsTerminal;
         ShowsProgress = errorIsTerminal;
     }
@@ -34,6 +34,7 @@ internal sealed class Terminal
     /// <summary>Standard output; a write that fails there is an <see cref="IoFailureException"/> that says so.</summary>
     public TextWriter Out { get; }
 
+    /// <summary>Standard error; a write that fails there is dropped (<see cref="StandardErrorWriter"/>).</summary>
     public TextWriter Error { get; }
 
     /// <summary>Standard error is a terminal: long work draws a live progress bar there.</summary>

@@ -126,6 +126,26 @@ public sealed class UsageTests : CliTest
         device.Dispose(); // not the writer: disposing it would flush what /dev/full refused once more
     }
 
+    [Theory]
+    [InlineData("info")]
+    [InlineData("info", "--json")]
+    [InlineData("copy")] // a usage error, reported on standard error only
+    public void StandardOutputAndErrorFull_StillEndWithTheExitCode(params string[] args)
+    {
+        Assert.SkipUnless(File.Exists("/dev/full"), "no /dev/full here");
+        // Both on /dev/full: the failure to write the result cannot be reported either, and must not become a crash.
+        var outDevice = new FileStream("/dev/full", FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
+        var errorDevice = new FileStream("/dev/full", FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
+        var output = new StreamWriter(outDevice) { AutoFlush = true };
+        var error = new StreamWriter(errorDevice) { AutoFlush = true };
+
+        int exit = FileAioCli.RunAsync(args, new Terminal(output, error), CancellationToken.None).GetAwaiter().GetResult();
+
+        Assert.Equal(args[0] == "copy" ? 2 : 3, exit);
+        outDevice.Dispose();
+        errorDevice.Dispose();
+    }
+
     [Fact]
     public void InfoOnAMissingPath_ExitsThreeWithErrnoAndPath()
     {
