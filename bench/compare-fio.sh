@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# FileAio's raw AioContext and its async AioFile against fio (io_uring) and .NET's RandomAccess.ReadAsync: 4 KiB
+# FileAio's raw AioContext, its async AioFile and its loop mode (AioLoop) against fio (io_uring) and .NET's
+# RandomAccess.ReadAsync: 4 KiB
 # random reads, 32 in flight, on one 1 GiB file, page-cached and O_DIRECT. See docs/benchmarks.md.
 #
 #   bench/compare-fio.sh                        # RUNTIME=10 s per run, ENGINE=io_uring (falls back to threadpool)
 #   RUNTIME=5 ENGINE=threadpool BENCH_DIR=/var/tmp/x bench/compare-fio.sh
 #   NATIVE=0 bench/compare-fio.sh               # without the O_DIRECT pairs fio libaio/Linux AIO, fio posixaio/POSIX AIO
 #
-# The tools run alternately (fio, AioContext, AioFile, RandomAccess; three rounds) so that drift on a shared VM — a noisy
+# The tools run alternately (fio, AioContext, AioFile, loop, RandomAccess; three rounds) so that drift on a shared VM — a noisy
 # neighbour, the host's cache behind the virtual disk warming up — hits each of them alike; medians are reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -76,7 +77,7 @@ run_fio() {  # $1 = direct (0|1), $2 = output file
       --fixedbufs --registerfiles --direct="$1" --size=1g --runtime="$RUNTIME" --time_based --numjobs=1 \
       --group_reporting --output-format=json --invalidate=0 >"$2"
 }
-run_bench() {  # $1 = mode (randread|randomaccess), $2 = direct, $3 = output file
+run_bench() {  # $1 = mode (randread|file|loop|randomaccess), $2 = direct, $3 = output file
   "${BENCH[@]}" "$1" --file "$FILE" --size 1g --bs 4096 --iodepth 32 --runtime "$RUNTIME" --warmup 2 \
       --direct "$2" --engine "$ENGINE" --json >"$3"
 }
@@ -113,10 +114,11 @@ for mode in cached direct; do
   for round in $(seq 1 "$ROUNDS"); do
     # Page-cached runs should read memory, not the disk: make sure the whole file is in the cache (fast when it is).
     [ "$mode" = cached ] && cat "$FILE" >/dev/null
-    echo "  $mode round $round/$ROUNDS: fio, FileAio AioContext ($ENGINE), FileAio AioFile, RandomAccess"
+    echo "  $mode round $round/$ROUNDS: fio, FileAio AioContext ($ENGINE), FileAio AioFile, FileAio loop, RandomAccess"
     run_fio "$direct" "$OUT/fio-$mode-$round.json"
     run_bench randread "$direct" "$OUT/fileaio-$mode-$round.json"
     run_bench file "$direct" "$OUT/aiofile-$mode-$round.json"
+    run_bench loop "$direct" "$OUT/loop-$mode-$round.json"
     run_bench randomaccess "$direct" "$OUT/randomaccess-$mode-$round.json"
   done
 done
@@ -133,7 +135,7 @@ done
   printf '%-7s %-32s %12s %11s %10s   %s\n' mode tool "median IOPS" "CPU us/op" "B alloc/op" "IOPS of each run"
   for mode in cached direct; do
     declare -A iops=() cpu=()
-    for tool in fio fileaio aiofile randomaccess; do
+    for tool in fio fileaio aiofile loop randomaccess; do
       runs="" cpus="" allocs=""
       for round in $(seq 1 "$ROUNDS"); do
         a=-
@@ -148,15 +150,17 @@ done
         fio) label="fio io_uring" ;;
         fileaio) label="FileAio AioContext ($ENGINE)" ;;
         aiofile) label="FileAio AioFile.ReadAsync x32" ;;
+        loop) label="FileAio loop (AioLoop) x32" ;;
         randomaccess) label="RandomAccess.ReadAsync x32" ;;
       esac
       printf '%-7s %-32s %12.0f %11.2f %10s   %s\n' "$mode" "$label" "${iops[$tool]}" "${cpu[$tool]}" "$alloc" \
         "$(printf '%s' "$runs" | awk '{ printf "%.0f ", $1 }')"
     done
     awk -v m="$mode" -v f="${iops[fio]}" -v a="${iops[fileaio]}" -v l="${iops[aiofile]}" -v r="${iops[randomaccess]}" \
-      -v lc="${cpu[aiofile]}" -v rc="${cpu[randomaccess]}" \
-      'BEGIN { printf "%-7s ratio AioContext/fio = %.2f, AioFile/fio = %.2f, RandomAccess/fio = %.2f\n", m, a / f, l / f, r / f
-               printf "%-7s ratio AioFile/RandomAccess: IOPS %.2f, CPU per op %.2f\n", m, l / r, lc / rc }'
+      -v lc="${cpu[aiofile]}" -v rc="${cpu[randomaccess]}" -v p="${iops[loop]}" -v pc="${cpu[loop]}" -v fc="${cpu[fio]}" \
+      'BEGIN { printf "%-7s ratio AioContext/fio = %.2f, AioFile/fio = %.2f, loop/fio = %.2f, RandomAccess/fio = %.2f\n", m, a / f, l / f, p / f, r / f
+               printf "%-7s ratio AioFile/RandomAccess: IOPS %.2f, CPU per op %.2f\n", m, l / r, lc / rc
+               printf "%-7s ratio loop/fio: IOPS %.2f, CPU per read %.2f\n", m, p / f, pc / fc }'
   done
   for pair in "${NATIVE_PAIRS[@]}"; do
     fio_engine=${pair%%:*} ours=${pair#*:}

@@ -7,7 +7,7 @@ internal sealed class Options
 {
     public const string Usage =
         """
-        usage: FileAio.Bench randread|file|randomaccess --file PATH [--size 1g] [--bs 4096] [--iodepth 32]
+        usage: FileAio.Bench randread|file|loop|randomaccess --file PATH [--size 1g] [--bs 4096] [--iodepth 32]
                              [--complete-max IODEPTH] [--runtime 10] [--warmup 2] [--direct 0|1] [--engine auto|io_uring|linux-aio|posix-aio|threadpool] [--json]
                FileAio.Bench fill --file PATH [--size 1g]
                FileAio.Bench check [--engine auto|io_uring|linux-aio|posix-aio|threadpool]
@@ -15,6 +15,8 @@ internal sealed class Options
           randread      FileAio's AioContext on one thread: iodepth requests in flight, batched submit and reap
                         (at most complete-max completions per Wait, as fio's iodepth_batch_complete_max)
           file          FileAio's AioFile.ReadAsync from iodepth concurrent async loops (the async layer)
+          loop          FileAio's loop mode: iodepth async loops run on one engine thread (AioLoop.RunAsync), each
+                        awaiting AioFile.ReadAsync of a file bound to that loop
           randomaccess  .NET RandomAccess.ReadAsync from iodepth concurrent async loops (the baseline)
           fill          only create the file (non-zero data, fsync'd) if it is missing or too small
           check         exit 0 if the engine runs here, else print why and exit 2
@@ -38,9 +40,9 @@ internal sealed class Options
     /// <summary>Parses <paramref name="args"/>; throws <see cref="FormatException"/> with a message for the user.</summary>
     public static Options Parse(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("randread" or "file" or "randomaccess" or "fill" or "check"))
+        if (args.Length == 0 || args[0] is not ("randread" or "file" or "loop" or "randomaccess" or "fill" or "check"))
         {
-            throw new FormatException("the first argument must be randread, file, randomaccess, fill or check");
+            throw new FormatException("the first argument must be randread, file, loop, randomaccess, fill or check");
         }
         var options = new Options { Mode = args[0] };
         for (int i = 1; i < args.Length; i++)

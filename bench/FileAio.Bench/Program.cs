@@ -16,7 +16,7 @@ catch (Exception e) when (e is FormatException or OverflowException)
 
 // A named engine that cannot run here is a clean "no" (exit 2) with FileAio's own reason, so scripts can fall back.
 // The RandomAccess baseline uses no engine.
-if (options.Mode is "randread" or "check" or "file")
+if (options.Mode is "randread" or "check" or "file" or "loop")
 {
     AioLimits limits = AioContext.GetLimits(options.Engine);
     if (!limits.IsSupported)
@@ -42,6 +42,10 @@ if (options.Mode == "randread")
 {
     using var bench = new AioRandRead(options);
     result = bench.Run();
+}
+else if (options.Mode == "loop")
+{
+    result = new LoopRandRead(options).Run();
 }
 else
 {

@@ -86,7 +86,7 @@ public sealed class InfoCommandTests : CliTest
         Assert.True(run.ExitCode == 0, run.ToString());
         using JsonDocument document = JsonDocument.Parse(run.Output);
         JsonElement root = document.RootElement;
-        foreach (string field in new[] { "fileaio", "dotnet", "os", "arch", "cpus", "auto_engine", "engines", "io_uring", "limits", "path" })
+        foreach (string field in new[] { "fileaio", "dotnet", "os", "arch", "cpus", "auto_engine", "engines", "io_uring", "limits", "loops", "path" })
         {
             Assert.True(root.TryGetProperty(field, out _), $"missing field {field}");
         }
@@ -147,7 +147,7 @@ public sealed class InfoCommandTests : CliTest
         using JsonDocument document = JsonDocument.Parse(run.Output);
         JsonElement root = document.RootElement;
         // docs/cli.md, "info --json"
-        Assert.Equal(["fileaio", "dotnet", "os", "arch", "cpus", "auto_engine", "engines", "io_uring", "limits", "path"], Names(root));
+        Assert.Equal(["fileaio", "dotnet", "os", "arch", "cpus", "auto_engine", "engines", "io_uring", "limits", "loops", "path"], Names(root));
         Assert.All(root.GetProperty("engines").EnumerateArray(), e => Assert.Equal(["name", "supported", "max_in_flight", "reason"], Names(e)));
         Assert.Equal(["setup_works", "setup_errno", "features", "opcodes", "probe_errno"], Names(root.GetProperty("io_uring")));
         JsonElement limits = root.GetProperty("limits");
@@ -155,6 +155,11 @@ public sealed class InfoCommandTests : CliTest
             ["rlimit_memlock_bytes", "rlimit_nofile", "io_uring_disabled", "io_uring_group", "aio_max_nr", "aio_nr", "threadpool_workers_per_context"],
             Names(limits));
         Assert.Equal(["soft", "hard"], Names(limits.GetProperty("rlimit_nofile")));
+        JsonElement loops = root.GetProperty("loops");
+        Assert.Equal(["per_host", "probe", "probe_problem"], Names(loops));
+        Assert.Equal(["engine", "duration_ms", "loops"], Names(loops.GetProperty("probe")));
+        Assert.All(loops.GetProperty("probe").GetProperty("loops").EnumerateArray(),
+            l => Assert.Equal(["index", "posts", "post_to_run_p50_us", "post_to_run_max_us", "reads", "read_p50_us", "lag_us"], Names(l)));
         JsonElement path = root.GetProperty("path");
         Assert.Equal(["path", "canonical", "kind", "size", "file_system", "auto_engine", "direct_io"], Names(path));
         Assert.Equal(["type", "source", "mount_point", "options", "fuse"], Names(path.GetProperty("file_system")));
@@ -189,6 +194,46 @@ public sealed class InfoCommandTests : CliTest
         Assert.Equal(3, missing.ExitCode);
         Assert.Contains("ENOENT", missing.Error);
         Assert.Equal("", missing.Output);
+    }
+
+    [Fact]
+    public void InfoJson_ProbesTheLoopMode_OneLoopPerCoreUpToFour_WithLagFromTheMeter()
+    {
+        CliRun run = Run("info", "--json");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using JsonDocument document = JsonDocument.Parse(run.Output);
+        JsonElement loops = document.RootElement.GetProperty("loops");
+        Assert.Equal(JsonValueKind.Null, loops.GetProperty("probe_problem").ValueKind);
+        int perHost = Math.Clamp(Environment.ProcessorCount, 1, 4); // AioEngineHost.Create(threads: 0), docs/async.md
+        Assert.Equal(perHost, loops.GetProperty("per_host").GetInt32());
+        JsonElement probe = loops.GetProperty("probe");
+        Assert.Equal(EngineNames.Name(AioContext.GetLimits().Engine), probe.GetProperty("engine").GetString());
+        Assert.True(probe.GetProperty("duration_ms").GetDouble() >= 200, probe.ToString());
+        JsonElement[] samples = [.. probe.GetProperty("loops").EnumerateArray()];
+        Assert.Equal(Enumerable.Range(0, perHost), samples.Select(l => l.GetProperty("index").GetInt32()));
+        foreach (JsonElement loop in samples)
+        {
+            bool first = loop.GetProperty("index").GetInt32() == 0;
+            Assert.True(loop.GetProperty("posts").GetInt32() > 0, loop.ToString());
+            Assert.True(loop.GetProperty("post_to_run_p50_us").GetDouble() > 0, loop.ToString());
+            Assert.True(loop.GetProperty("post_to_run_p50_us").GetDouble() <= loop.GetProperty("post_to_run_max_us").GetDouble(), loop.ToString());
+            Assert.Equal(first, loop.GetProperty("reads").GetInt64() > 0); // only loop 0 reads
+            Assert.Equal(first ? JsonValueKind.Number : JsonValueKind.Null, loop.GetProperty("read_p50_us").ValueKind);
+            Assert.True(loop.GetProperty("lag_us").GetDouble() > 0, loop.ToString()); // every loop is reported by the meter
+        }
+    }
+
+    [Fact]
+    public void Info_Text_ShowsTheLoopModeAndEachLoopsLag()
+    {
+        CliRun run = Run("info");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("Loop mode (AioLoop", run.Output);
+        Assert.Contains($"loops per host   {Math.Clamp(Environment.ProcessorCount, 1, 4)} (", run.Output);
+        string loop0 = Assert.Single(run.Output.Split('\n'), l => l.StartsWith("  loop 0 ", StringComparison.Ordinal));
+        Assert.Matches(@"post to run p50 [0-9.]+ µs, max [0-9.]+ µs \([0-9]+ posts\); [0-9,]+ reads, p50 [0-9.]+ µs; lag [0-9.]+ µs", loop0);
     }
 
     private static string[] Names(JsonElement element) => [.. element.EnumerateObject().Select(p => p.Name)];

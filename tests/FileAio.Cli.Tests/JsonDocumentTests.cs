@@ -17,6 +17,9 @@ public sealed class JsonDocumentTests
             new InfoFacts.IoUringFacts(false, InfoFacts.ErrnoFacts.From(1), null, null, null),
             new InfoFacts.LimitFacts(
                 new InfoFacts.SoftHard("unlimited", "unlimited"), new InfoFacts.SoftHard("1024", "4096"), "2", null, "65536", "-1", 4),
+            new InfoFacts.LoopFacts(2, new InfoFacts.LoopProbeFacts(AioEngineKind.ThreadPool, 201, [
+                new InfoFacts.LoopSample(0, 90, 8.5, 40.25, 1234, 10.5, 120.5),
+                new InfoFacts.LoopSample(1, 90, 30, 75, 0, null, null)]), null),
             new InfoFacts.PathFacts(
                 "/x", "/x", InfoFacts.PathKind.Directory, null, null, AioEngineKind.ThreadPool,
                 new InfoFacts.DirectIoFacts(InfoFacts.DirectIoStatus.Unknown, "cannot create a probe file here", null, null, null)));
@@ -65,6 +68,34 @@ public sealed class JsonDocumentTests
                 "aio_max_nr": 65536,
                 "aio_nr": -1,
                 "threadpool_workers_per_context": 4
+              },
+              "loops": {
+                "per_host": 2,
+                "probe": {
+                  "engine": "threadpool",
+                  "duration_ms": 201,
+                  "loops": [
+                    {
+                      "index": 0,
+                      "posts": 90,
+                      "post_to_run_p50_us": 8.5,
+                      "post_to_run_max_us": 40.25,
+                      "reads": 1234,
+                      "read_p50_us": 10.5,
+                      "lag_us": 120.5
+                    },
+                    {
+                      "index": 1,
+                      "posts": 90,
+                      "post_to_run_p50_us": 30,
+                      "post_to_run_max_us": 75,
+                      "reads": 0,
+                      "read_p50_us": null,
+                      "lag_us": null
+                    }
+                  ]
+                },
+                "probe_problem": null
               },
               "path": {
                 "path": "/x",

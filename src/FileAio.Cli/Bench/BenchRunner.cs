@@ -76,6 +76,7 @@ internal static class BenchRunner
         BenchApi.RandomAccess => RandomAccessWorkload.Create(benchCase, settings),
         BenchApi.Sync => new SyncWorkload(benchCase, settings),
         BenchApi.File => FileApiWorkload.Create(benchCase, settings),
+        BenchApi.Loop => LoopWorkload.Create(benchCase, settings),
         _ => throw new ArgumentOutOfRangeException(nameof(benchCase), benchCase.Api, "unknown api"),
     };
 

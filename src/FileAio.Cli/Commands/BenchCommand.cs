@@ -36,9 +36,9 @@ internal static class BenchCommand
         var runtime = new Option<double>("--runtime") { Description = "Seconds measured per case.", DefaultValueFactory = _ => DefaultRuntimeSeconds, HelpName = "SECONDS", CustomParser = r => OptionParsers.One(r, OptionParsers.Seconds(zeroAllowed: false)) };
         var warmup = new Option<double>("--warmup") { Description = "Seconds run before measuring (JIT, thread pool, caches).", DefaultValueFactory = _ => DefaultWarmupSeconds, HelpName = "SECONDS", CustomParser = r => OptionParsers.One(r, OptionParsers.Seconds(zeroAllowed: true)) };
         var direct = new Option<bool[]>("--direct") { Description = "O_DIRECT: --direct alone or 1 = direct only, 0 = page-cached only, both. Default: both.", Arity = ArgumentArity.ZeroOrOne, HelpName = "0|1|both", CustomParser = DirectModes };
-        var engine = ListOption<AioEngineKind>("--engine", $"FileAio engine(s) for the context and file apis: {EngineNames.Choices}. One that cannot run here is an error. Default: auto.", "ENGINE", EngineNames.Read);
+        var engine = ListOption<AioEngineKind>("--engine", $"FileAio engine(s) for the context, file and loop apis: {EngineNames.Choices}. One that cannot run here is an error. Default: auto.", "ENGINE", EngineNames.Read);
         var api = ListOption<BenchApi>("--api", $"API(s) to drive the file: {BenchNames.ApiChoices}. Default: context, file, randomaccess.", "API", BenchNames.ReadApi);
-        var jobs = new Option<int>("--jobs") { Description = "Independent workers, each with --iodepth in flight (a context and thread each for the context api).", DefaultValueFactory = _ => 1, HelpName = "N", CustomParser = r => OptionParsers.One(r, OptionParsers.WholeNumber(1, 256)) };
+        var jobs = new Option<int>("--jobs") { Description = "Independent workers, each with --iodepth in flight (a context and thread each for the context api; an engine thread, running its loops, each for the loop api).", DefaultValueFactory = _ => 1, HelpName = "N", CustomParser = r => OptionParsers.One(r, OptionParsers.WholeNumber(1, 256)) };
         var repeat = new Option<int>("--repeat") { Description = "Run the whole matrix N times, in rounds (each run is reported).", DefaultValueFactory = _ => 1, HelpName = "N", CustomParser = r => OptionParsers.One(r, OptionParsers.WholeNumber(1, 1000)) };
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of the table." };
         var plot = new Option<string?>("--plot") { Description = "Also draw IOPS and latency percentiles per case into a PNG file.", HelpName = "FILE.png" };
@@ -113,7 +113,7 @@ internal static class BenchCommand
         foreach (AioEngineKind kind in request.Engines)
         {
             int max = AioContext.GetLimits(kind).MaxOutstanding;
-            if (request.Apis.Any(a => a is BenchApi.Context or BenchApi.File) && request.IoDepths.Any(d => d > max))
+            if (request.Apis.Any(a => a is BenchApi.Context or BenchApi.File or BenchApi.Loop) && request.IoDepths.Any(d => d > max))
             {
                 throw new UsageException($"--iodepth: engine {EngineNames.Name(kind)} takes at most {max} operations in flight per context");
             }
@@ -192,7 +192,7 @@ internal static class BenchCommand
                         foreach (BenchApi api in apis)
                         {
                             int caseDepth = api == BenchApi.Sync ? 1 : depth;
-                            IEnumerable<AioEngineKind> caseEngines = api is BenchApi.Context or BenchApi.File ? engines : [AioEngineKind.Auto]; // the .NET apis use no engine
+                            IEnumerable<AioEngineKind> caseEngines = api is BenchApi.Context or BenchApi.File or BenchApi.Loop ? engines : [AioEngineKind.Auto]; // the .NET apis use no engine
                             foreach (AioEngineKind engine in caseEngines)
                             {
                                 var benchCase = new BenchCase(api, engine, rw, blockSize, caseDepth, direct, jobs);

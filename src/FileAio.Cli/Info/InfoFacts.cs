@@ -21,6 +21,7 @@ internal sealed record InfoFacts(
     IReadOnlyList<InfoFacts.EngineFacts> Engines,
     InfoFacts.IoUringFacts IoUring,
     InfoFacts.LimitFacts Limits,
+    InfoFacts.LoopFacts Loops,
     InfoFacts.PathFacts? Path)
 {
     /// <summary>One engine: whether it runs here, how many operations a context may have in flight (null when it does
@@ -54,6 +55,24 @@ internal sealed record InfoFacts(
     internal sealed record SoftHard(
         [property: JsonConverter(typeof(KernelNumberJsonConverter))] string Soft,
         [property: JsonConverter(typeof(KernelNumberJsonConverter))] string Hard);
+
+    /// <summary>The loop mode (<see cref="AioLoop"/>): how many loops a host starts here (<c>threads: 0</c>: one per
+    /// core, at most 4) and what the probe saw (<see cref="LoopProbe"/>); null with the problem when it could not run.</summary>
+    internal sealed record LoopFacts(int? PerHost, LoopProbeFacts? Probe, string? ProbeProblem);
+
+    /// <summary>The probe: the engine its host ran, how long it ran, and each loop.</summary>
+    internal sealed record LoopProbeFacts(AioEngineKind Engine, double DurationMs, IReadOnlyList<LoopSample> Loops);
+
+    /// <summary>One loop in the probe: work posted to it from another thread and how long each waited to run
+    /// (µs), the reads it ran (loop 0 only) and their median latency, and the longest lag the meter's
+    /// <c>fileaio.loop.lag</c> reported for it over the probe (null if the meter did not report the loop).</summary>
+    internal sealed record LoopSample(
+        int Index, int Posts,
+        [property: JsonPropertyName("post_to_run_p50_us")] double PostToRunP50Us,
+        [property: JsonPropertyName("post_to_run_max_us")] double PostToRunMaxUs,
+        long Reads,
+        [property: JsonPropertyName("read_p50_us")] double? ReadP50Us,
+        [property: JsonPropertyName("lag_us")] double? LagUs);
 
     /// <summary>A path: what it is, the mount holding it, the engine <c>auto</c> runs there, and direct I/O.</summary>
     internal sealed record PathFacts(
@@ -131,6 +150,7 @@ internal sealed record InfoFacts(
             engines,
             IoUringOf(IoUringCapabilities.Probe()),
             limits,
+            LoopProbe.Run(),
             path is null ? null : GatherPath(path));
     }
 

@@ -14,6 +14,7 @@ internal static class InfoText
         WriteEngines(terminal, facts);
         WriteIoUring(o, facts.IoUring);
         WriteLimits(o, facts.Limits);
+        WriteLoops(o, facts.Loops);
         if (facts.Path is not null)
         {
             WritePath(o, facts.Path, facts.AutoEngine);
@@ -88,6 +89,29 @@ internal static class InfoText
             o.WriteLine($"  {"fs.aio-max-nr",-26} {maxNr} (Linux AIO events system-wide; {limits.AioNr ?? "?"} in use)");
         }
         o.WriteLine($"  {"thread-pool workers",-26} up to {limits.ThreadPoolWorkersPerContext} per context (2 x CPUs, 4..16)");
+        o.WriteLine();
+    }
+
+    private static void WriteLoops(TextWriter o, InfoFacts.LoopFacts loops)
+    {
+        o.WriteLine("Loop mode (AioLoop: your code on the engine threads; blocking one stalls only that loop):");
+        if (loops.Probe is not { } probe)
+        {
+            o.WriteLine($"  probe failed: {loops.ProbeProblem}");
+            o.WriteLine();
+            return;
+        }
+        o.WriteLine($"  {"loops per host",-16} {loops.PerHost} ({EngineNames.Name(probe.Engine)}; AioEngineHost.Create(threads: 0): one per core, at most 4)");
+        o.WriteLine($"  {"probe",-16} {probe.DurationMs:F0} ms: work posted to each loop from another thread; 4 KiB reads on loop 0");
+        foreach (InfoFacts.LoopSample loop in probe.Loops)
+        {
+            string reads = loop.Reads > 0
+                ? $"; {loop.Reads.ToString("N0", CultureInfo.InvariantCulture)} reads, p50 {loop.ReadP50Us:F1} µs"
+                : "; idle between posts";
+            string lag = loop.LagUs is double us ? $"{us:F1} µs" : "not reported";
+            o.WriteLine($"  {$"loop {loop.Index}",-16} post to run p50 {loop.PostToRunP50Us:F1} µs, max {loop.PostToRunMaxUs:F1} µs ({loop.Posts} posts){reads}; lag {lag}");
+        }
+        o.WriteLine($"  {"",-16} (lag: fileaio.loop.lag, the longest time the loop went without looking at its queues and engine)");
         o.WriteLine();
     }
 

@@ -125,6 +125,7 @@ internal static class BenchPlot
     {
         BenchApi.Context => Colors.SeaGreen,
         BenchApi.File => Colors.MediumPurple,
+        BenchApi.Loop => Colors.Teal,
         BenchApi.RandomAccess => Colors.Gray,
         _ => Colors.SlateGray,
     };
