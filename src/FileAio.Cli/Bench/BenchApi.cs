@@ -10,6 +10,10 @@ internal enum BenchApi
     /// <summary>FileAio's async file API: <c>iodepth</c> concurrent async loops awaiting <c>AioFile</c> reads and writes.</summary>
     File,
 
+    /// <summary>As <see cref="File"/>, with <see cref="AioFileOptions.InlineCompletions"/>: each loop resumes inline on
+    /// the engine thread that completed its operation, and issues its next one from there.</summary>
+    FileInline,
+
     /// <summary>The .NET baseline: <c>iodepth</c> concurrent async loops awaiting <see cref="RandomAccess.ReadAsync(Microsoft.Win32.SafeHandles.SafeFileHandle, Memory{byte}, long, CancellationToken)"/>
     /// / <c>WriteAsync</c> (a blocking <c>pread</c> on a thread-pool thread each).</summary>
     RandomAccess,

@@ -3,7 +3,7 @@ namespace FileAio.Cli.Bench;
 /// <summary>The command-line and JSON names of <see cref="BenchApi"/> and <see cref="ReadWriteMode"/>.</summary>
 internal static class BenchNames
 {
-    public const string ApiChoices = "context, file, randomaccess, sync";
+    public const string ApiChoices = "context, file, file-inline, randomaccess, sync";
     public const string RwChoices = "read, write, randread, randwrite, randrw";
 
     /// <summary>An <c>--api</c> word (a <see cref="Commands.ValueReader{T}"/>): null, or why it names no api.</summary>
@@ -13,6 +13,7 @@ internal static class BenchNames
         {
             "context" => (true, BenchApi.Context),
             "file" => (true, BenchApi.File),
+            "file-inline" => (true, BenchApi.FileInline),
             "randomaccess" => (true, BenchApi.RandomAccess),
             "sync" => (true, BenchApi.Sync),
             _ => (false, BenchApi.Context),
@@ -24,6 +25,7 @@ internal static class BenchNames
     {
         BenchApi.Context => "context",
         BenchApi.File => "file",
+        BenchApi.FileInline => "file-inline",
         BenchApi.RandomAccess => "randomaccess",
         BenchApi.Sync => "sync",
         _ => api.ToString(),

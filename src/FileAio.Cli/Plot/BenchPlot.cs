@@ -125,6 +125,7 @@ internal static class BenchPlot
     {
         BenchApi.Context => Colors.SeaGreen,
         BenchApi.File => Colors.MediumPurple,
+        BenchApi.FileInline => Colors.Orchid,
         BenchApi.RandomAccess => Colors.Gray,
         _ => Colors.SlateGray,
     };
