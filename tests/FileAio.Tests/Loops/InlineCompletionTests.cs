@@ -466,6 +466,24 @@ public sealed class InlineCompletionTests : LoopTest
         Assert.True(best < 0.5, $"{best:F3} bytes per operation in the best of three windows of {Measured}.");
     }
 
+    // An exception escaping a continuation on the engine thread is an unhandled exception (raised on a pool thread),
+    // which ends the process: a process of its own (tests/FileAio.FreshProcess, "inline-continuation-throws").
+    [Theory]
+    [InlineData(AioEngineKind.IoUring)]
+    [InlineData(AioEngineKind.ThreadPool)]
+    [InlineData(AioEngineKind.LinuxAio)]
+    [InlineData(AioEngineKind.PosixAio)]
+    public async Task AnExceptionEscapingAContinuation_IsRaisedOnThePool_AndTheEngineThreadGoesOn(AioEngineKind engine)
+    {
+        Require.Linux();
+        AioLimits limits = AioContext.GetLimits(engine);
+        Assert.SkipUnless(limits.IsSupported, $"{engine} cannot run here: {limits.UnsupportedReason}");
+
+        FreshProcess.Result run = await FreshProcess.RunAsync("inline-continuation-throws", engine);
+
+        Assert.True(run.Passed, run.Describe());
+    }
+
     /// <summary>A context that runs what is posted to it on the pool, with itself current, and counts the posts.</summary>
     private sealed class CountingContext : SynchronizationContext
     {
