@@ -24,7 +24,7 @@ public sealed partial class AioFile
                 passedOver = [.. passedOver, AioContext.GetLimits(host.Engine) with { UnsupportedReason = why }];
                 host = AioEngineHost.GetShared(AioEngineKind.ThreadPool);
             }
-            return new AioFile(handle, System.IO.Path.GetFullPath(path), options.Direct, options.InlineCachedReads, host)
+            return new AioFile(handle, System.IO.Path.GetFullPath(path), options, host)
             {
                 PassedOverEngines = passedOver,
             };

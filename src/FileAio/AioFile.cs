@@ -15,7 +15,8 @@ namespace FileAio;
 /// <remarks>
 /// <para>Threading: every method may be called from any thread, by any number of callers at once. Continuations run
 /// on the thread pool, never on an engine thread — except for code running on the file's own <see cref="AioLoop"/>,
-/// where they run inline on the loop thread. In steady state an operation allocates nothing (pooled value-task
+/// where they run inline on the loop thread, and for files opened with <see cref="AioFileOptions.InlineCompletions"/>,
+/// whose continuations run inline on the engine thread that completes them. In steady state an operation allocates nothing (pooled value-task
 /// sources, no closures, no boxing; cancellation registrations aside).</para>
 /// <para>A returned <see cref="ValueTask"/> is consumed once: reading its result before it completes, or a second
 /// time, throws <see cref="InvalidOperationException"/> and changes nothing.</para>
@@ -31,15 +32,15 @@ public sealed partial class AioFile : IDisposable, IAsyncDisposable
     private readonly DirectIoAlignment _alignment;     // meaningful when IsDirect
     private readonly PageCacheReads? _cachedReads;     // the page-cache fast path, when on
 
-    private AioFile(SafeFileHandle handle, string path, bool direct, bool inlineCachedReads, AioEngineHost host)
+    private AioFile(SafeFileHandle handle, string path, AioFileOptions options, AioEngineHost host)
     {
         FileFacts facts = FileFacts.Of(handle); // remembered by OpenHandleCore for a direct file: no statx again
         Handle = handle;
-        IsDirect = direct;
+        IsDirect = options.Direct;
         Engine = host.Engine;
         _alignment = facts.Alignment;
-        _cachedReads = inlineCachedReads && !direct && OperatingSystem.IsLinux() ? new PageCacheReads() : null;
-        _file = new AsyncFile(handle, path, facts.Traits, host.AssignLoop());
+        _cachedReads = options.InlineCachedReads && !options.Direct && OperatingSystem.IsLinux() ? new PageCacheReads() : null;
+        _file = new AsyncFile(handle, path, facts.Traits, host.AssignLoop(), options.InlineCompletions);
         _pool = host.Pool;
     }
 
@@ -194,7 +195,7 @@ public sealed partial class AioFile : IDisposable, IAsyncDisposable
 
         int cached = 0;
         long started = FileAioMetrics.Started();
-        if (kind == OperationKind.Read && _cachedReads is { } cache && cache.ShouldTry(buffer.Length))
+        if (kind == OperationKind.Read && _cachedReads is { } cache && !EngineLoop.InInlineCompletion && cache.ShouldTry(buffer.Length))
         {
             // A synchronous call on this thread, holding its own handle reference: not counted in flight (Dispose
             // waits for the asynchronous operations), but refused after Dispose like any other.
@@ -274,7 +275,7 @@ public sealed partial class AioFile : IDisposable, IAsyncDisposable
             Abandon(operation);
             throw;
         }
-        if (kind == OperationKind.Read && _cachedReads is { } cache && cache.ShouldTry(total)
+        if (kind == OperationKind.Read && _cachedReads is { } cache && !EngineLoop.InInlineCompletion && cache.ShouldTry(total)
             && TryReadVectoredFromCache(cache, operation.Io, total) is int read)
         {
             operation.Abandon(); // the pins and the handle reference it took are released; nothing reached an engine
@@ -326,15 +327,25 @@ public sealed partial class AioFile : IDisposable, IAsyncDisposable
     /// then closes the file. It returns even when an operation could never complete on its own (a read from an empty
     /// FIFO): that one ends with <see cref="OperationCanceledException"/>. A disk transfer already under way cannot be
     /// stopped; Dispose waits for it.</summary>
-    /// <exception cref="InvalidOperationException">Called on the file's own loop (<see cref="AioLoop"/>) while operations
-    /// are in flight: waiting there would keep the loop from completing them. Use <see cref="DisposeAsync"/> on a loop;
-    /// the file is closing all the same, and <see cref="DisposeAsync"/> finishes the job.</exception>
+    /// <exception cref="InvalidOperationException">While operations are in flight, called on the file's own loop
+    /// (<see cref="AioLoop"/>), or in a continuation running inline on any engine thread
+    /// (<see cref="AioFileOptions.InlineCompletions"/>): waiting there would keep that thread from completing operations
+    /// — the file's own, or those of the file that another engine thread, itself waiting, would need. Use
+    /// <see cref="DisposeAsync"/> there; the file is closing all the same, and <see cref="DisposeAsync"/> finishes the
+    /// job.</exception>
     public void Dispose()
     {
         Task drained = _file.BeginClose();
-        if (!drained.IsCompleted && _file.Loop.IsLoopThread)
+        if (!drained.IsCompleted)
         {
-            ThrowHelper.ThrowInvalidOperation("AioFile.Dispose on the file's own loop would wait for the loop from the loop: use DisposeAsync there.");
+            if (EngineLoop.InInlineCompletion)
+            {
+                ThrowHelper.ThrowInvalidOperation("AioFile.Dispose in a continuation running inline on an engine thread would block that thread until the file's operations end: use DisposeAsync there.");
+            }
+            if (_file.Loop.IsLoopThread)
+            {
+                ThrowHelper.ThrowInvalidOperation("AioFile.Dispose on the file's own loop would wait for the loop from the loop: use DisposeAsync there.");
+            }
         }
         drained.GetAwaiter().GetResult();
         Handle.Dispose();

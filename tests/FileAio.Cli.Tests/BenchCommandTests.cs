@@ -128,6 +128,28 @@ public sealed class BenchCommandTests : CliTest
     }
 
     [Fact]
+    public void Bench_FileInline_RunsOnEveryEngine_AsItsOwnCase()
+    {
+        AioLimits ioUring = AioContext.GetLimits(AioEngineKind.IoUring);
+        Assert.SkipUnless(ioUring.IsSupported, $"io_uring cannot run here: {ioUring.UnsupportedReason}");
+        CliRun run = Run([.. new[] { "bench", "--file", PathOf("data"), "--api", "file,file-inline", "--engine", "io_uring,threadpool", "--direct", "both", "--json" }, .. s_short]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using JsonDocument document = JsonDocument.Parse(run.Output);
+        JsonElement[] cases = [.. document.RootElement.GetProperty("cases").EnumerateArray()];
+        Assert.Equal(
+            [("file", "io_uring"), ("file", "threadpool"), ("file-inline", "io_uring"), ("file-inline", "threadpool")],
+            cases.Take(4).Select(c => (c.GetProperty("api").GetString(), c.GetProperty("engine").GetString())));
+        Assert.Equal(8, cases.Length); // 2 apis x 2 engines x (cached, direct)
+        Assert.All(cases, c =>
+        {
+            Assert.True(c.GetProperty("ops").GetInt64() > 0, c.ToString());
+            Assert.Equal(0, c.GetProperty("errors").GetInt64());
+            Assert.Equal("process", c.GetProperty("alloc_scope").GetString());
+        });
+    }
+
+    [Fact]
     public void Bench_Plot_WritesAPng()
     {
         string plot = PathOf("bench.png");

@@ -58,7 +58,7 @@ public sealed class BenchLoopApiTests : CliTest
         CliRun help = Run("bench", "--help");
         CliRun run = Run([.. new[] { "bench", "--file", PathOf("data"), "--api", "loop", "--direct", "0" }, .. s_short]);
 
-        Assert.Contains("context, file, loop, randomaccess, sync", help.Output);
+        Assert.Contains("context, file, file-inline, loop, randomaccess, sync", help.Output);
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Single(run.Output.Split('\n'), l => l.Contains("│ loop ", StringComparison.Ordinal) && l.Contains("randread 4k qd32", StringComparison.Ordinal));
     }

@@ -12,6 +12,7 @@ internal static class Scenarios
         ["early-result"] = EarlyResult,
         ["second-result"] = SecondResult,
         ["auto-under-seccomp"] = AutoUnderSeccomp.Run,
+        ["inline-continuation-throws"] = InlineContinuationThrows.Run,
     };
 
     /// <summary>

@@ -13,6 +13,9 @@ internal enum BenchApi
     /// <summary>The thread-per-core mode: one engine thread per job (<see cref="AioLoop"/>), running that job's
     /// <c>iodepth</c> async loops itself, each awaiting <c>AioFile</c> reads and writes of a file bound to that loop.</summary>
     Loop,
+    /// <summary>As <see cref="File"/>, with <see cref="AioFileOptions.InlineCompletions"/>: each loop resumes inline on
+    /// the engine thread that completed its operation, and issues its next one from there.</summary>
+    FileInline,
 
     /// <summary>The .NET baseline: <c>iodepth</c> concurrent async loops awaiting <see cref="RandomAccess.ReadAsync(Microsoft.Win32.SafeHandles.SafeFileHandle, Memory{byte}, long, CancellationToken)"/>
     /// / <c>WriteAsync</c> (a blocking <c>pread</c> on a thread-pool thread each).</summary>

@@ -3,7 +3,7 @@ namespace FileAio.Cli.Bench;
 /// <summary>The command-line and JSON names of <see cref="BenchApi"/> and <see cref="ReadWriteMode"/>.</summary>
 internal static class BenchNames
 {
-    public const string ApiChoices = "context, file, loop, randomaccess, sync";
+    public const string ApiChoices = "context, file, file-inline, loop, randomaccess, sync";
     public const string RwChoices = "read, write, randread, randwrite, randrw";
 
     /// <summary>An <c>--api</c> word (a <see cref="Commands.ValueReader{T}"/>): null, or why it names no api.</summary>
@@ -14,6 +14,7 @@ internal static class BenchNames
             "context" => (true, BenchApi.Context),
             "file" => (true, BenchApi.File),
             "loop" => (true, BenchApi.Loop),
+            "file-inline" => (true, BenchApi.FileInline),
             "randomaccess" => (true, BenchApi.RandomAccess),
             "sync" => (true, BenchApi.Sync),
             _ => (false, BenchApi.Context),
@@ -26,6 +27,7 @@ internal static class BenchNames
         BenchApi.Context => "context",
         BenchApi.File => "file",
         BenchApi.Loop => "loop",
+        BenchApi.FileInline => "file-inline",
         BenchApi.RandomAccess => "randomaccess",
         BenchApi.Sync => "sync",
         _ => api.ToString(),

@@ -75,7 +75,7 @@ internal static class BenchRunner
         BenchApi.Context => new ContextWorkload(benchCase, settings),
         BenchApi.RandomAccess => RandomAccessWorkload.Create(benchCase, settings),
         BenchApi.Sync => new SyncWorkload(benchCase, settings),
-        BenchApi.File => FileApiWorkload.Create(benchCase, settings),
+        BenchApi.File or BenchApi.FileInline => FileApiWorkload.Create(benchCase, settings),
         BenchApi.Loop => LoopWorkload.Create(benchCase, settings),
         _ => throw new ArgumentOutOfRangeException(nameof(benchCase), benchCase.Api, "unknown api"),
     };

@@ -3,7 +3,8 @@ namespace FileAio.Cli.Bench;
 /// <summary>
 /// <see cref="BenchApi.File"/>: FileAio's async file API — <c>iodepth</c> concurrent async loops, each awaiting
 /// <see cref="AioFile.ReadAsync(Memory{byte}, long, CancellationToken)"/> / <c>WriteAsync</c> on its own aligned buffer,
-/// served by the engine's threads (io_uring rings, or the thread-pool engine's workers).
+/// served by the engine's threads (io_uring rings, or the thread-pool engine's workers). <see cref="BenchApi.FileInline"/>
+/// opens the file with <see cref="AioFileOptions.InlineCompletions"/>: the same loops, resumed on the engine thread.
 /// </summary>
 internal sealed class FileApiWorkload : AsyncLoopWorkload
 {
@@ -21,7 +22,12 @@ internal sealed class FileApiWorkload : AsyncLoopWorkload
         AioFile file;
         try
         {
-            file = AioFile.Open(settings.FilePath, FileMode.Open, access, new AioFileOptions { Direct = benchCase.Direct, Engine = benchCase.Engine });
+            file = AioFile.Open(settings.FilePath, FileMode.Open, access, new AioFileOptions
+            {
+                Direct = benchCase.Direct,
+                Engine = benchCase.Engine,
+                InlineCompletions = benchCase.Api == BenchApi.FileInline,
+            });
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -113,7 +113,7 @@ internal static class BenchCommand
         foreach (AioEngineKind kind in request.Engines)
         {
             int max = AioContext.GetLimits(kind).MaxOutstanding;
-            if (request.Apis.Any(a => a is BenchApi.Context or BenchApi.File or BenchApi.Loop) && request.IoDepths.Any(d => d > max))
+            if (request.Apis.Any(a => a is BenchApi.Context or BenchApi.File or BenchApi.FileInline or BenchApi.Loop) && request.IoDepths.Any(d => d > max))
             {
                 throw new UsageException($"--iodepth: engine {EngineNames.Name(kind)} takes at most {max} operations in flight per context");
             }
@@ -192,7 +192,7 @@ internal static class BenchCommand
                         foreach (BenchApi api in apis)
                         {
                             int caseDepth = api == BenchApi.Sync ? 1 : depth;
-                            IEnumerable<AioEngineKind> caseEngines = api is BenchApi.Context or BenchApi.File or BenchApi.Loop ? engines : [AioEngineKind.Auto]; // the .NET apis use no engine
+                            IEnumerable<AioEngineKind> caseEngines = api is BenchApi.Context or BenchApi.File or BenchApi.FileInline or BenchApi.Loop ? engines : [AioEngineKind.Auto]; // the .NET apis use no engine
                             foreach (AioEngineKind engine in caseEngines)
                             {
                                 var benchCase = new BenchCase(api, engine, rw, blockSize, caseDepth, direct, jobs);

@@ -126,6 +126,7 @@ internal static class BenchPlot
         BenchApi.Context => Colors.SeaGreen,
         BenchApi.File => Colors.MediumPurple,
         BenchApi.Loop => Colors.Teal,
+        BenchApi.FileInline => Colors.Orchid,
         BenchApi.RandomAccess => Colors.Gray,
         _ => Colors.SlateGray,
     };

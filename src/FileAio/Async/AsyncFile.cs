@@ -22,12 +22,13 @@ internal sealed class AsyncFile
     private int _gate;                         // operations in flight | ClosingBit
     private TaskCompletionSource? _drained;    // set when closing, completed when nothing is in flight
 
-    public AsyncFile(SafeFileHandle handle, string path, FileTraits traits, EngineLoop loop)
+    public AsyncFile(SafeFileHandle handle, string path, FileTraits traits, EngineLoop loop, bool inlineCompletions)
     {
         Handle = handle;
         Path = path;
         Traits = traits;
         Loop = loop;
+        InlineCompletions = inlineCompletions;
     }
 
     public SafeFileHandle Handle { get; }
@@ -39,6 +40,10 @@ internal sealed class AsyncFile
 
     /// <summary>The engine loop every operation of the file goes to, so that they are ordered on one engine.</summary>
     public EngineLoop Loop { get; }
+
+    /// <summary>The file's operations resume their awaiters inline on the engine thread
+    /// (<see cref="AioFileOptions.InlineCompletions"/>; <see cref="ContinuationMode.Inline"/>).</summary>
+    public bool InlineCompletions { get; }
 
     /// <summary>The writes this file's flushes wait for.</summary>
     public FlushScope Scope { get; } = new();

@@ -24,13 +24,16 @@ namespace FileAio.Async;
 /// which operation (object and version) to cancel. The loop honours the flag when it takes the operation, so a
 /// cancel that comes before the loop has seen the operation is not lost, and the version makes a late message for an
 /// earlier life harmless.</para>
-/// <para>4. Continuations never run on an engine thread: the source runs them asynchronously, so a completion on the
-/// loop queues the awaiting continuation to the thread pool (without allocating, for async methods: the runtime
-/// queues their state machine box itself). The one exception is the loop mode (<see cref="AioLoop"/>): an operation
-/// begun on its own loop's thread runs its continuation synchronously (<see cref="CompletesInline"/>), so code awaiting
-/// it on the loop resumes inline when the loop completes it — the captured context is the loop's, which is current
-/// there, so the runtime invokes it directly, without queueing or allocating. Awaited from another thread instead, it
-/// goes back to queueing its continuation (<see cref="OnCompleted"/>).</para>
+/// <para>4. Continuations run where the life's <see cref="Mode"/> says, chosen in <see cref="Begin"/>. Queued (the
+/// default): the source runs them asynchronously, so a completion on the loop queues the awaiting continuation to the
+/// thread pool (without allocating, for async methods: the runtime queues their state machine box itself). Loop
+/// (<see cref="AioLoop"/>): an operation begun by code running on its own loop's thread runs its continuation
+/// synchronously, so code awaiting it on the loop resumes inline when the loop completes it — the captured context is
+/// the loop's, which is current there, so the runtime invokes it directly, without queueing or allocating. Awaited from
+/// another thread instead, it goes back to queueing its continuation (<see cref="OnCompleted"/>). Inline
+/// (<see cref="AioFileOptions.InlineCompletions"/>): the source runs the continuation synchronously on the engine
+/// thread, which clears its own context for the call (EngineLoop remark 7); an awaiter that captured a context or a
+/// scheduler is posted to it all the same, as the runtime's core always does with a captured context.</para>
 /// </remarks>
 internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
 {
@@ -43,6 +46,8 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
     private AsyncFile? _file;
     private int _cachedPrefix;                  // bytes the page-cache fast path already read, ahead of the engine's part
     private long _startTimestamp;               // for the latency metric (0 when no one listens)
+
+    private ContinuationMode _mode;             // remark 4: this life's
 
     private CancellationToken _token;
     private CancellationTokenRegistration _registration;
@@ -63,8 +68,8 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
 
     public AsyncFile File => _file!;
 
-    /// <summary>Begun on its loop's thread: its continuation runs inline when the loop completes it (remark 4).</summary>
-    public bool CompletesInline => !_core.RunContinuationsAsynchronously;
+    /// <summary>Where this life's continuation runs (remark 4).</summary>
+    public ContinuationMode Mode => _mode;
 
     /// <summary>The token fired (remark 3). The loop checks it when it takes the operation.</summary>
     public bool IsCancelRequested => Volatile.Read(ref _cancelRequested) != 0;
@@ -83,13 +88,36 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         _token = token;
         Io.Scope = file.Scope;
         State = LoopState.Incoming;
-        // Remark 4: decided per life, before the loop can complete it; the caller is the loop thread or it is not.
-        _core.RunContinuationsAsynchronously = !file.Loop.IsLoopThread;
+        // Remark 4: decided per life, before the loop can complete it.
+        _mode = ModeFor(file);
+        _core.RunContinuationsAsynchronously = _mode == ContinuationMode.Queued;
         if (token.CanBeCanceled)
         {
             // Registered before the loop sees the operation: no window where a cancel has nothing to name (remark 3).
             _registration = token.UnsafeRegister(static state => ((AsyncOperation)state!).OnCanceled(), this);
         }
+    }
+
+    /// <summary>The loop's own code (work run by the loop, or a loop-mode continuation) gets the loop mode, for every
+    /// file; an inline continuation running on the loop thread is not the loop's code, and gets what its file asks
+    /// for, as any other caller does.</summary>
+    private static ContinuationMode ModeFor(AsyncFile file)
+    {
+        if (file.Loop.IsLoopCode)
+        {
+            return ContinuationMode.Loop;
+        }
+        return file.InlineCompletions ? ContinuationMode.Inline : ContinuationMode.Queued;
+    }
+
+    /// <summary>This life is being completed off its engine thread (a loop that stopped, cancelling what was still
+    /// queued, on the caller's thread): whatever its mode, its continuation must not run inline on a thread that
+    /// is in the middle of a call of its own. The completer writes this just before it completes; nothing else
+    /// writes the flag for a life that is not in the loop mode.</summary>
+    public void QueueContinuation()
+    {
+        _mode = ContinuationMode.Queued;
+        _core.RunContinuationsAsynchronously = true;
     }
 
     /// <summary>The loop asked the engine to cancel this operation (its thread only, before the engine is asked): an
@@ -175,7 +203,7 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
 
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
-        if (CompletesInline)
+        if (_mode == ContinuationMode.Loop)
         {
             if ((flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) != 0 && AwaitedOnItsLoop(token))
             {
@@ -243,6 +271,7 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         Volatile.Write(ref _cancelRequested, 0);
         _engineCancelAsked = false;
         State = LoopState.Idle;
+        _mode = ContinuationMode.Queued;
         _core.RunContinuationsAsynchronously = true;
         Io.Clear();
         _core.Reset();

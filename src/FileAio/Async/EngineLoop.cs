@@ -22,7 +22,7 @@ namespace FileAio.Async;
 /// engine. Either the thread sees the new work, or the producer sees the flag and wakes it (the Dekker pattern, full
 /// fences on both sides).</para>
 /// <para>4. Completion runs <see cref="AsyncOperation.Complete"/> here, which runs no user code: continuations go to
-/// the thread pool — except in the loop mode (remark 6).</para>
+/// the thread pool — except in the loop mode (remark 6) and the inline mode (remark 7).</para>
 /// <para>5. A fatal error in the loop fails the process (as the runtime's socket engine does): a silent stop would
 /// leave every caller awaiting for ever.</para>
 /// <para>6. The loop mode (<see cref="AioLoop"/>), the one opt-in exception to "runs no user code". Work posted to the
@@ -31,10 +31,19 @@ namespace FileAio.Async;
 /// thread for a file of this loop skips the queue, the fence and the wakeup: <see cref="Submit"/> puts it straight into
 /// the backlog, which the same turn's StartWork moves into the engine, so everything that turn's code issued is
 /// submitted by the turn's one Reap (one io_uring_enter). Its continuation runs inline here when it completes
-/// (<see cref="AsyncOperation.CompletesInline"/>), in completion order; user code run that way can only append to the
+/// (<see cref="ContinuationMode.Loop"/>), in completion order; user code run that way can only append to the
 /// backlog and to the queues, so the loop's walks over its lists stay valid. At stop the loop keeps running queued
 /// work (whose operations are cancelled at once) until there is none; work posted after that runs on the thread
 /// pool, one item at a time and in order, so nothing posted to a stopped loop is left waiting for ever.</para>
+/// <para>7. The inline mode (<see cref="AioFileOptions.InlineCompletions"/>), the other opt-in exception: an operation
+/// of such a file begun anywhere but by the loop's own code runs its continuation inline here too
+/// (<see cref="ContinuationMode.Inline"/>), in completion order, under the same rules as remark 6 — but as a stranger
+/// to the loop: for the call the thread has no synchronization context (<c>_inlineCompletion</c> set), so the
+/// continuation's next awaits capture nothing of the loop's and do not move its code onto the loop; operations it
+/// begins here still take the direct path into the backlog (<see cref="Submit"/>), and get what their own file asks
+/// for (<see cref="IsLoopCode"/> is false), and a read it begins skips the page-cache fast path
+/// (<see cref="InInlineCompletion"/>), so a flow whose reads all hit the cache still gives the thread back once per
+/// read. An exception escaping such a continuation is raised on the thread pool, as in remark 6.</para>
 /// </remarks>
 internal sealed class EngineLoop : IDisposable
 {
@@ -69,6 +78,7 @@ internal sealed class EngineLoop : IDisposable
     private readonly IoOperation[] _reaped = new IoOperation[BatchSize];
     private long _spinTicks = MaxSpinTicks;
     private int _threadId;                                     // set first thing on the loop thread, before any Submit
+    private bool _inlineCompletion;                            // remark 7: an inline-mode continuation runs right now
 
     [ThreadStatic]
     private static EngineLoop? t_current;
@@ -144,6 +154,14 @@ internal sealed class EngineLoop : IDisposable
     /// <summary>Whether the caller is this loop's thread.</summary>
     public bool IsLoopThread => Environment.CurrentManagedThreadId == _threadId;
 
+    /// <summary>Whether the caller is this loop's own code (remark 6): its thread, and not in an inline-mode
+    /// continuation (remark 7), which runs there as any caller's code would run on a pool thread. (The flag is the
+    /// loop thread's; another thread reads it only after finding it is not that thread.)</summary>
+    public bool IsLoopCode => IsLoopThread && !_inlineCompletion;
+
+    /// <summary>Whether the caller is an inline-mode continuation on an engine thread (remark 7).</summary>
+    public static bool InInlineCompletion => t_current is { _inlineCompletion: true };
+
     /// <summary>The longest stretch, in stopwatch ticks, that the loop went without looking at its queues and its
     /// engine since the last call — the loop's lag: time spent running user code (loop mode) and its own batches.
     /// Resets it. A stretch still under way counts for as long as it has lasted so far: a loop blocked right now is
@@ -163,7 +181,7 @@ internal sealed class EngineLoop : IDisposable
     {
         if (IsLoopThread)
         {
-            // Issued by code running on this loop (remark 6; today's callers never run here): the thread is awake and
+            // Issued by code running on this loop (remarks 6, 7; other callers never run here): the thread is awake and
             // owns the backlog, so no queue, no fence, no wakeup. StartWork takes the backlog first, in order, and a
             // cancel finds the operation there at once. At stop, Shutdown's last drain cancels what comes this way.
             operation.State = LoopState.Backlog;
@@ -189,6 +207,7 @@ internal sealed class EngineLoop : IDisposable
         while (_incoming.TryDequeue(out AsyncOperation? late))
         {
             late.State = LoopState.Done;
+            late.QueueContinuation(); // this is some caller's thread, inside its call: not where an inline one may run
             late.Complete(OperationResult.Canceled);
         }
     }
@@ -401,22 +420,46 @@ internal sealed class EngineLoop : IDisposable
         {
             _errors++;
         }
-        if (operation.CompletesInline)
+        switch (operation.Mode)
         {
-            // Remark 6: its continuation runs right here. An async method keeps its own exceptions, but any other
-            // continuation may throw, and that must not end the loop (remark 5 is for the loop's own faults).
-            try
-            {
+            case ContinuationMode.Loop:
+                // Remark 6: its continuation runs right here. An async method keeps its own exceptions, but any other
+                // continuation may throw, and that must not end the loop (remark 5 is for the loop's own faults).
+                try
+                {
+                    operation.Complete(result);
+                }
+                catch (Exception e)
+                {
+                    LoopWorkItem.RaiseUnhandled(e);
+                }
+                RestoreContext();
+                break;
+            case ContinuationMode.Inline:
+                CompleteInline(operation, result);
+                break;
+            default:
                 operation.Complete(result);
-            }
-            catch (Exception e)
-            {
-                LoopWorkItem.RaiseUnhandled(e);
-            }
-            RestoreContext();
-            return;
+                break;
         }
-        operation.Complete(result);
+    }
+
+    /// <summary>Remark 7: runs an inline-mode continuation here, with no context current (what its code would find on
+    /// a pool thread), and puts the loop's back afterwards. Not nested: user code cannot reach Finish from here.</summary>
+    private void CompleteInline(AsyncOperation operation, long result)
+    {
+        _inlineCompletion = true;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            operation.Complete(result);
+        }
+        catch (Exception e)
+        {
+            LoopWorkItem.RaiseUnhandled(e); // as in remark 6: the loop goes on with its other completions
+        }
+        _inlineCompletion = false;
+        RestoreContext();
     }
 
     /// <summary>Work queued to the loop (remark 6), at most <see cref="WorkPerTurn"/> items, so that work which keeps

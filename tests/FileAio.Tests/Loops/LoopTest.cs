@@ -25,9 +25,9 @@ public abstract class LoopTest : FileAioTest
     /// <summary>A host the test disposes itself (the base disposes it again at the end, which does nothing).</summary>
     protected AioEngineHost NewHost(int threads) => Own(_variant.Create(threads));
 
-    protected AioFile OpenFile(AioEngineHost host, string path, FileMode mode = FileMode.OpenOrCreate) =>
+    protected AioFile OpenFile(AioEngineHost host, string path, FileMode mode = FileMode.OpenOrCreate, bool inlineCompletions = false) =>
         Own(AioFile.Open(path, mode, FileAccess.ReadWrite,
-            new AioFileOptions { Host = host, InlineCachedReads = _variant.InlineCachedReads }));
+            new AioFileOptions { Host = host, InlineCachedReads = _variant.InlineCachedReads, InlineCompletions = inlineCompletions }));
 
     /// <summary>The managed id of <paramref name="loop"/>'s thread.</summary>
     protected static Task<int> ThreadIdOf(AioLoop loop) =>
@@ -35,12 +35,12 @@ public abstract class LoopTest : FileAioTest
 
     /// <summary>A FIFO opened as an AioFile on <paramref name="host"/>, on the calling thread: a read of it waits in the
     /// kernel until fed. Fed for ever at the end of the test, so that a failing test cannot hang in Dispose.</summary>
-    private protected HeldFifo NewHeldFifo(AioEngineHost host, string name = "held.fifo")
+    private protected HeldFifo NewHeldFifo(AioEngineHost host, string name = "held.fifo", bool inlineCompletions = false)
     {
         Require.Linux();
         string path = PathOf(name);
         Assert.Equal(0, TestNative.mkfifo(path, 0x180));
-        HeldFifo fifo = Own(new HeldFifo(OpenFile(host, path, FileMode.Open), path));
+        HeldFifo fifo = Own(new HeldFifo(OpenFile(host, path, FileMode.Open, inlineCompletions), path));
         ReleaseFirstAtEnd(fifo.FeedForEver);
         return fifo;
     }

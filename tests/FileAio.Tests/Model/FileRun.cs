@@ -25,7 +25,7 @@ internal sealed partial class FileRun : IAsyncDisposable
     private int _started;
     private bool _disposing;
 
-    private FileRun(FileSequence sequence, AioEngineHost host, bool inlineCachedReads, string directory, ModelCoverage coverage)
+    private FileRun(FileSequence sequence, AioEngineHost host, bool inlineCachedReads, bool inlineCompletions, string directory, ModelCoverage coverage)
     {
         _sequence = sequence;
         _coverage = coverage;
@@ -34,15 +34,17 @@ internal sealed partial class FileRun : IAsyncDisposable
         System.IO.Directory.CreateDirectory(directory);
         string path = Path.Combine(directory, "data.bin");
         File.WriteAllBytes(path, _model.InitialContent);
-        _options = new AioFileOptions { Host = host, InlineCachedReads = inlineCachedReads };
+        _options = new AioFileOptions { Host = host, InlineCachedReads = inlineCachedReads, InlineCompletions = inlineCompletions };
         _file = AioFile.Open(path, FileMode.Open, FileAccess.ReadWrite, _options);
         _verifier = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
     }
 
-    /// <summary>Runs <paramref name="sequence"/> in a directory of its own, and cleans up whatever happens.</summary>
-    public static async Task CheckAsync(FileSequence sequence, HostVariant variant, AioEngineHost host, string directory, ModelCoverage coverage)
+    /// <summary>Runs <paramref name="sequence"/> in a directory of its own, and cleans up whatever happens;
+    /// <paramref name="inlineCompletions"/>: its files resume the run inline on their engine thread.</summary>
+    public static async Task CheckAsync(FileSequence sequence, HostVariant variant, AioEngineHost host, string directory, ModelCoverage coverage,
+        bool inlineCompletions = false)
     {
-        await using var run = new FileRun(sequence, host, variant.InlineCachedReads, directory, coverage);
+        await using var run = new FileRun(sequence, host, variant.InlineCachedReads, inlineCompletions, directory, coverage);
         await run.ExecuteAsync(variant.Name);
     }
 
