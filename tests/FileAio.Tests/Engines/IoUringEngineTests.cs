@@ -295,6 +295,55 @@ public sealed class IoUringEngineTests : FileAioTest
     }
 
     [Fact]
+    public void OwnedTinyRing_WithTheCqOverflowedAndABatchRefused_AWriteSubmittedThenStillCompletes()
+    {
+        // An owned ring (SINGLE_ISSUER | DEFER_TASKRUN) of 4 SQEs and 8 CQEs under a context of 16: fifteen writes go
+        // in four rounds, finish in the kernel, and their completions wait as deferred task work until the first
+        // GETEVENTS enter, which posts eight and leaves seven in the kernel's overflow list. A batch refused for a
+        // Submitted request changes nothing; the write submitted next, into that state, must complete like the rest.
+        File.WriteAllBytes(PathOf("f.bin"), new byte[16 * 4096]); // zeros: each write's byte (1..16) shows it ran
+        SafeFileHandle file = Open(PathOf("f.bin"));
+        using AioContext context = AioContext.CreateWithSettings(16,
+            new AioContextOptions { Engine = AioEngineKind.IoUring, SingleThreaded = true },
+            new FileAio.Engines.EngineSettings { SubmissionQueueEntries = 4, CompletionQueueEntries = 8, Owned = true });
+        var writes = new AioRequest[16];
+        for (int i = 0; i < writes.Length; i++)
+        {
+            writes[i] = Own(new AioRequest());
+            writes[i].PrepareWrite(file, i * 4096L, Enumerable.Repeat((byte)(i + 1), 1000).ToArray(), i);
+        }
+        Assert.Equal(15, context.Submit(writes[..15]));
+        // The bytes in the file say the writes have run (their CQEs are not posted yet: nothing entered with GETEVENTS).
+        Assert.True(SpinWait.SpinUntil(() => Enumerable.Range(0, 15).All(i => ReadByte(file, i * 4096L) == i + 1), LongTimeout),
+            "The fifteen writes never reached the file.");
+
+        Assert.Throws<InvalidOperationException>(() => context.Submit([writes[15], writes[3]]));
+        Assert.Equal(AioRequestState.Prepared, writes[15].State);
+        Assert.Equal(1, context.Submit([writes[15]]));
+
+        // One completion per Wait: the CQ is emptied eight times over, the overflow flushed on the way.
+        var output = new AioRequest[1];
+        var reported = new HashSet<int>();
+        while (reported.Count < writes.Length)
+        {
+            AioWaitResult result = context.Wait(1, LongTimeout, output);
+            Assert.True(result.Count == 1, $"A Wait returned {result.Reason} with {result.Count} after {reported.Count} of 16.");
+            Assert.Equal(AioStatus.Success, output[0].Status);
+            Assert.Equal(1000, output[0].BytesTransferred);
+            Assert.True(reported.Add((int)output[0].UserState!));
+        }
+        Assert.Equal(16, ReadByte(file, 15 * 4096L));
+        Assert.Equal(0, context.Outstanding);
+    }
+
+    private static byte ReadByte(SafeFileHandle file, long offset)
+    {
+        Span<byte> one = stackalloc byte[1];
+        RandomAccess.Read(file, one, offset);
+        return one[0];
+    }
+
+    [Fact]
     [Trait("Category", "Stress")]
     public void VerifyStress_1MillionRandomReadsAndWrites_SubmitterAndWaiterThreads_EveryByteChecked()
     {

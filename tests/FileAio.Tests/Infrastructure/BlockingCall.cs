@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace FileAio.Tests.Infrastructure;
@@ -35,10 +36,10 @@ internal sealed class BlockingCall<T>
     public void WaitUntilAsleep(TimeSpan timeout)
     {
         Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref _tid) != 0, timeout), "The call's thread did not start.");
-        DateTime giveUp = DateTime.UtcNow + timeout;
+        var waited = Stopwatch.StartNew(); // monotonic: a step of the wall clock must not end the wait
         while (_thread.IsAlive && !IsAsleep())
         {
-            Assert.True(DateTime.UtcNow < giveUp, "The call's thread never went to sleep in the kernel.");
+            Assert.True(waited.Elapsed < timeout, "The call's thread never went to sleep in the kernel.");
             Thread.Yield();
         }
     }

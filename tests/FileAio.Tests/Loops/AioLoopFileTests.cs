@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using FileAio.Tests.Infrastructure;
 
 namespace FileAio.Tests.Loops;
@@ -104,8 +105,8 @@ public sealed class AioLoopFileTests : LoopTest
 
     private static async Task WaitUntil(Func<bool> condition)
     {
-        var deadline = DateTime.UtcNow + LongTimeout;
-        while (!condition() && DateTime.UtcNow < deadline)
+        var waited = Stopwatch.StartNew(); // monotonic: a step of the wall clock must not end the wait
+        while (!condition() && waited.Elapsed < LongTimeout)
         {
             await Task.Delay(1);
         }

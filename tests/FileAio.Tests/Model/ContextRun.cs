@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using FileAio.Tests.Infrastructure;
 using Microsoft.Win32.SafeHandles;
 
@@ -114,16 +115,22 @@ internal sealed partial class ContextRun : IDisposable
         {
             Cancel(request);
         }
-        DateTime giveUp = DateTime.UtcNow + ModelBudget.MustEndWithin;
+        // The budget is measured on the monotonic clock, as every timeout of the library is: the wall clock can be
+        // stepped meanwhile (NTP, a virtual machine's clock set right after a pause), and a step made a drain that had
+        // waited a millisecond report its write as hung.
+        var waited = Stopwatch.StartNew();
+        int waits = 0;
         var completed = new AioRequest[16];
         while (_model.Outstanding > 0)
         {
-            TimeSpan left = giveUp - DateTime.UtcNow;
+            TimeSpan left = ModelBudget.MustEndWithin - waited.Elapsed;
             if (left <= TimeSpan.Zero)
             {
-                throw new ModelViolation($"Draining: {string.Join(", ", _model.InFlight)} never finished within {ModelBudget.MustEndWithin.TotalSeconds:0} s.");
+                throw new ModelViolation($"Draining: {string.Join(", ", _model.InFlight)} never finished within " +
+                    $"{ModelBudget.MustEndWithin.TotalSeconds:0} s (waited {waited.Elapsed.TotalSeconds:0.000} s in {waits} Waits).");
             }
             ReportWait(1, left, completed, mustNotTimeOut: false);
+            waits++;
         }
         // Pending wakeups are consumed one Wait each; then the context is empty.
         while (_model.WakeupsAtMost > 0)
