@@ -8,6 +8,7 @@
 #   APPENDERS="1 4 16" RUNTIME=5 bench/compare-wal.sh
 #   DIRECT=1 bench/compare-wal.sh                      # O_DIRECT writes (+ fdatasync) for every tool
 #   FIO_JOBS=16 bench/compare-wal.sh                   # also fio with 16 jobs on the same file (the kernel's own grouping)
+#   CLI_BEFORE=/old/FileAio.Cli.dll bench/compare-wal.sh   # also AioFile from another build (before/after a change)
 #
 # Each round runs the tools one after the other (fio, AioFile, FileStream), so drift on a shared VM hits them alike;
 # three rounds, medians. The load average is printed before each round. On a machine shared with other benchmarks,
@@ -20,6 +21,7 @@ RUNTIME=${RUNTIME:-10}
 APPENDERS=${APPENDERS:-16}
 DIRECT=${DIRECT:-0}
 FIO_JOBS=${FIO_JOBS:-}
+CLI_BEFORE=${CLI_BEFORE:-}
 ROUNDS=${ROUNDS:-3}
 LOCK=${LOCK:-}
 SIZE=64m
@@ -44,8 +46,9 @@ run_fio() {  # $1 = jobs, $2 = output file
   fio --name=wal --filename="$FILE" --rw=write --bs=4k --fdatasync=1 --size=$SIZE --runtime="$RUNTIME" --time_based \
       --numjobs="$1" --group_reporting --direct="$DIRECT" --output-format=json >"$2"
 }
-run_bench() {  # $1 = api, $2 = appenders, $3 = output file
-  "${CLI[@]}" bench --file "$FILE" --size $SIZE --rw wal --bs 4k --iodepth "$2" --api "$1" --direct "$DIRECT" \
+run_bench() {  # $1 = api, $2 = appenders, $3 = output file; $4 = another build's FileAio.Cli.dll (optional)
+  local cli=("${CLI[@]}"); [ -n "${4:-}" ] && cli=(dotnet "$4")
+  "${cli[@]}" bench --file "$FILE" --size $SIZE --rw wal --bs 4k --iodepth "$2" --api "$1" --direct "$DIRECT" \
       --runtime "$RUNTIME" --warmup 2 --json >"$3"
 }
 round() {  # $1 = round; every tool once, for every appender count
@@ -53,6 +56,7 @@ round() {  # $1 = round; every tool once, for every appender count
     run_fio 1 "$OUT/fio-$n-$1.json"
     [ -n "$FIO_JOBS" ] && run_fio "$FIO_JOBS" "$OUT/fiojobs-$n-$1.json"
     run_bench file "$n" "$OUT/file-$n-$1.json"
+    [ -n "$CLI_BEFORE" ] && run_bench file "$n" "$OUT/before-$n-$1.json" "$CLI_BEFORE"
     run_bench filestream "$n" "$OUT/filestream-$n-$1.json"
   done
   sync
@@ -61,16 +65,16 @@ echo "fio $(fio --version | sed 's/^fio-//'), .NET $(dotnet --version), $(nproc)
      "RUNTIME=${RUNTIME}s, APPENDERS=$APPENDERS, DIRECT=$DIRECT, file $FILE ($SIZE)"
 echo "raw JSON of every run: $OUT"
 for r in $(seq 1 "$ROUNDS"); do
-  echo "  round $r/$ROUNDS: fio${FIO_JOBS:+, fio x$FIO_JOBS jobs}, AioFile, FileStream; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "  round $r/$ROUNDS: fio${FIO_JOBS:+, fio x$FIO_JOBS jobs}, AioFile${CLI_BEFORE:+, AioFile (before)}, FileStream; load average $(cut -d' ' -f1-3 /proc/loadavg)"
   if [ -n "$LOCK" ]; then exec 9>"$LOCK"; flock 9; fi   # held for one round (about 3 x RUNTIME per appender count)
   round "$r"
   if [ -n "$LOCK" ]; then flock -u 9; exec 9>&-; fi
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-python3 - "$OUT" "$ROUNDS" "$APPENDERS" "${FIO_JOBS:-0}" <<'PY' | tee "$OUT/summary.txt"
+python3 - "$OUT" "$ROUNDS" "$APPENDERS" "${FIO_JOBS:-0}" "$CLI_BEFORE" <<'PY' | tee "$OUT/summary.txt"
 import json, statistics, sys
-out, rounds, appenders, fio_jobs = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), int(sys.argv[4])
+out, rounds, appenders, fio_jobs, before = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), int(sys.argv[4]), sys.argv[5]
 def fio(path):
     j = json.load(open(path))["jobs"][0]
     w, s = j["write"], j["sync"]["lat_ns"]
@@ -84,7 +88,10 @@ def bench(path):
 tools = [("fio", "fio --fdatasync=1, 1 job", fio)]
 if fio_jobs:
     tools.append(("fiojobs", f"fio --fdatasync=1, {fio_jobs} jobs", fio))
-tools += [("file", "AioFile write+FlushAsync(dataOnly)", bench), ("filestream", "FileStream Write+Flush(true)", bench)]
+tools.append(("file", "AioFile write+FlushAsync(dataOnly)", bench))
+if before:
+    tools.append(("before", "AioFile, the CLI_BEFORE build", bench))
+tools.append(("filestream", "FileStream Write+Flush(true)", bench))
 print(f"{'appenders':>9} {'tool':<36} {'commits/s':>10} {'p50 us':>9} {'p99 us':>9}   commits/s of each round")
 for n in appenders:
     med = {}
@@ -92,9 +99,9 @@ for n in appenders:
         runs = [read(f"{out}/{key}-{n}-{r}.json") for r in range(1, rounds + 1)]
         m = [statistics.median(x[i] for x in runs) for i in range(3)]
         med[key] = m[0]
-        p99 = f"{m[2]:9.0f}" if key not in ("fio", "fiojobs") else f"{m[2]:9.0f}"
-        print(f"{n:>9} {label:<36} {m[0]:10.0f} {m[1]:9.0f} {p99}   {' '.join(f'{x[0]:.0f}' for x in runs)}")
+        print(f"{n:>9} {label:<36} {m[0]:10.0f} {m[1]:9.0f} {m[2]:9.0f}   {' '.join(f'{x[0]:.0f}' for x in runs)}")
     print(f"{n:>9} ratio AioFile/FileStream = {med['file'] / med['filestream']:.2f}, AioFile/fio = {med['file'] / med['fio']:.2f}"
-          + (f", AioFile/fio x{fio_jobs} = {med['file'] / med['fiojobs']:.2f}" if fio_jobs else ""))
+          + (f", AioFile/fio x{fio_jobs} = {med['file'] / med['fiojobs']:.2f}" if fio_jobs else "")
+          + (f", AioFile/before = {med['file'] / med['before']:.2f}" if before else ""))
 print("fio latency: p50 = write p50 + fdatasync p50 (fio reports them apart), p99 = the fdatasync's p99.")
 PY
