@@ -59,7 +59,17 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
     {
         Io = new IoOperation(this);
         IsFlushCarrier = true;
+        CarrierRiders = new OperationList();
     }
+
+    /// <summary>A carrier's riders: the flushes its fsync answers (its loop's, see <see cref="FlushGroup"/>).</summary>
+    public OperationList? CarrierRiders { get; }
+
+    /// <summary>A carrier's place among its file's fsyncs (1 = the first), while the engine has it (the loop's).</summary>
+    public long CarrierIssueNumber;
+
+    /// <summary>The carrier a caller's flush rides (the loop's, while <see cref="State"/> is FlushRiding).</summary>
+    public AsyncOperation? RidingOn;
 
     /// <summary>The operation a <see cref="FlushGroup"/> runs its shared fsync in: never pooled, never consumed by a
     /// caller, never completed through <see cref="Complete"/> (the loop hands its answer to the group's riders).</summary>

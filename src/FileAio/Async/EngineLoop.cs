@@ -436,7 +436,7 @@ internal sealed class EngineLoop : IDisposable
         long answer = group.CarrierDone(carrier, result);
         // The riders leave the group before any of them completes: an inline continuation (loop mode) that flushes
         // again puts its flush in the backlog, which joins a later round.
-        while (group.TakeRider() is AsyncOperation rider)
+        while (FlushGroup.TakeRider(carrier) is AsyncOperation rider)
         {
             Finish(rider, answer);
         }
@@ -623,7 +623,7 @@ internal sealed class EngineLoop : IDisposable
         {
             if (((AsyncOperation)io.Owner).IsFlushCarrier)
             {
-                ((AsyncOperation)io.Owner).File.Flushes.NoteIssued();
+                ((AsyncOperation)io.Owner).File.Flushes.NoteIssued((AsyncOperation)io.Owner);
             }
         }
     }

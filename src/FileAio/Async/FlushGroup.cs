@@ -4,99 +4,134 @@ using FileAio.Engines;
 namespace FileAio.Async;
 
 /// <summary>
-/// Group commit for one file's flushes: at most one fsync/fdatasync of the file in the kernel at a time, and every
-/// flush that arrives while it runs waits and then shares ONE next one. The file's engine loop owns it (no locks).
+/// Group commit for one file's flushes: at most <see cref="MaxInFlight"/> fsyncs/fdatasyncs of the file in the engine
+/// at a time, and every flush that arrives while they all run waits and then shares ONE next one (issued when a slot
+/// frees). The file's engine
+/// loop owns it (no locks).
 /// </summary>
 /// <remarks>
 /// <para>1. The rule. A flush may only be answered by an fsync issued <em>after</em> the loop took that flush from its
 /// queue (which is after the call), so the fsync covers every write that completed before the call. A flush that
-/// arrives while the file's fsync is still waiting to enter the engine rides it (it has not been issued yet); one that
-/// arrives while the fsync is in the engine waits for the next.</para>
-/// <para>2. The barrier. The shared fsync is an operation of the file's <see cref="FlushScope"/> like any flush, and it
-/// enters the engine behind every operation the loop took before the flushes it answers (the first right where the
-/// first of them was taken, the next at the end of the backlog), so it still waits for the writes started before each
-/// of them.</para>
-/// <para>3. The carrier. The fsync runs in an operation of the group's own (<see cref="AsyncOperation.CreateCarrier"/>),
+/// arrives while an fsync of the file is still waiting to enter the engine rides it (it has not been issued yet); one
+/// that arrives while every slot is in the engine waits for the next.</para>
+/// <para>2. The barrier. Each shared fsync is an operation of the file's <see cref="FlushScope"/> like any flush, and
+/// it enters the engine behind every operation the loop took before the flushes it answers (the first right where the
+/// first of them was taken, a later one at the end of the backlog), so it still waits for the writes started before
+/// each of them.</para>
+/// <para>3. Carriers. Each fsync runs in an operation of the group's own (<see cref="AsyncOperation.CreateCarrier"/>),
 /// never a caller's: each caller keeps its own cancellation (a cancelled flush leaves the group and ends at once, the
-/// fsync goes on for the others), and the answer — success or the errno — goes to every flush it served. The carrier
+/// fsync goes on for the others), and the answer — success or the errno — goes to every flush it served. A carrier
 /// holds a reference on the handle while the kernel has it, so a file whose last flush was cancelled can close while
-/// the fsync finishes. It is not counted in flight: the callers' flushes are.</para>
+/// the fsync finishes. Carriers are not counted in flight: the callers' flushes are.</para>
 /// <para>4. Flushes asking for fsync and for fdatasync share one: fsync when any of them asked for it.</para>
 /// </remarks>
 internal sealed class FlushGroup
 {
-    private readonly OperationList _riders = new();   // answered by the carrier's next (or current) fsync
-    private readonly OperationList _waiting = new();  // arrived while the carrier was in the engine: the one after
-    private AsyncOperation? _carrier;
+    /// <summary>fsyncs of one file in the engine at once; flushes beyond these share the next. More than one because
+    /// devices serve concurrent flushes in parallel — this VM's virtual disk did 0.2–8.5K write + fdatasync commits/s
+    /// from one fio job and 20–40K from 16 jobs on one file — and one at a time once fell to a third of the ungrouped
+    /// rate there (6.9K against 21.5K commits/s, 16 appenders). 4 rather than more: in one alternating run, 1, 4 and 8
+    /// gave 21.7K, 24.5K and 23.3K commits/s (medians of three; ungrouped 23.5K) at 43, 54 and 60 µs of CPU per commit
+    /// (ungrouped 67). docs/benchmarks.md, "The write-ahead log".</summary>
+    public const int MaxInFlight = 4;
+
+    private readonly AsyncOperation?[] _carriers = new AsyncOperation?[MaxInFlight];
+    private readonly OperationList _waiting = new();  // arrived while every carrier was in the engine: the next one
+    private AsyncOperation? _queued;                  // a carrier in the loop's backlog, still taking riders
     private long _issued;                             // fsyncs the engine accepted (tests, diagnostics)
     private long _answered;                           // fsyncs whose answer went to their riders
+    private long _answering;                          // the issue number of the fsync answering now
 
     /// <summary>fsyncs/fdatasyncs the engine has accepted for this file so far. Written by the loop thread.</summary>
     public long IssuedCount => Volatile.Read(ref _issued);
 
-    /// <summary>fsyncs/fdatasyncs that have answered their flushes so far (counted before the first of them
-    /// completes). Written by the loop thread.</summary>
+    /// <summary>fsyncs/fdatasyncs that have answered their flushes so far. Written by the loop thread.</summary>
     public long AnsweredCount => Volatile.Read(ref _answered);
 
-    /// <summary>The engine accepted the carrier (loop thread).</summary>
-    public void NoteIssued() => Volatile.Write(ref _issued, _issued + 1);
+    /// <summary>The issue number (1 = the file's first fsync) of the fsync whose answer is being handed out now, or
+    /// was last: read by a flush's continuation that runs inline as the loop answers it (loop mode), the number of the
+    /// very fsync that answered it.</summary>
+    public long AnsweringIssueNumber => Volatile.Read(ref _answering);
 
-    /// <summary>Flushes waiting for the fsync after the one in the engine (loop thread only).</summary>
+    /// <summary>Flushes waiting for a free slot (loop thread only).</summary>
     public int WaitingCount => _waiting.Count;
 
-    /// <summary>Flushes the carrier's fsync will answer (loop thread only).</summary>
-    public int RidingCount => _riders.Count;
-
-    /// <summary>Whether the carrier is queued or in the engine.</summary>
-    private bool CarrierBusy => _carrier is { State: LoopState.Backlog or LoopState.InEngine };
+    /// <summary>The engine accepted <paramref name="carrier"/> (loop thread).</summary>
+    public void NoteIssued(AsyncOperation carrier)
+    {
+        Debug.Assert(carrier.State == LoopState.InEngine);
+        if (ReferenceEquals(carrier, _queued))
+        {
+            _queued = null; // in the engine now: later flushes may have missed it (remark 1)
+        }
+        Volatile.Write(ref _issued, _issued + 1);
+        carrier.CarrierIssueNumber = _issued;
+    }
 
     /// <summary>
-    /// A caller's flush, just taken by the loop. Returns the carrier when an fsync must be issued now, at this place in
+    /// A caller's flush, just taken by the loop. Returns a carrier when an fsync must be issued now, at this place in
     /// the loop's order (remark 2) — prepared and pinned, for the caller to start — or null when the flush joined one
-    /// already under way (to ride the queued one, or to wait for the next).
+    /// already under way (to ride the queued one, or to wait for a free slot).
     /// </summary>
     public AsyncOperation? Arrive(AsyncOperation flush, AsyncFile file)
     {
         Debug.Assert(flush.Io.Kind == OperationKind.Flush && !flush.IsFlushCarrier);
-        if (_carrier is { State: LoopState.InEngine })
+        // Only while it is still in the backlog: once taken into a batch, flushes taken after it may follow writes
+        // that enter the engine after it.
+        if (_queued is { State: LoopState.Backlog } queued)
         {
-            flush.State = LoopState.FlushWaiting;
-            _waiting.AddLast(flush);
-            return null;
-        }
-        flush.State = LoopState.FlushRiding;
-        _riders.AddLast(flush);
-        if (_carrier is { State: LoopState.Backlog } queued)
-        {
+            Ride(flush, queued);
             if (!flush.Io.DataOnly && queued.Io.DataOnly)
             {
                 queued.Io.SetFlush(file.Handle, file.Traits, dataOnly: false); // remark 4
             }
             return null;
         }
-        return Prepare(file, flush.Io.DataOnly);
+        if (FreeCarrier() is not AsyncOperation carrier)
+        {
+            flush.State = LoopState.FlushWaiting;
+            _waiting.AddLast(flush);
+            return null;
+        }
+        // Started right away, at this flush's place: not queued, so a flush taken after this one in the same batch
+        // cannot ride it (the writes between them would enter the engine after it, beyond its barrier).
+        carrier.BeginCarrier(file, flush.Io.DataOnly);
+        Ride(flush, carrier);
+        return carrier;
     }
 
-    /// <summary>After the carrier's fsync answered its riders: when flushes wait, they become the riders of the next
-    /// fsync, returned prepared (for the caller to queue at the end of its backlog); else null.</summary>
+    /// <summary>After a carrier answered its riders: when flushes wait, they become the riders of the next fsync,
+    /// returned prepared (for the caller to queue at the end of its backlog); else null.</summary>
     public AsyncOperation? NextRound(AsyncFile file)
     {
-        if (_waiting.IsEmpty)
+        if (_waiting.IsEmpty || _queued is not null || FreeCarrier() is not AsyncOperation carrier)
         {
             return null;
         }
         bool dataOnly = true;
-        while (_waiting.TakeFirst() is AsyncOperation flush)
+        for (AsyncOperation? flush = _waiting.First; flush is not null; flush = flush.Next)
         {
             dataOnly &= flush.Io.DataOnly;
-            flush.State = LoopState.FlushRiding;
-            _riders.AddLast(flush);
         }
-        return Prepare(file, dataOnly);
+        carrier.BeginCarrier(file, dataOnly);
+        while (_waiting.TakeFirst() is AsyncOperation flush)
+        {
+            Ride(flush, carrier);
+        }
+        _queued = carrier;
+        return carrier;
     }
 
-    /// <summary>The next rider to answer, taken out of the group; null when none is left.</summary>
-    public AsyncOperation? TakeRider() => _riders.TakeFirst();
+    /// <summary>The next rider of <paramref name="carrier"/> to answer, taken out of the group; null when none is left.</summary>
+    public static AsyncOperation? TakeRider(AsyncOperation carrier)
+    {
+        AsyncOperation? rider = carrier.CarrierRiders!.TakeFirst();
+        if (rider is not null)
+        {
+            rider.RidingOn = null;
+        }
+        return rider;
+    }
 
     /// <summary>The next waiting flush, taken out (the file or the loop is closing); null when none is left.</summary>
     public AsyncOperation? TakeWaiting() => _waiting.TakeFirst();
@@ -107,29 +142,50 @@ internal sealed class FlushGroup
         if (flush.State == LoopState.FlushWaiting)
         {
             _waiting.Remove(flush);
+            return;
         }
-        else
-        {
-            Debug.Assert(flush.State == LoopState.FlushRiding);
-            _riders.Remove(flush);
-        }
+        Debug.Assert(flush.State == LoopState.FlushRiding);
+        flush.RidingOn!.CarrierRiders!.Remove(flush);
+        flush.RidingOn = null;
     }
 
-    /// <summary>The carrier has left the engine (or the backlog): releases its handle reference. The answer to give
-    /// the riders: <paramref name="result"/>, or a cancellation when the loop asked the engine to stop it.</summary>
+    /// <summary>A carrier has left the engine (or the backlog): releases its handle reference and its slot. The answer
+    /// to give its riders: <paramref name="result"/>, or a cancellation when the loop asked the engine to stop it.</summary>
     public long CarrierDone(AsyncOperation carrier, long result)
     {
-        Debug.Assert(ReferenceEquals(carrier, _carrier));
         carrier.Io.Unpin();
+        if (ReferenceEquals(carrier, _queued))
+        {
+            _queued = null; // cancelled, or refused, before the engine took it
+        }
         Volatile.Write(ref _answered, _answered + 1);
+        Volatile.Write(ref _answering, carrier.CarrierIssueNumber);
+        carrier.CarrierIssueNumber = 0;
         return result == -Interop.Errno.ECANCELED && carrier.EngineCancelAsked ? OperationResult.Canceled : result;
     }
 
-    private AsyncOperation Prepare(AsyncFile file, bool dataOnly)
+    private static void Ride(AsyncOperation flush, AsyncOperation carrier)
     {
-        AsyncOperation carrier = _carrier ??= AsyncOperation.CreateCarrier();
-        Debug.Assert(!CarrierBusy, "one fsync of the file at a time");
-        carrier.BeginCarrier(file, dataOnly);
-        return carrier;
+        flush.State = LoopState.FlushRiding;
+        flush.RidingOn = carrier;
+        carrier.CarrierRiders!.AddLast(flush);
+    }
+
+    /// <summary>A carrier neither queued nor in the engine, created when a slot has none yet; null when every slot is busy.</summary>
+    private AsyncOperation? FreeCarrier()
+    {
+        for (int i = 0; i < _carriers.Length; i++)
+        {
+            AsyncOperation? carrier = _carriers[i];
+            if (carrier is null)
+            {
+                return _carriers[i] = AsyncOperation.CreateCarrier();
+            }
+            if (carrier.State is not (LoopState.Backlog or LoopState.InEngine))
+            {
+                return carrier;
+            }
+        }
+        return null;
     }
 }
