@@ -292,4 +292,92 @@ public sealed class BenchCommandTests : CliTest
         Assert.Contains("--file: /dev/null reports a size of 0 bytes, too small for one 4 KiB block; it is not a regular file", run.Error);
         Assert.DoesNotContain("--size", run.Error); // --size would write the device
     }
+
+    [Fact]
+    public void Bench_Wal_Json_ReportsCommitsOfFileAndFileStream()
+    {
+        CliRun run = Run([.. new[] { "bench", "--file", PathOf("log"), "--rw", "wal", "--iodepth", "4", "--json" }, .. s_short]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using JsonDocument document = JsonDocument.Parse(run.Output);
+        JsonElement[] cases = [.. document.RootElement.GetProperty("cases").EnumerateArray()];
+        // With no --api, wal runs its two: file and the FileStream baseline; cached and direct.
+        Assert.Equal([("file", false), ("filestream", false), ("file", true), ("filestream", true)],
+            cases.Select(c => (c.GetProperty("api").GetString(), c.GetProperty("direct").GetBoolean())));
+        foreach (JsonElement c in cases)
+        {
+            Assert.Equal(
+                ["api", "engine", "rw", "bs", "iodepth", "direct", "jobs", "runtime_s", "ops", "iops", "bytes_per_sec", "cpu_us_per_op",
+                 "alloc_bytes_per_op", "lat_us", "errors", "run", "alloc_scope", "vs_randomaccess", "vs_filestream"],
+                c.EnumerateObject().Select(p => p.Name));
+            Assert.Equal("wal", c.GetProperty("rw").GetString());
+            Assert.Equal(4, c.GetProperty("iodepth").GetInt32());
+            Assert.Equal(0, c.GetProperty("errors").GetInt64());
+            Assert.True(c.GetProperty("ops").GetInt64() > 0, c.ToString());
+            Assert.True(c.GetProperty("iops").GetDouble() > 0, c.ToString()); // commits/s
+            Assert.Equal(c.GetProperty("ops").GetInt64() * 4096, c.GetProperty("bytes_per_sec").GetDouble() * c.GetProperty("runtime_s").GetDouble(), 0.01 * c.GetProperty("ops").GetInt64() * 4096);
+            JsonElement latency = c.GetProperty("lat_us");
+            Assert.True(latency.GetProperty("p50").GetDouble() > 0);
+            Assert.True(latency.GetProperty("p50").GetDouble() <= latency.GetProperty("p99").GetDouble());
+            Assert.Equal(JsonValueKind.Null, c.GetProperty("vs_randomaccess").ValueKind);
+            Assert.True(c.GetProperty("vs_filestream").GetDouble() > 0);
+        }
+        Assert.All(cases.Where(c => c.GetProperty("api").GetString() == "filestream"), c =>
+        {
+            Assert.Equal("none", c.GetProperty("engine").GetString());
+            Assert.Equal(1.0, c.GetProperty("vs_filestream").GetDouble());
+            Assert.Equal("thread", c.GetProperty("alloc_scope").GetString());
+        });
+    }
+
+    [Fact]
+    public void Bench_Wal_Table_ShowsAppendersAndTheRatioToFileStream()
+    {
+        CliRun run = Run([.. new[] { "bench", "--file", PathOf("log"), "--rw", "wal", "--iodepth", "2", "--direct", "0" }, .. s_short]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        string[] rows = [.. run.Output.Split('\n').Where(l => l.Contains("wal 4k 2 appenders", StringComparison.Ordinal))];
+        Assert.Equal(2, rows.Length);
+        Assert.Contains("file", rows[0]);
+        Assert.Contains("filestream", rows[1]);
+        Assert.Contains("1.00x", rows[1]);
+        Assert.Contains("vs FS", run.Output);
+        Assert.Contains("wal: IOPS = commits/s", run.Output);
+    }
+
+    [Fact]
+    public void Bench_WithoutWal_HasNoFileStreamColumnOrField()
+    {
+        CliRun run = Run([.. new[] { "bench", "--file", PathOf("data"), "--api", "sync", "--direct", "0" }, .. s_short]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.DoesNotContain("vs FS", run.Output);
+    }
+
+    [Theory]
+    [InlineData("randomaccess", "wal", "--api randomaccess does not run --rw wal: the write-ahead log needs a flush per write, run by file (AioFile) and filestream (the .NET baseline)")]
+    [InlineData("sync", "wal", "--api sync does not run --rw wal")]
+    [InlineData("context", "wal", "--api context does not run --rw wal")]
+    [InlineData("file,sync", "randread,wal", "--api sync does not run --rw wal")]
+    [InlineData("filestream", "randread", "--api filestream runs only --rw wal (it is the write-ahead log's .NET baseline); for randread use context, file, randomaccess or sync")]
+    [InlineData("file,filestream", "write", "--api filestream runs only --rw wal")]
+    public void Bench_ApiThatDoesNotRunThePattern_ExitsTwoSayingWhich(string api, string rw, string message)
+    {
+        CliRun run = Run("bench", "--file", PathOf("data"), "--api", api, "--rw", rw);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(message, run.Error);
+        Assert.DoesNotContain("   at ", run.Error);
+        Assert.Empty(FileNames()); // refused before the data file was created
+    }
+
+    [Fact]
+    public void Bench_WalWithJobs_ExitsTwoNamingTheAppenders()
+    {
+        CliRun run = Run("bench", "--file", PathOf("log"), "--rw", "wal", "--jobs", "2");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--jobs 2: --rw wal runs one log; its appenders are --iodepth", run.Error);
+        Assert.Empty(FileNames());
+    }
 }

@@ -24,4 +24,8 @@ internal enum BenchApi
     /// <summary>Blocking <see cref="System.IO.RandomAccess.Read(Microsoft.Win32.SafeHandles.SafeFileHandle, Span{byte}, long)"/>
     /// / <c>Write</c> on one thread per job: queue depth 1.</summary>
     Sync,
+
+    /// <summary>The .NET baseline of <see cref="ReadWriteMode.Wal"/>: one shared <see cref="System.IO.FileStream"/>,
+    /// <c>Write</c> under a lock, <c>Flush(true)</c> outside it, on one thread per appender.</summary>
+    FileStream,
 }

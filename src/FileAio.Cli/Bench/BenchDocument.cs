@@ -22,6 +22,7 @@ internal sealed record BenchDocument(
     /// <param name="Run">Which round of <c>--repeat</c>.</param>
     /// <param name="AllocScope">Where allocations were counted: <c>thread</c> or <c>process</c>.</param>
     /// <param name="VsRandomAccess">IOPS over the comparable RandomAccess case's; null without one.</param>
+    /// <param name="VsFileStream">Wal only: commits/s over the comparable FileStream case's; left out without one.</param>
     internal sealed record CaseResult(
         string Api,
         string Engine,
@@ -41,7 +42,8 @@ internal sealed record BenchDocument(
         int Run,
         string AllocScope,
         [property: JsonPropertyName("vs_randomaccess")] double? VsRandomAccess,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? FirstError);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? FirstError,
+        [property: JsonPropertyName("vs_filestream"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? VsFileStream);
 
     /// <summary>The machine the numbers come from.</summary>
     internal sealed record HostFacts(string Os, string? Kernel, int Cpus, string Dotnet, string? Fileaio);
@@ -63,5 +65,6 @@ internal sealed record BenchDocument(
         Math.Round(r.RuntimeSeconds, 3), r.Ops, Math.Round(r.Iops, 1), Math.Round(r.BytesPerSecond),
         Math.Round(r.CpuMicrosecondsPerOp, 3), Math.Round(r.AllocBytesPerOp, 3),
         new LatencySummary(Math.Round(r.Latency.P50, 2), Math.Round(r.Latency.P99, 2), Math.Round(r.Latency.P999, 2), Math.Round(r.Latency.Max, 2)),
-        r.Errors, r.Round, r.AllocScope, r.VsRandomAccess is double ratio ? Math.Round(ratio, 3) : null, r.FirstError);
+        r.Errors, r.Round, r.AllocScope, r.VsRandomAccess is double ratio ? Math.Round(ratio, 3) : null, r.FirstError,
+        r.VsFileStream is double streamRatio ? Math.Round(streamRatio, 3) : null);
 }

@@ -24,4 +24,8 @@ internal sealed record BenchResult(
 
     /// <summary>IOPS over the IOPS of the comparable RandomAccess case of the same round; null when none ran.</summary>
     public double? VsRandomAccess { get; init; }
+
+    /// <summary>For <see cref="ReadWriteMode.Wal"/>: commits/s over those of the FileStream case of the same round;
+    /// null when none ran.</summary>
+    public double? VsFileStream { get; init; }
 }

@@ -70,15 +70,24 @@ internal static class BenchRunner
             LatencySummary.From(latency), firstError);
     }
 
-    private static IBenchWorkload Create(BenchCase benchCase, BenchSettings settings) => benchCase.Api switch
+    private static IBenchWorkload Create(BenchCase benchCase, BenchSettings settings)
     {
-        BenchApi.Context => new ContextWorkload(benchCase, settings),
-        BenchApi.RandomAccess => RandomAccessWorkload.Create(benchCase, settings),
-        BenchApi.Sync => new SyncWorkload(benchCase, settings),
-        BenchApi.File or BenchApi.FileInline => FileApiWorkload.Create(benchCase, settings),
-        BenchApi.Loop => LoopWorkload.Create(benchCase, settings),
-        _ => throw new ArgumentOutOfRangeException(nameof(benchCase), benchCase.Api, "unknown api"),
-    };
+        if (!BenchNames.Runs(benchCase.Api, benchCase.Rw))
+        {
+            throw new ArgumentOutOfRangeException(nameof(benchCase), benchCase, "the command refuses this combination before any case runs");
+        }
+        return (benchCase.Api, benchCase.Rw) switch
+        {
+            (BenchApi.File, ReadWriteMode.Wal) => FileWalWorkload.Create(benchCase, settings),
+            (BenchApi.FileStream, _) => new FileStreamWalWorkload(benchCase, settings),
+            (BenchApi.Context, _) => new ContextWorkload(benchCase, settings),
+            (BenchApi.RandomAccess, _) => RandomAccessWorkload.Create(benchCase, settings),
+            (BenchApi.Sync, _) => new SyncWorkload(benchCase, settings),
+            (BenchApi.File or BenchApi.FileInline, _) => FileApiWorkload.Create(benchCase, settings),
+            (BenchApi.Loop, _) => LoopWorkload.Create(benchCase, settings),
+            _ => throw new ArgumentOutOfRangeException(nameof(benchCase), benchCase.Api, "unknown api"),
+        };
+    }
 
     /// <summary>Sleeps <paramref name="seconds"/>, waking every quarter second to let <paramref name="progress"/>
     /// redraw when one is given; throws when cancelled.</summary>

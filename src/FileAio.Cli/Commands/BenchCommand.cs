@@ -30,14 +30,14 @@ internal static class BenchCommand
             }
         });
         var size = new Option<long?>("--size") { Description = "Bytes of the file to use (4k, 512m, 1g). Default: the --file's length if it exists, else 1g.", HelpName = "SIZE", CustomParser = r => OptionParsers.One<long>(r, Sizes.Read) };
-        var rw = ListOption<ReadWriteMode>("--rw", "Access pattern(s): read, write, randread, randwrite, randrw (50/50). Default: randread.", "PATTERN", BenchNames.ReadRw);
+        var rw = ListOption<ReadWriteMode>("--rw", "Access pattern(s): read, write, randread, randwrite, randrw (50/50), wal (--iodepth appenders, each a write then fdatasync per commit). Default: randread.", "PATTERN", BenchNames.ReadRw);
         var bs = ListOption<int>("--bs", "Block size(s) per operation. Default: 4k.", "SIZE", OptionParsers.BlockSize);
         var iodepth = ListOption("--iodepth", "Operations in flight per job. Default: 32.", "N", OptionParsers.WholeNumber(1, 65536));
         var runtime = new Option<double>("--runtime") { Description = "Seconds measured per case.", DefaultValueFactory = _ => DefaultRuntimeSeconds, HelpName = "SECONDS", CustomParser = r => OptionParsers.One(r, OptionParsers.Seconds(zeroAllowed: false)) };
         var warmup = new Option<double>("--warmup") { Description = "Seconds run before measuring (JIT, thread pool, caches).", DefaultValueFactory = _ => DefaultWarmupSeconds, HelpName = "SECONDS", CustomParser = r => OptionParsers.One(r, OptionParsers.Seconds(zeroAllowed: true)) };
         var direct = new Option<bool[]>("--direct") { Description = "O_DIRECT: --direct alone or 1 = direct only, 0 = page-cached only, both. Default: both.", Arity = ArgumentArity.ZeroOrOne, HelpName = "0|1|both", CustomParser = DirectModes };
         var engine = ListOption<AioEngineKind>("--engine", $"FileAio engine(s) for the context, file and loop apis: {EngineNames.Choices}. One that cannot run here is an error. Default: auto.", "ENGINE", EngineNames.Read);
-        var api = ListOption<BenchApi>("--api", $"API(s) to drive the file: {BenchNames.ApiChoices}. Default: context, file, randomaccess.", "API", BenchNames.ReadApi);
+        var api = ListOption<BenchApi>("--api", $"API(s) to drive the file: {BenchNames.ApiChoices} (filestream: the .NET baseline of --rw wal). Default: context, file, randomaccess; file, filestream for --rw wal.", "API", BenchNames.ReadApi);
         var jobs = new Option<int>("--jobs") { Description = "Independent workers, each with --iodepth in flight (a context and thread each for the context api; an engine thread, running its loops, each for the loop api).", DefaultValueFactory = _ => 1, HelpName = "N", CustomParser = r => OptionParsers.One(r, OptionParsers.WholeNumber(1, 256)) };
         var repeat = new Option<int>("--repeat") { Description = "Run the whole matrix N times, in rounds (each run is reported).", DefaultValueFactory = _ => 1, HelpName = "N", CustomParser = r => OptionParsers.One(r, OptionParsers.WholeNumber(1, 1000)) };
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of the table." };
@@ -64,7 +64,7 @@ internal static class BenchCommand
                 [.. OptionParsers.ListOr(parse, iodepth, [32]).Distinct()],
                 parse.GetValue(runtime), parse.GetValue(warmup), OptionParsers.ListOr(parse, direct, [false, true]),
                 [.. OptionParsers.ListOr(parse, engine, [AioEngineKind.Auto]).Distinct()],
-                [.. OptionParsers.ListOr(parse, api, [BenchApi.Context, BenchApi.File, BenchApi.RandomAccess]).Distinct()],
+                parse.GetResult(api) is null ? null : [.. OptionParsers.ListOr<BenchApi>(parse, api, []).Distinct()],
                 parse.GetValue(jobs), parse.GetValue(repeat), parse.GetValue(json), plotPath is null ? null : Path.GetFullPath(plotPath));
             return Task.FromResult(Run(terminal, request, cancellationToken));
         });
@@ -84,8 +84,14 @@ internal static class BenchCommand
     /// machine and the file.</summary>
     private sealed record Request(
         string? File, long? Size, ReadWriteMode[] Rw, int[] BlockSizes, int[] IoDepths,
-        double Runtime, double Warmup, bool[] DirectModes, AioEngineKind[] Engines, BenchApi[] Apis,
-        int Jobs, int Repeat, bool Json, string? Plot);
+        double Runtime, double Warmup, bool[] DirectModes, AioEngineKind[] Engines, BenchApi[]? Apis,
+        int Jobs, int Repeat, bool Json, string? Plot)
+    {
+        /// <summary>The apis a pattern runs on: those given, else its defaults.</summary>
+        public BenchApi[] ApisFor(ReadWriteMode rw) => Apis ?? (rw == ReadWriteMode.Wal ? BenchNames.WalApis : s_defaultApis);
+    }
+
+    private static readonly BenchApi[] s_defaultApis = [BenchApi.Context, BenchApi.File, BenchApi.RandomAccess];
 
     /// <summary><c>--direct</c> alone: O_DIRECT only; <c>--direct both</c>: both; otherwise a yes/no word.</summary>
     private static bool[] DirectModes(System.CommandLine.Parsing.ArgumentResult result)
@@ -110,10 +116,11 @@ internal static class BenchCommand
         {
             EngineNames.RequireSupported(kind);
         }
+        CheckPatternsAndApis(request);
         foreach (AioEngineKind kind in request.Engines)
         {
             int max = AioContext.GetLimits(kind).MaxOutstanding;
-            if (request.Apis.Any(a => a is BenchApi.Context or BenchApi.File or BenchApi.FileInline or BenchApi.Loop) && request.IoDepths.Any(d => d > max))
+            if (request.Rw.SelectMany(request.ApisFor).Any(a => a is BenchApi.Context or BenchApi.File or BenchApi.FileInline or BenchApi.Loop) && request.IoDepths.Any(d => d > max))
             {
                 throw new UsageException($"--iodepth: engine {EngineNames.Name(kind)} takes at most {max} operations in flight per context");
             }
@@ -144,7 +151,7 @@ internal static class BenchCommand
             fileSize = DefaultSize;
         }
         var settings = new BenchSettings(path, fileSize, request.Runtime, request.Warmup, request.Repeat);
-        List<BenchCase> cases = Matrix(request.Apis, request.Engines, request.Rw, request.BlockSizes, request.IoDepths, request.DirectModes, request.Jobs);
+        List<BenchCase> cases = Matrix(request.ApisFor, request.Engines, request.Rw, request.BlockSizes, request.IoDepths, request.DirectModes, request.Jobs);
         CheckDirectAlignment(path, cases);
         try
         {
@@ -178,7 +185,7 @@ internal static class BenchCommand
     /// <summary>Every combination, page-cached before O_DIRECT; the .NET apis once per workload (they use no engine),
     /// sync at depth 1.</summary>
     private static List<BenchCase> Matrix(
-        BenchApi[] apis, AioEngineKind[] engines, ReadWriteMode[] patterns, int[] blockSizes, int[] depths, bool[] directModes, int jobs)
+        Func<ReadWriteMode, BenchApi[]> apisFor, AioEngineKind[] engines, ReadWriteMode[] patterns, int[] blockSizes, int[] depths, bool[] directModes, int jobs)
     {
         var cases = new List<BenchCase>();
         foreach (bool direct in directModes.Distinct().Order())
@@ -189,7 +196,7 @@ internal static class BenchCommand
                 {
                     foreach (int depth in depths)
                     {
-                        foreach (BenchApi api in apis)
+                        foreach (BenchApi api in apisFor(rw))
                         {
                             int caseDepth = api == BenchApi.Sync ? 1 : depth;
                             IEnumerable<AioEngineKind> caseEngines = api is BenchApi.Context or BenchApi.File or BenchApi.FileInline or BenchApi.Loop ? engines : [AioEngineKind.Auto]; // the .NET apis use no engine
@@ -265,12 +272,37 @@ internal static class BenchCommand
                 .Start(context => RunWith(new TerminalBenchProgress(context, settings.WarmupSeconds, settings.RuntimeSeconds)))
             : RunWith(new PlainBenchProgress(terminal, settings.WarmupSeconds, settings.RuntimeSeconds));
 
-        // Each result against the RandomAccess run of the same workload in the same round.
+        // Each result against the .NET run of the same workload in the same round: RandomAccess, or for the
+        // write-ahead log the FileStream baseline.
         return [.. all.Select(r =>
         {
             BenchResult? baseline = all.FirstOrDefault(b => b.Case.Api == BenchApi.RandomAccess && b.Round == r.Round && b.Case.IsComparableTo(r.Case));
-            return baseline is { Iops: > 0 } ? r with { VsRandomAccess = r.Iops / baseline.Iops } : r;
+            BenchResult? stream = all.FirstOrDefault(b => b.Case.Api == BenchApi.FileStream && b.Round == r.Round && b.Case.IsComparableTo(r.Case));
+            return r with
+            {
+                VsRandomAccess = baseline is { Iops: > 0 } ? r.Iops / baseline.Iops : null,
+                VsFileStream = stream is { Iops: > 0 } ? r.Iops / stream.Iops : null,
+            };
         })];
+    }
+
+    /// <summary>Every api given runs every pattern given (the write-ahead log needs a flush per write: file and
+    /// filestream; filestream runs nothing else), and the log is one file: refused before anything is created.</summary>
+    private static void CheckPatternsAndApis(Request request)
+    {
+        foreach (ReadWriteMode rw in request.Rw)
+        {
+            foreach (BenchApi api in request.ApisFor(rw).Where(a => !BenchNames.Runs(a, rw)))
+            {
+                throw new UsageException(api == BenchApi.FileStream
+                    ? $"--api filestream runs only --rw wal (it is the write-ahead log's .NET baseline); for {BenchNames.Name(rw)} use context, file, randomaccess or sync"
+                    : $"--api {BenchNames.Name(api)} does not run --rw wal: the write-ahead log needs a flush per write, run by file (AioFile) and filestream (the .NET baseline)");
+            }
+        }
+        if (request.Jobs > 1 && request.Rw.Contains(ReadWriteMode.Wal))
+        {
+            throw new UsageException($"--jobs {request.Jobs}: --rw wal runs one log; its appenders are --iodepth");
+        }
     }
 
     /// <summary>O_DIRECT needs every block size to be a multiple of the file's offset/length alignment: say so before

@@ -48,6 +48,9 @@ internal sealed class AsyncFile
     /// <summary>The writes this file's flushes wait for.</summary>
     public FlushScope Scope { get; } = new();
 
+    /// <summary>Group commit of this file's flushes (the loop's; see <see cref="FlushGroup"/>).</summary>
+    public FlushGroup Flushes { get; } = new();
+
     public bool IsClosing => (Volatile.Read(ref _gate) & ClosingBit) != 0;
 
     /// <summary>Operations counted in flight now (one being refused after the close began may show for a moment).</summary>

@@ -40,7 +40,7 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
     private const int ConsumedBit = 1 << 16;
 
     private ManualResetValueTaskSourceCore<int> _core = new() { RunContinuationsAsynchronously = true };
-    private readonly OperationPool _pool;
+    private readonly OperationPool? _pool;      // null for a flush group's carrier, which is never pooled
     private int _lease;                         // remark 2: version in the low 16 bits, ConsumedBit once read
 
     private AsyncFile? _file;
@@ -59,6 +59,32 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         _pool = pool;
         Io = new IoOperation(this);
     }
+
+    private AsyncOperation()
+    {
+        Io = new IoOperation(this);
+        IsFlushCarrier = true;
+        CarrierRiders = new OperationList();
+    }
+
+    /// <summary>A carrier's riders: the flushes its fsync answers (its loop's, see <see cref="FlushGroup"/>).</summary>
+    public OperationList? CarrierRiders { get; }
+
+    /// <summary>A carrier's place among its file's fsyncs (1 = the first), while the engine has it (the loop's).</summary>
+    public long CarrierIssueNumber;
+
+    /// <summary>The carrier a caller's flush rides (the loop's, while <see cref="State"/> is FlushRiding).</summary>
+    public AsyncOperation? RidingOn;
+
+    /// <summary>The operation a <see cref="FlushGroup"/> runs its shared fsync in: never pooled, never consumed by a
+    /// caller, never completed through <see cref="Complete"/> (the loop hands its answer to the group's riders).</summary>
+    public static AsyncOperation CreateCarrier() => new();
+
+    /// <summary>A flush group's carrier (<see cref="CreateCarrier"/>).</summary>
+    public bool IsFlushCarrier { get; }
+
+    /// <summary>The loop asked the engine to cancel this operation (<see cref="NoteEngineCancelAsked"/>).</summary>
+    public bool EngineCancelAsked => _engineCancelAsked;
 
     /// <summary>What the engine runs.</summary>
     public IoOperation Io { get; }
@@ -118,6 +144,17 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
     {
         _mode = ContinuationMode.Queued;
         _core.RunContinuationsAsynchronously = true;
+    }
+
+    /// <summary>Readies a carrier for its next fsync of <paramref name="file"/>: described, bound to the file's flush
+    /// scope, and holding a reference on its handle until <see cref="FlushGroup.CarrierDone"/> (loop thread only).</summary>
+    public void BeginCarrier(AsyncFile file, bool dataOnly)
+    {
+        _file = file;
+        _engineCancelAsked = false;
+        Io.SetFlush(file.Handle, file.Traits, dataOnly);
+        Io.Scope = file.Scope;
+        Io.Pin(); // a flush has no buffers: this takes the handle reference alone (see FlushGroup, remark 3)
     }
 
     /// <summary>The loop asked the engine to cancel this operation (its thread only, before the engine is asked): an
@@ -276,7 +313,7 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         Io.Clear();
         _core.Reset();
         Volatile.Write(ref _lease, (ushort)_core.Version); // the next life's token, not yet consumed
-        _pool.Return(this);
+        _pool!.Return(this); // a carrier is never consumed, so never recycled
     }
 
     [Conditional("DEBUG")]
@@ -300,4 +337,10 @@ internal enum LoopState : byte
 
     /// <summary>Completed; its result is published or about to be.</summary>
     Done,
+
+    /// <summary>A flush in its file's <see cref="FlushGroup"/>, to be answered by the group's queued or running fsync.</summary>
+    FlushRiding,
+
+    /// <summary>A flush in its file's <see cref="FlushGroup"/>, waiting for the fsync after the running one.</summary>
+    FlushWaiting,
 }

@@ -410,6 +410,11 @@ internal sealed class EngineLoop : IDisposable
 
     private void Finish(AsyncOperation operation, long result)
     {
+        if (operation.IsFlushCarrier)
+        {
+            FinishCarrier(operation, result);
+            return;
+        }
         operation.State = LoopState.Done;
         _completed++;
         if (result >= 0)
@@ -460,6 +465,37 @@ internal sealed class EngineLoop : IDisposable
         }
         _inlineCompletion = false;
         RestoreContext();
+    }
+
+    /// <summary>A file's shared fsync has left the engine (or was cancelled before it reached it): its answer goes to
+    /// every flush that rode it, then the flushes that waited meanwhile get the next fsync, queued behind everything
+    /// the loop has taken so far (FlushGroup, remarks 1 and 2) — unless the file or the loop is closing, which cancels
+    /// them (they never reached the kernel).</summary>
+    private void FinishCarrier(AsyncOperation carrier, long result)
+    {
+        carrier.State = LoopState.Done;
+        AsyncFile file = carrier.File;
+        FlushGroup group = file.Flushes;
+        long answer = group.CarrierDone(carrier, result);
+        // The riders leave the group before any of them completes: an inline continuation (loop mode) that flushes
+        // again puts its flush in the backlog, which joins a later round.
+        while (FlushGroup.TakeRider(carrier) is AsyncOperation rider)
+        {
+            Finish(rider, answer);
+        }
+        if (_stopping || file.IsClosing)
+        {
+            while (group.TakeWaiting() is AsyncOperation waiting)
+            {
+                Finish(waiting, OperationResult.Canceled);
+            }
+            return;
+        }
+        if (group.NextRound(file) is AsyncOperation next)
+        {
+            next.State = LoopState.Backlog;
+            _backlog.AddLast(next);
+        }
     }
 
     /// <summary>Work queued to the loop (remark 6), at most <see cref="WorkPerTurn"/> items, so that work which keeps
@@ -523,6 +559,11 @@ internal sealed class EngineLoop : IDisposable
     {
         switch (operation.State)
         {
+            case LoopState.FlushRiding or LoopState.FlushWaiting:
+                // A caller's flush in its file's group: it leaves at once; the shared fsync goes on for the others.
+                operation.File.Flushes.Remove(operation);
+                Finish(operation, OperationResult.Canceled);
+                break;
             case LoopState.Backlog:
                 _backlog.Remove(operation);
                 Finish(operation, OperationResult.Canceled);
@@ -542,6 +583,13 @@ internal sealed class EngineLoop : IDisposable
 
     private void CancelFileOperations(AsyncFile file)
     {
+        // Flushes waiting for the file's next fsync never reached the kernel. Those riding the current one follow
+        // it: the carrier is cancelled below with the file's other operations (in the backlog: at once; in the
+        // engine: if the kernel can still stop it, else it completes and answers them).
+        while (file.Flushes.TakeWaiting() is AsyncOperation waiting)
+        {
+            Finish(waiting, OperationResult.Canceled);
+        }
         for (AsyncOperation? operation = _backlog.First; operation is not null;)
         {
             AsyncOperation? next = operation.Next;
@@ -570,15 +618,21 @@ internal sealed class EngineLoop : IDisposable
         {
             int room = EngineCapacity - _inEngine.Count;
             int count = 0;
+            bool carriers = false;
             while (count < room && count < BatchSize && Take() is AsyncOperation operation)
             {
                 operation.State = LoopState.InEngine;
                 _inEngine.AddLast(operation);
                 _batch[count++] = operation.Io;
+                carriers |= operation.IsFlushCarrier;
             }
             if (count > 0)
             {
                 int accepted = _engine.Start(_batch.AsSpan(0, count), out int refusedErrno);
+                if (carriers)
+                {
+                    NoteCarriersStarted(accepted);
+                }
                 if (accepted < count)
                 {
                     PutBack(accepted, count, refusedErrno);
@@ -605,6 +659,18 @@ internal sealed class EngineLoop : IDisposable
         }
     }
 
+    /// <summary>Counts the shared fsyncs among the first <paramref name="accepted"/> of the batch as issued.</summary>
+    private void NoteCarriersStarted(int accepted)
+    {
+        foreach (IoOperation io in _batch.AsSpan(0, accepted))
+        {
+            if (((AsyncOperation)io.Owner).IsFlushCarrier)
+            {
+                ((AsyncOperation)io.Owner).File.Flushes.NoteIssued((AsyncOperation)io.Owner);
+            }
+        }
+    }
+
     /// <summary>The next operation to start, or null; operations cancelled (or of a closing file) before they started
     /// are completed as cancelled here.</summary>
     private AsyncOperation? Take()
@@ -616,10 +682,21 @@ internal sealed class EngineLoop : IDisposable
             {
                 return null;
             }
-            if (!CancelledBeforeStart(operation))
+            if (CancelledBeforeStart(operation))
             {
-                return operation;
+                continue;
             }
+            if (operation.Io.Kind == OperationKind.Flush && !operation.IsFlushCarrier)
+            {
+                // Group commit: the flush joins its file's group; an fsync starts here only when none is under way.
+                AsyncOperation? carrier = operation.File.Flushes.Arrive(operation, operation.File);
+                if (carrier is null)
+                {
+                    continue;
+                }
+                operation = carrier;
+            }
+            return operation;
         }
     }
 

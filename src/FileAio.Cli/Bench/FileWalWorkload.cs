@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using FileAio.Buffers;
+
+namespace FileAio.Cli.Bench;
+
+/// <summary>
+/// <see cref="ReadWriteMode.Wal"/> through <see cref="AioFile"/>: <c>iodepth</c> concurrent async appenders on one file,
+/// each taking the next block of the log (one shared <see cref="SequentialCursor"/> over the whole file, wrapping at its
+/// end as fio does over its laid-out file), writing it with <see cref="AioFile.WriteAsync(ReadOnlyMemory{byte}, long, CancellationToken)"/>
+/// and then awaiting <see cref="AioFile.FlushAsync"/> with <c>dataOnly: true</c> (fdatasync). One commit = that write
+/// and that flush; its latency runs from the write's start to the flush's end.
+/// </summary>
+/// <remarks>The appenders hop between thread-pool threads, so allocations are counted for the whole process, as for
+/// the other async loops. Each appender writes only its own <see cref="WorkerStats"/>; the runner reads them after
+/// <see cref="Join"/>.</remarks>
+internal sealed class FileWalWorkload : IBenchWorkload
+{
+    private readonly AioFile _file;
+    private readonly int _blockSize;
+    private readonly SequentialCursor _log;
+    private readonly Appender[] _appenders;
+    private Task[] _tasks = [];
+    private BenchPhase? _phase;
+
+    private sealed class Appender(AlignedBuffer buffer)
+    {
+        public AlignedBuffer Buffer { get; } = buffer;
+        public WorkerStats Stats { get; } = new();
+    }
+
+    private FileWalWorkload(BenchCase benchCase, BenchSettings settings, AioFile file)
+    {
+        _file = file;
+        _blockSize = benchCase.BlockSize;
+        _log = new SequentialCursor(0, settings.FileSize, _blockSize);
+        int alignment = BenchFileHandles.BufferAlignment(AioFile.GetAlignment(file.Handle));
+        _appenders = new Appender[benchCase.IoDepth];
+        for (int i = 0; i < _appenders.Length; i++)
+        {
+            var buffer = new AlignedBuffer(_blockSize, alignment);
+            BenchData.FillBlock(buffer.GetSpan(), 0x10A1UL + (ulong)i);
+            _appenders[i] = new Appender(buffer);
+        }
+    }
+
+    public static FileWalWorkload Create(BenchCase benchCase, BenchSettings settings)
+    {
+        AioFile file;
+        try
+        {
+            file = AioFile.Open(settings.FilePath, FileMode.Open, FileAccess.ReadWrite, new AioFileOptions { Direct = benchCase.Direct, Engine = benchCase.Engine });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw IoFailureException.FromException(benchCase.Direct ? "open (O_DIRECT)" : "open", settings.FilePath, e);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+        try
+        {
+            return new FileWalWorkload(benchCase, settings, file);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    public string EngineName => EngineNames.Name(_file.Engine);
+
+    public IReadOnlyList<WorkerStats> Stats => [.. _appenders.Select(a => a.Stats)];
+
+    public void Start(BenchPhase phase)
+    {
+        _phase = phase;
+        _tasks = [.. _appenders.Select(appender => Task.Run(() => AppendAsync(appender)))];
+    }
+
+    public void Join()
+    {
+        try
+        {
+            Task.WaitAll(_tasks);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            throw new IOException($"{EngineName} appender failed: {e.InnerExceptions[0].Message}", e.InnerExceptions[0]);
+        }
+    }
+
+    private async Task AppendAsync(Appender appender)
+    {
+        BenchPhase phase = _phase!;
+        ReadOnlyMemory<byte> block = appender.Buffer.Memory;
+        int seen = BenchPhase.Warmup;
+        while (true)
+        {
+            int now = phase.Value;
+            if (now == BenchPhase.Stop)
+            {
+                return;
+            }
+            if (now != seen)
+            {
+                appender.Stats.Reset(); // the warm-up ran every path; count from here
+                seen = now;
+            }
+            long offset = _log.Next();
+            long start = Stopwatch.GetTimestamp();
+            long committed;
+            try
+            {
+                int written = await _file.WriteAsync(block, offset);
+                if (written == _blockSize)
+                {
+                    await _file.FlushAsync(dataOnly: true);
+                    committed = written;
+                }
+                else
+                {
+                    committed = written; // counted as an error below: a short write commits nothing whole
+                    appender.Stats.NoteError($"short write: {written} of {_blockSize} bytes");
+                }
+            }
+            catch (IOException e)
+            {
+                committed = -1;
+                int errno = ErrnoText.FromException(e);
+                appender.Stats.NoteError(errno != 0 ? ErrnoText.Describe(errno) : e.Message);
+            }
+            appender.Stats.Record(start, Stopwatch.GetTimestamp(), committed, _blockSize);
+        }
+    }
+
+    public void Dispose()
+    {
+        _file.Dispose(); // every appender has ended (Join), so nothing is in flight
+        foreach (Appender appender in _appenders)
+        {
+            appender.Buffer.Dispose();
+        }
+    }
+}
