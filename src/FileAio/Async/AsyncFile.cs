@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using FileAio.Engines;
 using FileAio.Platform;
 using Microsoft.Win32.SafeHandles;
@@ -65,6 +66,15 @@ internal sealed class AsyncFile
             return false;
         }
         return true;
+    }
+
+    /// <summary>Counts one more operation in flight, also after closing began: only for an operation started on behalf
+    /// of others that are counted now (a flush carrier for its riders), so the count cannot be at zero and the close
+    /// cannot have drained.</summary>
+    public void EnterWhileCounted()
+    {
+        int after = Interlocked.Increment(ref _gate);
+        Debug.Assert((after & ~ClosingBit) > 1, "an operation counted on behalf of others needs them counted");
     }
 
     /// <summary>An operation counted by <see cref="TryEnter"/> has ended: the kernel no longer uses its buffers.</summary>

@@ -147,14 +147,28 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
     }
 
     /// <summary>Readies a carrier for its next fsync of <paramref name="file"/>: described, bound to the file's flush
-    /// scope, and holding a reference on its handle until <see cref="FlushGroup.CarrierDone"/> (loop thread only).</summary>
-    public void BeginCarrier(AsyncFile file, bool dataOnly)
+    /// scope, counted in the file's flight, and holding a reference on its handle until
+    /// <see cref="FlushGroup.CarrierDone"/> (loop thread only). False, with nothing taken, when the handle refuses a
+    /// reference: the caller closed <see cref="AioFile.Handle"/> itself.</summary>
+    public bool TryBeginCarrier(AsyncFile file, bool dataOnly)
     {
         _file = file;
         _engineCancelAsked = false;
         Io.SetFlush(file.Handle, file.Traits, dataOnly);
         Io.Scope = file.Scope;
-        Io.Pin(); // a flush has no buffers: this takes the handle reference alone (see FlushGroup, remark 3)
+        try
+        {
+            Io.Pin(); // a flush has no buffers: this takes the handle reference alone (see FlushGroup, remark 3)
+        }
+        catch (ObjectDisposedException)
+        {
+            // On the loop thread: an exception here would end the process. The flushes it was to answer fail instead.
+            Io.Unpin();
+            return false;
+        }
+        // Counted, so that Dispose waits for the kernel's fsync even when every flush it answers was cancelled.
+        file.EnterWhileCounted();
+        return true;
     }
 
     /// <summary>The loop asked the engine to cancel this operation (its thread only, before the engine is asked): an

@@ -491,10 +491,18 @@ internal sealed class EngineLoop : IDisposable
             }
             return;
         }
-        if (group.NextRound(file) is AsyncOperation next)
+        if (group.NextRound(file, out bool refused) is AsyncOperation next)
         {
             next.State = LoopState.Backlog;
             _backlog.AddLast(next);
+        }
+        else if (refused)
+        {
+            // No carrier could take the handle (the caller closed it): the waiting flushes fail, none waits for ever.
+            while (group.TakeWaiting() is AsyncOperation waiting)
+            {
+                Finish(waiting, OperationResult.FromErrno(Interop.Errno.EBADF));
+            }
         }
     }
 
@@ -689,9 +697,13 @@ internal sealed class EngineLoop : IDisposable
             if (operation.Io.Kind == OperationKind.Flush && !operation.IsFlushCarrier)
             {
                 // Group commit: the flush joins its file's group; an fsync starts here only when none is under way.
-                AsyncOperation? carrier = operation.File.Flushes.Arrive(operation, operation.File);
+                AsyncOperation? carrier = operation.File.Flushes.Arrive(operation, operation.File, out bool refused);
                 if (carrier is null)
                 {
+                    if (refused)
+                    {
+                        Finish(operation, OperationResult.FromErrno(Interop.Errno.EBADF));
+                    }
                     continue;
                 }
                 operation = carrier;

@@ -22,7 +22,9 @@ namespace FileAio.Async;
 /// never a caller's: each caller keeps its own cancellation (a cancelled flush leaves the group and ends at once, the
 /// fsync goes on for the others), and the answer — success or the errno — goes to every flush it served. A carrier
 /// holds a reference on the handle while the kernel has it, so a file whose last flush was cancelled can close while
-/// the fsync finishes. Carriers are not counted in flight: the callers' flushes are.</para>
+/// the fsync finishes; and it is counted in the file's flight (<see cref="AioFile.OperationsInFlight"/>) while it is
+/// queued or in the engine, so that Dispose waits for the kernel's fsync even when every flush it answers was
+/// cancelled and has ended.</para>
 /// <para>4. Flushes asking for fsync and for fdatasync share one: fsync when any of them asked for it.</para>
 /// </remarks>
 internal sealed class FlushGroup
@@ -71,10 +73,12 @@ internal sealed class FlushGroup
     /// <summary>
     /// A caller's flush, just taken by the loop. Returns a carrier when an fsync must be issued now, at this place in
     /// the loop's order (remark 2) — prepared and pinned, for the caller to start — or null when the flush joined one
-    /// already under way (to ride the queued one, or to wait for a free slot).
+    /// already under way (to ride the queued one, or to wait for a free slot), or when no fsync can be issued because
+    /// the handle was closed under the file (<paramref name="refused"/>: the flush is the caller's to fail).
     /// </summary>
-    public AsyncOperation? Arrive(AsyncOperation flush, AsyncFile file)
+    public AsyncOperation? Arrive(AsyncOperation flush, AsyncFile file, out bool refused)
     {
+        refused = false;
         Debug.Assert(flush.Io.Kind == OperationKind.Flush && !flush.IsFlushCarrier);
         // Only while it is still in the backlog: once taken into a batch, flushes taken after it may follow writes
         // that enter the engine after it.
@@ -95,15 +99,21 @@ internal sealed class FlushGroup
         }
         // Started right away, at this flush's place: not queued, so a flush taken after this one in the same batch
         // cannot ride it (the writes between them would enter the engine after it, beyond its barrier).
-        carrier.BeginCarrier(file, flush.Io.DataOnly);
+        if (!carrier.TryBeginCarrier(file, flush.Io.DataOnly))
+        {
+            refused = true; // the caller closed the handle: this flush fails with EBADF
+            return null;
+        }
         Ride(flush, carrier);
         return carrier;
     }
 
     /// <summary>After a carrier answered its riders: when flushes wait, they become the riders of the next fsync,
-    /// returned prepared (for the caller to queue at the end of its backlog); else null.</summary>
-    public AsyncOperation? NextRound(AsyncFile file)
+    /// returned prepared (for the caller to queue at the end of its backlog); else null — with <paramref name="refused"/>
+    /// when flushes wait but no fsync can be issued, the handle having been closed under the file.</summary>
+    public AsyncOperation? NextRound(AsyncFile file, out bool refused)
     {
+        refused = false;
         if (_waiting.IsEmpty || _queued is not null || FreeCarrier() is not AsyncOperation carrier)
         {
             return null;
@@ -113,7 +123,11 @@ internal sealed class FlushGroup
         {
             dataOnly &= flush.Io.DataOnly;
         }
-        carrier.BeginCarrier(file, dataOnly);
+        if (!carrier.TryBeginCarrier(file, dataOnly))
+        {
+            refused = true; // the caller closed the handle: TakeWaiting hands the waiting flushes back to fail
+            return null;
+        }
         while (_waiting.TakeFirst() is AsyncOperation flush)
         {
             Ride(flush, carrier);
@@ -154,6 +168,7 @@ internal sealed class FlushGroup
     public long CarrierDone(AsyncOperation carrier, long result)
     {
         carrier.Io.Unpin();
+        carrier.File.OperationEnded(); // counted by TryBeginCarrier: Dispose waited for this fsync (remark 3)
         if (ReferenceEquals(carrier, _queued))
         {
             _queued = null; // cancelled, or refused, before the engine took it
