@@ -13,6 +13,7 @@ internal static class Scenarios
         ["second-result"] = SecondResult,
         ["auto-under-seccomp"] = AutoUnderSeccomp.Run,
         ["inline-continuation-throws"] = InlineContinuationThrows.Run,
+        ["flush-after-handle-closed"] = FlushAfterHandleClosed,
     };
 
     /// <summary>
@@ -54,6 +55,35 @@ internal static class Scenarios
         }
         Scenario.Info($"{scenario.Rounds} cancelled reads ended cancelled.");
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// SPEC §7 (bad input is an error, not a crash): a caller closes AioFile.Handle (which it is told not to do), then
+    /// flushes. A write there fails in the call (its handle reference cannot be taken); the flush must fail too —
+    /// with an exception to its caller — and must not take the process down on the engine thread.
+    /// </summary>
+    private static async Task FlushAfterHandleClosed(Scenario scenario)
+    {
+        AioEngineHost host = scenario.NewHost();
+        AioFile file = Scenario.Open(host, scenario.PathOf("closed.bin"), FileMode.CreateNew);
+        await file.WriteAsync(new byte[4096], 0);
+        file.Handle.Dispose();
+        Task flush;
+        try
+        {
+            flush = file.FlushAsync().AsTask();
+        }
+        catch (Exception e)
+        {
+            Scenario.Info($"FlushAsync on a closed handle threw in the call: {e.GetType().Name}.");
+            return;
+        }
+        if (!Scenario.EndsWithin(flush))
+        {
+            throw Scenario.Stop("a flush of a file whose handle the caller closed did not end.");
+        }
+        Scenario.Info($"the flush ended with {flush.Status} ({flush.Exception?.InnerException?.GetType().Name}).");
+        Scenario.Check(!flush.IsCompletedSuccessfully, "a flush of a closed handle reported success.");
     }
 
     /// <summary>

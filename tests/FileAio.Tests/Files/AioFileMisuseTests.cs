@@ -26,6 +26,15 @@ public abstract class AioFileMisuseTests
         Assert.True(run.Passed, run.Describe());
     }
 
+    // SPEC §7: a flush after the caller closed AioFile.Handle must fail to its caller, not end the process.
+    [Fact]
+    public async Task FlushAsync_AfterTheCallerClosedTheHandle_FailsWithoutEndingTheProcess()
+    {
+        Require.Linux();
+        FreshProcess.Result run = await FreshProcess.RunAsync("flush-after-handle-closed", EngineKind);
+        Assert.True(run.Passed, run.Describe());
+    }
+
     // SPEC §4: "A returned ValueTask is consumed once. Reading its result ... twice throws InvalidOperationException and
     // changes nothing."
     [Fact]
