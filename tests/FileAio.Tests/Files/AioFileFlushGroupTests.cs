@@ -251,4 +251,39 @@ public sealed class AioFileFlushGroupTests : FileAioTest
         await Bounded.Ends(run, "The chains of flushes on the loop", () => { });
         await run;
     }
+    // SPEC §4 "Zero allocations per operation in steady state", for flushes that ride and wait in a group: eight
+    // concurrent flushers of one file (so rounds of several riders, with waiters) allocate nothing per flush.
+    [Theory, MemberData(nameof(Engines))]
+    public async Task ConcurrentFlushesOfOneFile_InSteadyState_AllocateNothingPerFlush(AioEngineKind kind)
+    {
+        AioEngineHost host = NewHost(kind);
+        AioFile file = OpenOn(host, PathOf("alloc.bin"), FileMode.CreateNew);
+        await file.WriteAllAsync(new byte[4096], 0);
+        const int Flushers = 8, Each = 300;
+        async Task Run(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                await file.FlushAsync(dataOnly: (i & 1) == 0).ConfigureAwait(false);
+            }
+        }
+        await Task.WhenAll(Enumerable.Range(0, Flushers).Select(_ => Run(50)));
+        long best = long.MaxValue;
+        for (int window = 0; window < 3; window++)
+        {
+            var tasks = new Task[Flushers];
+            long issuedBefore = file.Flushes.IssuedCount;
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int f = 0; f < Flushers; f++)
+            {
+                tasks[f] = Run(Each);
+            }
+            await Task.WhenAll(tasks);
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            Assert.True(file.Flushes.IssuedCount - issuedBefore < Flushers * Each, "premise: no flushes were grouped");
+            best = Math.Min(best, allocated);
+        }
+        // The eight async methods' boxes and the WhenAll are a few KB; per flush would be >= 2400 x 24 bytes.
+        Assert.True(best < 16 * 1024, $"{best} bytes for {Flushers * Each} grouped flushes: the group allocates per flush.");
+    }
 }
