@@ -86,9 +86,19 @@ public sealed class AioFileFlushGroupTests : FileAioTest
         bool fsyncRanPastDispose = file.Flushes.AnsweredCount == 0;
         IReadOnlyList<string> open = OpenDescriptorsInDirectory();
         Assert.SkipUnless(fsyncStillRunning, "The fsync finished before the cancel reached it: the premise does not hold this run.");
+        string? reopenFailure = null;
+        try
+        {
+            using var exclusive = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            reopenFailure = e.Message;
+        }
         Assert.False(fsyncRanPastDispose && open.Count > 0,
-            $"DisposeAsync returned while the file's fsync was still in the kernel; the file is still open: {string.Join(", ", open)}");
-        using var exclusive = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            $"DisposeAsync returned while the file's fsync was still in the kernel; the file is still open: {string.Join(", ", open)}" +
+            (reopenFailure is null ? "" : $"; reopening it with FileShare.None right after failed: {reopenFailure}"));
+        Assert.Null(reopenFailure);
     }
 
     // SPEC §4 (errors) with the FlushScope barrier: flushes that rode and waited behind a held write all get the fsync's
