@@ -491,6 +491,17 @@ internal sealed class EngineLoop : IDisposable
             }
             return;
         }
+        if (answer < 0 && answer != OperationResult.Canceled)
+        {
+            // The fsync failed (EIO, ENOSPC): the flushes that arrived while it ran fail with it. Linux reports a
+            // writeback error once per open file, to the first fsync that looks, so the next fsync would say 0 even
+            // for pages whose writeback failed; a flush whose writes may have been among them must not hear success.
+            while (group.TakeWaiting() is AsyncOperation waiting)
+            {
+                Finish(waiting, answer);
+            }
+            return;
+        }
         if (group.NextRound(file, out bool refused) is AsyncOperation next)
         {
             next.State = LoopState.Backlog;
