@@ -33,12 +33,33 @@ public abstract partial class AioFileFlushTests
 
     /// <summary>Returns once the engine thread has taken every operation issued before the call: an operation of
     /// another file, issued now, has completed (the thread serves its operations in order).</summary>
+    /// <summary>Waits (bounded) until the file counts nothing in flight: an fsync whose flushes were all answered or
+    /// cancelled still counts until the kernel has answered it.</summary>
+    private static async Task NothingLeftInFlight(AioFile file, Action release)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (file.OperationsInFlight != 0 && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(1);
+        }
+        if (file.OperationsInFlight != 0)
+        {
+            release();
+        }
+        Assert.Equal(0, file.OperationsInFlight);
+    }
+
     private async Task Settle(Action release)
     {
         _settler ??= OpenFile(PathOf("settler.bin"), FileMode.CreateNew);
         Assert.Equal(16, await Bounded.Completes(_settler.WriteAsync(new byte[16], 0).AsTask(),
             "A write of another file on the same engine thread", release));
     }
+
+    /// <summary>fsyncs issued in all once flushes that waited for a slot behind <paramref name="slotsBusy"/> fsyncs have
+    /// their answer: one more, shared — unless the held file's fsyncs fail, when the waiting flushes fail with the first
+    /// failed one (a writeback error is reported once per open file) and none is issued for them.</summary>
+    private long IssuedAfterAWaitingRound(int slotsBusy) => HeldFileFsyncFails ? slotsBusy : slotsBusy + 1;
 
     /// <summary>A flush of the held file after its write was released: it fails with EINVAL on a FIFO, else succeeds.</summary>
     private async Task AssertFlushOutcome(Task flush, string what, Action release)
@@ -79,9 +100,10 @@ public abstract partial class AioFileFlushTests
         {
             await AssertFlushOutcome(flush, "A flush that waited for the next fsync", release);
         }
-        Assert.Equal(Slots + 1, held.Flushes.IssuedCount);   // one each for the first, ONE for the three that waited
-        Assert.Equal(Slots + 1, held.Flushes.AnsweredCount);
-        Assert.Equal(0, held.OperationsInFlight);
+        // One each for the first, ONE for the three that waited (none when the first fsyncs failed: they share that).
+        Assert.Equal(IssuedAfterAWaitingRound(Slots), held.Flushes.IssuedCount);
+        Assert.Equal(IssuedAfterAWaitingRound(Slots), held.Flushes.AnsweredCount);
+        await NothingLeftInFlight(held, release);
     }
 
     [Fact]
@@ -93,7 +115,8 @@ public abstract partial class AioFileFlushTests
         Task doomed = held.FlushAsync(dataOnly: true, cancel.Token).AsTask();
         Task other = held.FlushAsync(dataOnly: true).AsTask();
         await Settle(release);
-        Assert.Equal(Slots + 3, held.OperationsInFlight); // the held write, a flush per busy slot, the two waiting
+        // The held write, a flush per busy slot and that slot's fsync, the two waiting.
+        Assert.Equal(2 * Slots + 3, held.OperationsInFlight);
         Assert.False(doomed.IsCompleted || other.IsCompleted, "A waiting flush completed while its file's fsync was held.");
 
         await cancel.CancelAsync();
@@ -109,8 +132,8 @@ public abstract partial class AioFileFlushTests
             await AssertFlushOutcome(flush, "A flush with an fsync of its own", release);
         }
         await AssertFlushOutcome(other, "The flush that waited beside the cancelled one", release);
-        Assert.Equal(Slots + 1, held.Flushes.IssuedCount);
-        Assert.Equal(0, held.OperationsInFlight);
+        Assert.Equal(IssuedAfterAWaitingRound(Slots), held.Flushes.IssuedCount);
+        await NothingLeftInFlight(held, release);
     }
 
     [Fact]
@@ -137,8 +160,8 @@ public abstract partial class AioFileFlushTests
         {
             await AssertFlushOutcome(flush, "A flush with an fsync of its own", release);
         }
-        Assert.Equal(Slots + 1, held.Flushes.IssuedCount); // the cancelled one's fsync went on (for no one)
-        Assert.Equal(0, held.OperationsInFlight);
+        Assert.Equal(IssuedAfterAWaitingRound(Slots), held.Flushes.IssuedCount); // the cancelled one's fsync went on
+        await NothingLeftInFlight(held, release);
     }
 
     [Fact]
