@@ -338,8 +338,8 @@ public sealed partial class AioFile : IDisposable, IAsyncDisposable
     /// (<see cref="AioLoop"/>), or in a continuation running inline on any engine thread
     /// (<see cref="AioFileOptions.InlineCompletions"/>): waiting there would keep that thread from completing operations
     /// — the file's own, or those of the file that another engine thread, itself waiting, would need. Use
-    /// <see cref="DisposeAsync"/> there; the file is closing all the same, and <see cref="DisposeAsync"/> finishes the
-    /// job.</exception>
+    /// <see cref="DisposeAsync"/> there to wait for the end. The file is closing all the same: its operations are
+    /// cancelled, and its handle is closed once they have ended, whether or not <see cref="DisposeAsync"/> is called.</exception>
     public void Dispose()
     {
         Task drained = _file.BeginClose();
@@ -347,16 +347,27 @@ public sealed partial class AioFile : IDisposable, IAsyncDisposable
         {
             if (EngineLoop.InInlineCompletion)
             {
+                CloseHandleWhenDrained(drained);
                 ThrowHelper.ThrowInvalidOperation("AioFile.Dispose in a continuation running inline on an engine thread would block that thread until the file's operations end: use DisposeAsync there.");
             }
             if (_file.Loop.IsLoopThread)
             {
+                CloseHandleWhenDrained(drained);
                 ThrowHelper.ThrowInvalidOperation("AioFile.Dispose on the file's own loop would wait for the loop from the loop: use DisposeAsync there.");
             }
         }
         drained.GetAwaiter().GetResult();
         Handle.Dispose();
     }
+
+    /// <summary>A refused <see cref="Dispose"/> has begun the close but cannot wait for it: the handle is closed when the
+    /// last operation ends, as <see cref="DisposeAsync"/> would, so that a caller who does not go on to call it (a
+    /// <c>using</c> whose exception ends the flow) leaves no descriptor open until the finalizer. On the thread pool
+    /// (<c>drained</c> runs its continuations asynchronously; the default scheduler, not the loop's), after the kernel
+    /// has let go of the buffers; a later <see cref="DisposeAsync"/> closing it again does nothing.</summary>
+    private void CloseHandleWhenDrained(Task drained) =>
+        drained.ContinueWith(static (_, handle) => ((SafeFileHandle)handle!).Dispose(), Handle,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     /// <summary>As <see cref="Dispose"/>, waiting asynchronously.</summary>
     public async ValueTask DisposeAsync()

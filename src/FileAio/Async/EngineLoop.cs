@@ -33,8 +33,15 @@ namespace FileAio.Async;
 /// submitted by the turn's one Reap (one io_uring_enter). Its continuation runs inline here when it completes
 /// (<see cref="ContinuationMode.Loop"/>), in completion order; user code run that way can only append to the
 /// backlog and to the queues, so the loop's walks over its lists stay valid. At stop the loop keeps running queued
-/// work (whose operations are cancelled at once) until there is none; work posted after that runs on the thread
-/// pool, one item at a time and in order, so nothing posted to a stopped loop is left waiting for ever.</para>
+/// work until there is none; work posted after that runs on the thread pool, one item at a time and in order, so
+/// nothing posted to a stopped loop is left waiting for ever. An operation that code on the loop thread begins once the
+/// stop has begun never enters the backlog the stop is draining: it is cancelled as soon as that code returns, and its
+/// continuation is queued to the thread pool (<see cref="RefuseStartedWhileStopping"/>), so that code answering every
+/// cancellation with a new operation cannot keep the stop going for ever.</para>
+/// <para>8. After each piece of user code run here (queued work, a loop-mode or inline-mode continuation) the thread
+/// gets back what it had before: the loop's context, and the thread's own, empty ExecutionContext — code that set an
+/// AsyncLocal, or suppressed the flow, and did not undo it (a raw continuation may) must not hand that to the code run
+/// next, as the thread pool resets a thread's ExecutionContext after each work item (<see cref="AfterUserCode"/>).</para>
 /// <para>7. The inline mode (<see cref="AioFileOptions.InlineCompletions"/>), the other opt-in exception: an operation
 /// of such a file begun anywhere but by the loop's own code runs its continuation inline here too
 /// (<see cref="ContinuationMode.Inline"/>), in completion order, under the same rules as remark 6 — but as a stranger
@@ -79,6 +86,9 @@ internal sealed class EngineLoop : IDisposable
     private long _spinTicks = MaxSpinTicks;
     private int _threadId;                                     // set first thing on the loop thread, before any Submit
     private bool _inlineCompletion;                            // remark 7: an inline-mode continuation runs right now
+    private ExecutionContext _threadContext = null!;           // remark 8: the thread's own (the runtime's default)
+    private bool _shuttingDown;                                // Shutdown has begun: Submit refuses (remark 6)
+    private readonly OperationList _startedWhileStopping = new(); // begun by code run here since then, to refuse
 
     [ThreadStatic]
     private static EngineLoop? t_current;
@@ -183,7 +193,17 @@ internal sealed class EngineLoop : IDisposable
         {
             // Issued by code running on this loop (remarks 6, 7; other callers never run here): the thread is awake and
             // owns the backlog, so no queue, no fence, no wakeup. StartWork takes the backlog first, in order, and a
-            // cancel finds the operation there at once. At stop, Shutdown's last drain cancels what comes this way.
+            // cancel finds the operation there at once.
+            if (_shuttingDown)
+            {
+                // Remark 6: not into the backlog Shutdown is draining — cancelled there, its continuation would run
+                // here again and could begin the next one, for ever. Not completed here either: the caller has not
+                // awaited it yet, and a completed operation would let it go on, synchronously, on this thread. It is
+                // refused once the caller's code has returned (AfterUserCode). Its state stays Incoming, which a cancel
+                // leaves alone.
+                _startedWhileStopping.AddLast(operation);
+                return;
+            }
             operation.State = LoopState.Backlog;
             _backlog.AddLast(operation);
             return;
@@ -267,6 +287,9 @@ internal sealed class EngineLoop : IDisposable
             while (_work.TryDequeue(out LoopWorkItem late))
             {
                 late.Run(Scheduler);
+                // Remark 8: one pool item runs many late items; the pool resets the ExecutionContext only after the
+                // whole of it. The loop thread's default context is the one a pool item starts with.
+                RestoreExecutionContext(_threadContext);
             }
             Volatile.Write(ref _lateThreadId, 0);
             // Clear, fence, look again: a Post that enqueued after our last look but found the flag still set left its
@@ -326,6 +349,9 @@ internal sealed class EngineLoop : IDisposable
     {
         _threadId = Environment.CurrentManagedThreadId;
         t_current = this;
+        // Remark 8: started with UnsafeStart, the thread has the runtime's default context (never null: flow is not
+        // suppressed on a new thread). Every piece of user code run here is to start from it.
+        _threadContext = ExecutionContext.Capture()!;
         // For the thread's whole life (remark 6): an await in code run here comes back here. Nothing else on this
         // thread looks at it.
         SynchronizationContext.SetSynchronizationContext(Context);
@@ -438,7 +464,7 @@ internal sealed class EngineLoop : IDisposable
                 {
                     LoopWorkItem.RaiseUnhandled(e);
                 }
-                RestoreContext();
+                AfterUserCode();
                 break;
             case ContinuationMode.Inline:
                 CompleteInline(operation, result);
@@ -450,7 +476,8 @@ internal sealed class EngineLoop : IDisposable
     }
 
     /// <summary>Remark 7: runs an inline-mode continuation here, with no context current (what its code would find on
-    /// a pool thread), and puts the loop's back afterwards. Not nested: user code cannot reach Finish from here.</summary>
+    /// a pool thread), and puts the loop's back afterwards (and the thread's ExecutionContext, remark 8). Not nested:
+    /// user code cannot reach Finish from here.</summary>
     private void CompleteInline(AsyncOperation operation, long result)
     {
         _inlineCompletion = true;
@@ -464,7 +491,7 @@ internal sealed class EngineLoop : IDisposable
             LoopWorkItem.RaiseUnhandled(e); // as in remark 6: the loop goes on with its other completions
         }
         _inlineCompletion = false;
-        RestoreContext();
+        AfterUserCode();
     }
 
     /// <summary>A file's shared fsync has left the engine (or was cancelled before it reached it): its answer goes to
@@ -528,19 +555,51 @@ internal sealed class EngineLoop : IDisposable
         for (int i = 0; i < WorkPerTurn && _work.TryDequeue(out LoopWorkItem work); i++)
         {
             work.Run(Scheduler);
-            RestoreContext();
+            AfterUserCode();
         }
     }
 
     /// <summary>Puts the loop's context back after user code ran (remark 6). Code may clear or replace the current
     /// context and not restore it; the code run next — queued work, or an inline continuation later in the same turn —
     /// must still find the loop's, or its next await would leave the loop. After each item, not once per turn: one
-    /// turn runs many items, and the completions come after them.</summary>
-    private void RestoreContext()
+    /// turn runs many items, and the completions come after them. Likewise the thread's ExecutionContext (remark 8),
+    /// and, once the stop has begun, the operations that code began (remark 6).</summary>
+    private void AfterUserCode()
     {
         if (SynchronizationContext.Current != Context)
         {
             SynchronizationContext.SetSynchronizationContext(Context);
+        }
+        RestoreExecutionContext(_threadContext);
+        if (_shuttingDown)
+        {
+            RefuseStartedWhileStopping();
+        }
+    }
+
+    /// <summary>Remark 8: drops whatever ExecutionContext user code left on this thread (AsyncLocals it set, a flow it
+    /// suppressed), as the thread pool does after each work item. <see cref="ExecutionContext.Capture"/> allocates
+    /// nothing (it returns the thread's context object, or null when the flow is suppressed), so the usual case — code
+    /// that changed nothing, or an async method, which puts its caller's context back itself — costs one reference
+    /// comparison; only a change pays for the <see cref="ExecutionContext.Restore"/>.</summary>
+    private static void RestoreExecutionContext(ExecutionContext threadContext)
+    {
+        if (ExecutionContext.Capture() != threadContext)
+        {
+            ExecutionContext.Restore(threadContext);
+        }
+    }
+
+    /// <summary>Remark 6: cancels the operations code run here began after the stop had begun, now that the code has
+    /// returned (its awaits have registered their continuations). Their continuations are queued to the thread pool —
+    /// never run here, where they could begin the next one for ever — as for an operation begun on a closed host from
+    /// another thread (<see cref="CancelQueuedAfterClose"/>).</summary>
+    private void RefuseStartedWhileStopping()
+    {
+        while (_startedWhileStopping.TakeFirst() is AsyncOperation refused)
+        {
+            refused.QueueContinuation();
+            Finish(refused, OperationResult.Canceled); // never reached the engine; Queued: runs no user code here
         }
     }
 
@@ -786,10 +845,11 @@ internal sealed class EngineLoop : IDisposable
     /// <summary>The shortest watch: 1 µs.</summary>
     private static readonly long MinSpinTicks = Stopwatch.Frequency / 1_000_000;
 
-    /// <summary>At stop, once the engine holds nothing (remark 6): queued work still runs here, and operations it (or the
-    /// continuations above) issued on this thread are cancelled, until neither is left; then work posted later goes to the
-    /// thread pool. Code that answers every cancellation with a new operation would keep this going: it is asked to end
-    /// when its operations are cancelled (docs/async.md).</summary>
+    /// <summary>At stop, once the engine holds nothing (remark 6): queued work still runs here, until none is left; then
+    /// work posted later goes to the thread pool. Operations that work (or the continuations above) begins here are
+    /// refused as each returns (<see cref="AfterUserCode"/>), their continuations queued to the pool, so code that
+    /// answers every cancellation with a new operation cannot keep this going. (The backlog holds only what code began
+    /// before the stop.) Work that keeps queueing more work still would (docs/async.md).</summary>
     private void DrainWork()
     {
         while (true)
@@ -803,7 +863,7 @@ internal sealed class EngineLoop : IDisposable
                 break;
             }
             work.Run(Scheduler);
-            RestoreContext();
+            AfterUserCode();
         }
         _workClosed = true;
         Interlocked.MemoryBarrier();
@@ -814,6 +874,7 @@ internal sealed class EngineLoop : IDisposable
     /// torn down here, on the thread that owns it.</summary>
     private void Shutdown()
     {
+        _shuttingDown = true; // from here on, what code run here begins is refused (remark 6), not put in the backlog
         while (_backlog.TakeFirst() is AsyncOperation waiting)
         {
             Finish(waiting, OperationResult.Canceled);
@@ -842,6 +903,7 @@ internal sealed class EngineLoop : IDisposable
         }
         Debug.Assert(_inEngine.IsEmpty, "The engine gave every operation back.");
         DrainWork();
+        Debug.Assert(_startedWhileStopping.IsEmpty && _backlog.IsEmpty, "Each piece of user code's refusals were made when it returned.");
         // No wakeup may reach the engine once it is disposed: close the door, then let the ones under way finish.
         Interlocked.Add(ref _wakers, int.MinValue);
         var spinner = new SpinWait();

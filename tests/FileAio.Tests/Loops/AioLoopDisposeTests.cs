@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using FileAio.Tests.Infrastructure;
 
 namespace FileAio.Tests.Loops;
@@ -30,7 +31,9 @@ public sealed class AioLoopDisposeTests : LoopTest
                 outcome = "cancelled";
             }
             int resumedOn = Environment.CurrentManagedThreadId;
-            // Code that goes on after the cancellation: its next operation is cancelled at once, on the loop.
+            // Code that goes on after the cancellation: its next operation, begun on a stopping loop, is cancelled at
+            // once, and resumes it on the thread pool (were it resumed on the loop, code that retried would never let
+            // the stop end: HostDispose_WhileLoopCodeRetriesItsCancelledRead_Returns).
             int afterOn = -1;
             try
             {
@@ -64,10 +67,71 @@ public sealed class AioLoopDisposeTests : LoopTest
         gate.Set();
         await Bounded(disposing);
 
-        Assert.Equal(("cancelled", loopThread, loopThread), await Bounded(held));
+        (string outcome, int resumedOn, int afterOn) = await Bounded(held);
+        Assert.Equal(("cancelled", loopThread), (outcome, resumedOn));
+        Assert.NotEqual(-1, afterOn);
+        Assert.NotEqual(loopThread, afterOn);
         await Bounded(blocker);
         await Bounded(Task.WhenAll(queued));
         Assert.Equal(100, ranAfter);
+    }
+
+    // Loop code that answers a cancelled read by reading again (a timeout-and-retry loop) while its host is disposed.
+    // The first cancellation resumes it on the loop; the read it begins there, on a stopping loop, is cancelled at once
+    // and resumes it on the thread pool, so the stop ends. (Before, each retry went into the backlog the stop was
+    // draining, was cancelled there and resumed the code on the loop again: Dispose never returned.)
+    [Theory, EachHost]
+    public async Task HostDispose_WhileLoopCodeRetriesItsCancelledRead_Returns(string host)
+    {
+        Use(host);
+        AioEngineHost engines = NewHost(threads: 1);
+        AioLoop loop = engines.Loops[0];
+        int loopThread = await Bounded(ThreadIdOf(loop));
+        HeldFifo fifo = await Bounded(loop.RunAsync(() => Task.FromResult(NewHeldFifo(engines))));
+        var stop = new StrongBox<int>();
+        long retries = 0;
+        int firstCancelOn = -1, secondCancelOn = -1;
+
+        Task flow = loop.RunAsync(async () =>
+        {
+            while (Volatile.Read(ref stop.Value) == 0)
+            {
+                try
+                {
+                    await fifo.File.ReadAsync(new byte[8], 0);
+                    return;
+                }
+                catch (OperationCanceledException)
+                {
+                    long retry = Interlocked.Increment(ref retries); // a timeout, say: try again
+                    if (retry == 1)
+                    {
+                        Volatile.Write(ref firstCancelOn, Environment.CurrentManagedThreadId);
+                    }
+                    else if (retry == 2)
+                    {
+                        Volatile.Write(ref secondCancelOn, Environment.CurrentManagedThreadId);
+                    }
+                }
+            }
+        });
+        for (int i = 0; i < 5000 && fifo.File.OperationsInFlight < 1; i++)
+        {
+            await Task.Delay(1);
+        }
+        Assert.Equal(1, fifo.File.OperationsInFlight);
+        await Task.Delay(30); // the read waits in the kernel
+
+        Task dispose = Task.Run(engines.Dispose);
+        bool returned = await Infrastructure.Bounded.EndsWithin(dispose, Infrastructure.Bounded.Bound);
+        Volatile.Write(ref stop.Value, 1); // lets the flow go, so that the test ends either way
+        await Bounded(dispose);
+        await Bounded(flow);
+
+        Assert.True(returned, $"AioEngineHost.Dispose did not return within {Infrastructure.Bounded.Bound.TotalSeconds:0} s; the flow retried {Interlocked.Read(ref retries)} times meanwhile.");
+        Assert.Equal(loopThread, Volatile.Read(ref firstCancelOn));
+        Assert.NotEqual(-1, Volatile.Read(ref secondCancelOn));
+        Assert.NotEqual(loopThread, Volatile.Read(ref secondCancelOn));
     }
 
     [Theory, EachHost]
@@ -114,6 +178,34 @@ public sealed class AioLoopDisposeTests : LoopTest
 
         Assert.Contains("DisposeAsync", refused);
         Assert.True(cancelled);
+        Assert.True(fifo.File.Handle.IsClosed);
+    }
+
+    // The refused Dispose (a `using` on the loop whose exception ends the flow) began the close: once the read it
+    // cancelled has ended, the handle is closed without a DisposeAsync — never before, while the kernel may use it.
+    [Theory, EachHost]
+    public async Task FileDispose_RefusedOnItsLoop_StillClosesTheHandle_OnceItsOperationsEnd(string host)
+    {
+        Use(host);
+        AioLoop loop = Host.Loops[0];
+        HeldFifo fifo = await Bounded(loop.RunAsync(() => Task.FromResult(NewHeldFifo(Host))));
+
+        bool openWhileInFlight = await Bounded(loop.RunAsync(async () =>
+        {
+            ValueTask<int> read = fifo.File.ReadAsync(new byte[16], 0);
+            await Task.Delay(20);
+            Assert.Throws<InvalidOperationException>(fifo.File.Dispose);
+            bool open = !fifo.File.Handle.IsClosed; // the read is this loop's, which runs this code: still in flight
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await read);
+            return open;
+        }));
+        var waited = System.Diagnostics.Stopwatch.StartNew(); // the close runs on the pool once the read has ended
+        while (!fifo.File.Handle.IsClosed && waited.Elapsed < Infrastructure.Bounded.Bound)
+        {
+            await Task.Delay(1);
+        }
+
+        Assert.True(openWhileInFlight);
         Assert.True(fifo.File.Handle.IsClosed);
     }
 

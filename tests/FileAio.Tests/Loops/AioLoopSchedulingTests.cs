@@ -325,6 +325,58 @@ public sealed class AioLoopSchedulingTests : LoopTest
         Assert.Equal(loopThread, after);
     }
 
+    private static readonly AsyncLocal<string?> s_left = new();
+
+    // A posted callback runs under the thread's ExecutionContext (Post does not flow the poster's), and may set an
+    // AsyncLocal and return. The thread pool resets a thread's context after each item; the loop does so after each
+    // piece of work too, so the next one does not see it — on the loop, and on the pool item that runs work posted
+    // after the loop ended (one pool item runs item after item there). A gate makes the items run back to back.
+    [Theory, EachHost(false), EachHost(true)]
+    public async Task APostedCallbackThatLeavesAnAsyncLocalSet_DoesNotHandItToTheNextWork(string host, bool afterTheLoopEnded)
+    {
+        Use(host);
+        AioEngineHost engines = NewHost(threads: 1);
+        SynchronizationContext context = engines.Loops[0].SynchronizationContext;
+        if (afterTheLoopEnded)
+        {
+            engines.Dispose();
+        }
+        var seen = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var gate = new ManualResetEventSlim();
+        context.Post(_ => gate.Wait(LongTimeout), null);
+        context.Post(_ => s_left.Value = "left by an earlier callback", null);
+        context.Post(_ => seen.SetResult(s_left.Value), null);
+        gate.Set();
+
+        Assert.Null(await Bounded(seen.Task));
+    }
+
+    // The same for a raw continuation (UnsafeOnCompleted: no context flows) of an operation begun on the loop, which the
+    // loop runs inline when the read completes.
+    [Theory, EachHost]
+    public async Task ARawContinuationOnTheLoopThatLeavesAnAsyncLocalSet_DoesNotHandItToTheNextWork(string host)
+    {
+        Use(host);
+        AioLoop loop = Host.Loops[0];
+        HeldFifo fifo = await Bounded(loop.RunAsync(() => Task.FromResult(NewHeldFifo(Host))));
+        var seen = new TaskCompletionSource<(string?, bool)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await Bounded(loop.RunAsync(() =>
+        {
+            var awaiter = fifo.File.ReadAsync(new byte[1], 0).GetAwaiter();
+            awaiter.UnsafeOnCompleted(() =>
+            {
+                awaiter.GetResult();
+                bool onLoop = loop.IsOnLoopThread;
+                s_left.Value = "left by a raw continuation";
+                SynchronizationContext.Current!.Post(_ => seen.SetResult((s_left.Value, onLoop)), null);
+            });
+            return Task.CompletedTask;
+        }));
+        fifo.Feed(1, 1);
+
+        Assert.Equal((null, true), await Bounded(seen.Task));
+    }
+
     // The gauge must show a loop blocked right now, not only one whose block has ended: a stuck loop is what it is for.
     [Theory, EachHost]
     public async Task ALoopBlockedNow_ShowsAsItsLagBeforeTheBlockEnds(string host)

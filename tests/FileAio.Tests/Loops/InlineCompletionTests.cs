@@ -286,6 +286,40 @@ public sealed class InlineCompletionTests : LoopTest
         Assert.True(fifo.File.Handle.IsClosed);
     }
 
+    // A `using` in such a continuation: its refused Dispose began the close, and nothing calls DisposeAsync after it. The
+    // handle is closed once the read it cancelled has ended — never before, while the kernel may still use the file.
+    [Theory, EachHost]
+    public async Task Dispose_RefusedInAnInlineContinuation_StillClosesTheHandle_OnceItsOperationsEnd(string host)
+    {
+        Use(host);
+        AioEngineHost single = NewHost(threads: 1); // as above: the read is still in flight when Dispose looks
+        HeldFifo fifo = NewHeldFifo(single, inlineCompletions: true);
+        AioFile other = OpenFile(single, PathOf("other.bin"), inlineCompletions: true);
+
+        var run = Task.Run(async () =>
+        {
+            ValueTask<int> held = fifo.File.ReadAsync(new byte[8], 0);
+            for (int move = 0; !OnAnEngineThread; move++)
+            {
+                Assert.True(move < MovesAllowed, "no flush ever resumed on an engine thread");
+                await other.FlushAsync();
+            }
+            Assert.Throws<InvalidOperationException>(fifo.File.Dispose);
+            bool openWhileInFlight = !fifo.File.Handle.IsClosed;
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await held); // the refused Dispose cancelled it
+            return openWhileInFlight;
+        });
+        bool openWhileInFlight = await Off(run);
+        var waited = System.Diagnostics.Stopwatch.StartNew(); // the close runs on the pool once the read has ended
+        while (!fifo.File.Handle.IsClosed && waited.Elapsed < Infrastructure.Bounded.Bound)
+        {
+            await Task.Delay(1);
+        }
+
+        Assert.True(openWhileInFlight);
+        Assert.True(fifo.File.Handle.IsClosed);
+    }
+
     [Theory, EachHost]
     public async Task DisposeAsync_WithInlineOperationsInFlight_CancelsThem_AndTheirCodeResumesOnTheEngineThread(string host)
     {
