@@ -330,6 +330,22 @@ public sealed class BenchCommandTests : CliTest
         });
     }
 
+    [Theory]
+    [InlineData("loop")]
+    [InlineData("file-inline")]
+    public void Bench_Wal_RunsOnFileAiosOtherAsyncModes(string api)
+    {
+        CliRun run = Run([.. new[] { "bench", "--file", PathOf("log"), "--rw", "wal", "--iodepth", "4", "--api", api + ",filestream", "--direct", "0", "--json" }, .. s_short]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using JsonDocument document = JsonDocument.Parse(run.Output);
+        JsonElement mode = document.RootElement.GetProperty("cases").EnumerateArray().First(c => c.GetProperty("api").GetString() == api);
+        Assert.Equal("wal", mode.GetProperty("rw").GetString());
+        Assert.Equal(0, mode.GetProperty("errors").GetInt64());
+        Assert.True(mode.GetProperty("ops").GetInt64() > 0, mode.ToString()); // commits, each a write and its fdatasync
+        Assert.True(mode.GetProperty("vs_filestream").GetDouble() > 0);
+    }
+
     [Fact]
     public void Bench_Wal_Table_ShowsAppendersAndTheRatioToFileStream()
     {
@@ -355,7 +371,7 @@ public sealed class BenchCommandTests : CliTest
     }
 
     [Theory]
-    [InlineData("randomaccess", "wal", "--api randomaccess does not run --rw wal: the write-ahead log needs a flush per write, run by file (AioFile) and filestream (the .NET baseline)")]
+    [InlineData("randomaccess", "wal", "--api randomaccess does not run --rw wal: the write-ahead log needs a flush per write, run by file, file-inline and loop (AioFile) and filestream (the .NET baseline)")]
     [InlineData("sync", "wal", "--api sync does not run --rw wal")]
     [InlineData("context", "wal", "--api context does not run --rw wal")]
     [InlineData("file,sync", "randread,wal", "--api sync does not run --rw wal")]

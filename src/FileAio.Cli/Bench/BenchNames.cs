@@ -58,10 +58,13 @@ internal static class BenchNames
     /// <summary>The apis that run <see cref="ReadWriteMode.Wal"/>, and the default set for it.</summary>
     public static readonly BenchApi[] WalApis = [BenchApi.File, BenchApi.FileStream];
 
+    /// <summary>Every api that runs <see cref="ReadWriteMode.Wal"/>: the defaults and FileAio's other async modes.</summary>
+    private static readonly BenchApi[] s_walCapable = [BenchApi.File, BenchApi.FileInline, BenchApi.Loop, BenchApi.FileStream];
+
     /// <summary>Whether <paramref name="api"/> runs <paramref name="rw"/>: the wal pattern needs a flush per write
     /// (file, filestream), and filestream runs nothing else.</summary>
     public static bool Runs(BenchApi api, ReadWriteMode rw) =>
-        rw == ReadWriteMode.Wal ? WalApis.Contains(api) : api != BenchApi.FileStream;
+        rw == ReadWriteMode.Wal ? s_walCapable.Contains(api) : api != BenchApi.FileStream;
 
     public static bool IsRandom(ReadWriteMode rw) => rw is ReadWriteMode.RandRead or ReadWriteMode.RandWrite or ReadWriteMode.RandRw;
 }

@@ -78,7 +78,7 @@ internal static class BenchRunner
         }
         return (benchCase.Api, benchCase.Rw) switch
         {
-            (BenchApi.File, ReadWriteMode.Wal) => FileWalWorkload.Create(benchCase, settings),
+            (BenchApi.File or BenchApi.FileInline or BenchApi.Loop, ReadWriteMode.Wal) => FileWalWorkload.Create(benchCase, settings),
             (BenchApi.FileStream, _) => new FileStreamWalWorkload(benchCase, settings),
             (BenchApi.Context, _) => new ContextWorkload(benchCase, settings),
             (BenchApi.RandomAccess, _) => RandomAccessWorkload.Create(benchCase, settings),

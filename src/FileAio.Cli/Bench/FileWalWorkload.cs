@@ -16,6 +16,7 @@ namespace FileAio.Cli.Bench;
 internal sealed class FileWalWorkload : IBenchWorkload
 {
     private readonly AioFile _file;
+    private readonly AioLoop? _loop;   // --api loop: the appenders run on this engine thread, the file bound to it
     private readonly int _blockSize;
     private readonly SequentialCursor _log;
     private readonly Appender[] _appenders;
@@ -28,9 +29,10 @@ internal sealed class FileWalWorkload : IBenchWorkload
         public WorkerStats Stats { get; } = new();
     }
 
-    private FileWalWorkload(BenchCase benchCase, BenchSettings settings, AioFile file)
+    private FileWalWorkload(BenchCase benchCase, BenchSettings settings, AioFile file, AioLoop? loop)
     {
         _file = file;
+        _loop = loop;
         _blockSize = benchCase.BlockSize;
         _log = new SequentialCursor(0, settings.FileSize, _blockSize);
         int alignment = BenchFileHandles.BufferAlignment(AioFile.GetAlignment(file.Handle));
@@ -43,28 +45,49 @@ internal sealed class FileWalWorkload : IBenchWorkload
         }
     }
 
+    /// <summary>The workload for <paramref name="benchCase"/>'s api: <c>file</c> (appenders on the thread pool),
+    /// <c>file-inline</c> (the same, the file with <see cref="AioFileOptions.InlineCompletions"/>) or <c>loop</c> (every
+    /// appender on one engine thread of a host of its own, the file opened there).</summary>
     public static FileWalWorkload Create(BenchCase benchCase, BenchSettings settings)
     {
         AioFile file;
+        AioEngineHost? host = null;
         try
         {
-            file = AioFile.Open(settings.FilePath, FileMode.Open, FileAccess.ReadWrite, new AioFileOptions { Direct = benchCase.Direct, Engine = benchCase.Engine });
+            if (benchCase.Api == BenchApi.Loop)
+            {
+                host = AioEngineHost.Create(benchCase.Engine, threads: 1);
+                AioLoop loop = host.Loops[0];
+                var onLoop = new AioFileOptions { Direct = benchCase.Direct, Host = host };
+                file = loop.RunAsync(() => Task.FromResult(AioFile.Open(settings.FilePath, FileMode.Open, FileAccess.ReadWrite, onLoop)))
+                    .GetAwaiter().GetResult();
+            }
+            else
+            {
+                file = AioFile.Open(settings.FilePath, FileMode.Open, FileAccess.ReadWrite, new AioFileOptions
+                {
+                    Direct = benchCase.Direct, Engine = benchCase.Engine, InlineCompletions = benchCase.Api == BenchApi.FileInline,
+                });
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            host?.Dispose();
             throw IoFailureException.FromException(benchCase.Direct ? "open (O_DIRECT)" : "open", settings.FilePath, e);
         }
         catch (NotSupportedException e)
         {
+            host?.Dispose();
             throw new UsageException(e.Message, e);
         }
         try
         {
-            return new FileWalWorkload(benchCase, settings, file);
+            return new FileWalWorkload(benchCase, settings, file, host?.Loops[0]);
         }
         catch
         {
             file.Dispose();
+            host?.Dispose();
             throw;
         }
     }
@@ -76,7 +99,9 @@ internal sealed class FileWalWorkload : IBenchWorkload
     public void Start(BenchPhase phase)
     {
         _phase = phase;
-        _tasks = [.. _appenders.Select(appender => Task.Run(() => AppendAsync(appender)))];
+        _tasks = _loop is { } loop
+            ? [.. _appenders.Select(appender => loop.RunAsync(() => AppendAsync(appender)))]
+            : [.. _appenders.Select(appender => Task.Run(() => AppendAsync(appender)))];
     }
 
     public void Join()
@@ -137,10 +162,11 @@ internal sealed class FileWalWorkload : IBenchWorkload
 
     public void Dispose()
     {
-        _file.Dispose(); // every appender has ended (Join), so nothing is in flight
+        _file.Dispose(); // every appender has ended (Join), so nothing is in flight; from this thread, not the loop's
         foreach (Appender appender in _appenders)
         {
             appender.Buffer.Dispose();
         }
+        _loop?.Host.Dispose();
     }
 }

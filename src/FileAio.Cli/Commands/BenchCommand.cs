@@ -296,7 +296,7 @@ internal static class BenchCommand
             {
                 throw new UsageException(api == BenchApi.FileStream
                     ? $"--api filestream runs only --rw wal (it is the write-ahead log's .NET baseline); for {BenchNames.Name(rw)} use context, file, randomaccess or sync"
-                    : $"--api {BenchNames.Name(api)} does not run --rw wal: the write-ahead log needs a flush per write, run by file (AioFile) and filestream (the .NET baseline)");
+                    : $"--api {BenchNames.Name(api)} does not run --rw wal: the write-ahead log needs a flush per write, run by file, file-inline and loop (AioFile) and filestream (the .NET baseline)");
             }
         }
         if (request.Jobs > 1 && request.Rw.Contains(ReadWriteMode.Wal))
