@@ -28,6 +28,13 @@ internal static class ErrnoText
     /// <summary>"No such file or directory (ENOENT, errno 2)", as the library words errnos in its own messages.</summary>
     public static string Describe(int errno) => AioErrno.Describe(errno);
 
+    /// <summary>An exception's errno described (<see cref="Describe(int)"/>), or its message when it carries none.</summary>
+    public static string Describe(Exception exception)
+    {
+        int errno = FromException(exception);
+        return errno != 0 ? Describe(errno) : exception.Message;
+    }
+
     /// <summary>"ENOENT", or "errno 1234" for a number the library has no name for.</summary>
     public static string Name(int errno) => AioErrno.GetName(errno) ?? $"errno {errno}";
 

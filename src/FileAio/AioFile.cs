@@ -165,8 +165,9 @@ public sealed partial class AioFile : IDisposable, IAsyncDisposable
 
     /// <summary>Makes the file durable (<c>fsync</c>; <c>fdatasync</c> when <paramref name="dataOnly"/>) after every
     /// write started on this file before it has completed. It waits for this file's writes only.</summary>
-    /// <remarks>Flushes of one file are grouped: at most one fsync of the file is in the kernel at a time, and the
-    /// flushes called while it runs share the next one (an fsync if any of them asked for one, else an fdatasync).
+    /// <remarks>Flushes of one file are grouped: at most a few fsyncs of the file are in the kernel at a time
+    /// (<see cref="FlushGroup.MaxInFlight"/>), and the flushes called while they all run share the next one (an fsync if
+    /// any of them asked for one, else an fdatasync).
     /// A flush is only ever answered by an fsync issued after it was called, so it covers every write completed
     /// before the call. Each caller keeps its own cancellation; an error of the shared fsync reaches each of them.</remarks>
     public ValueTask FlushAsync(bool dataOnly = false, CancellationToken cancellationToken = default)

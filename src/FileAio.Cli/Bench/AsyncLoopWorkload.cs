@@ -126,8 +126,7 @@ internal abstract class AsyncLoopWorkload : IBenchWorkload
             catch (IOException e)
             {
                 transferred = -1;
-                int errno = ErrnoText.FromException(e);
-                loop.Stats.NoteError(errno != 0 ? ErrnoText.Describe(errno) : e.Message);
+                loop.Stats.NoteError(ErrnoText.Describe(e));
             }
             loop.Stats.Record(start, Stopwatch.GetTimestamp(), transferred, blockSize);
             if (transferred >= 0 && transferred != blockSize)

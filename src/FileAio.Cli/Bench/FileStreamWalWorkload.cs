@@ -129,8 +129,7 @@ internal sealed class FileStreamWalWorkload : IBenchWorkload
             catch (IOException e)
             {
                 committed = -1;
-                int errno = ErrnoText.FromException(e);
-                appender.Stats.NoteError(errno != 0 ? ErrnoText.Describe(errno) : e.Message);
+                appender.Stats.NoteError(ErrnoText.Describe(e));
             }
             appender.Stats.Record(start, Stopwatch.GetTimestamp(), committed, _blockSize);
         }

@@ -153,8 +153,7 @@ internal sealed class FileWalWorkload : IBenchWorkload
             catch (IOException e)
             {
                 committed = -1;
-                int errno = ErrnoText.FromException(e);
-                appender.Stats.NoteError(errno != 0 ? ErrnoText.Describe(errno) : e.Message);
+                appender.Stats.NoteError(ErrnoText.Describe(e));
             }
             appender.Stats.Record(start, Stopwatch.GetTimestamp(), committed, _blockSize);
         }

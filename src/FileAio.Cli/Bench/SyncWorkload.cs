@@ -109,8 +109,7 @@ internal sealed class SyncWorkload : IBenchWorkload
             catch (IOException e)
             {
                 transferred = -1;
-                int errno = ErrnoText.FromException(e);
-                worker.Stats.NoteError(errno != 0 ? ErrnoText.Describe(errno) : e.Message);
+                worker.Stats.NoteError(ErrnoText.Describe(e));
             }
             worker.Stats.Record(start, Stopwatch.GetTimestamp(), transferred, _blockSize);
         }

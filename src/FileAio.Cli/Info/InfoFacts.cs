@@ -242,9 +242,5 @@ internal sealed record InfoFacts(
         }
     }
 
-    private static string DescribeError(Exception e)
-    {
-        int errno = ErrnoText.FromException(e);
-        return errno != 0 ? ErrnoText.Describe(errno) : e.Message;
-    }
+    private static string DescribeError(Exception e) => ErrnoText.Describe(e);
 }

@@ -163,7 +163,7 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         catch (ObjectDisposedException)
         {
             // On the loop thread: an exception here would end the process. The flushes it was to answer fail instead.
-            Io.Unpin();
+            // (Pin releases what it took before it throws.)
             return false;
         }
         // Counted, so that Dispose waits for the kernel's fsync even when every flush it answers was cancelled.

@@ -38,10 +38,6 @@ namespace FileAio.Async;
 /// stop has begun never enters the backlog the stop is draining: it is cancelled as soon as that code returns, and its
 /// continuation is queued to the thread pool (<see cref="RefuseStartedWhileStopping"/>), so that code answering every
 /// cancellation with a new operation cannot keep the stop going for ever.</para>
-/// <para>8. After each piece of user code run here (queued work, a loop-mode or inline-mode continuation) the thread
-/// gets back what it had before: the loop's context, and the thread's own, empty ExecutionContext — code that set an
-/// AsyncLocal, or suppressed the flow, and did not undo it (a raw continuation may) must not hand that to the code run
-/// next, as the thread pool resets a thread's ExecutionContext after each work item (<see cref="AfterUserCode"/>).</para>
 /// <para>7. The inline mode (<see cref="AioFileOptions.InlineCompletions"/>), the other opt-in exception: an operation
 /// of such a file begun anywhere but by the loop's own code runs its continuation inline here too
 /// (<see cref="ContinuationMode.Inline"/>), in completion order, under the same rules as remark 6 — but as a stranger
@@ -51,6 +47,10 @@ namespace FileAio.Async;
 /// for (<see cref="IsLoopCode"/> is false), and a read it begins skips the page-cache fast path
 /// (<see cref="InInlineCompletion"/>), so a flow whose reads all hit the cache still gives the thread back once per
 /// read. An exception escaping such a continuation is raised on the thread pool, as in remark 6.</para>
+/// <para>8. After each piece of user code run here (queued work, a loop-mode or inline-mode continuation) the thread
+/// gets back what it had before: the loop's context, and the thread's own, empty ExecutionContext — code that set an
+/// AsyncLocal, or suppressed the flow, and did not undo it (a raw continuation may) must not hand that to the code run
+/// next, as the thread pool resets a thread's ExecutionContext after each work item (<see cref="AfterUserCode"/>).</para>
 /// </remarks>
 internal sealed class EngineLoop : IDisposable
 {
@@ -742,9 +742,9 @@ internal sealed class EngineLoop : IDisposable
     {
         foreach (IoOperation io in _batch.AsSpan(0, accepted))
         {
-            if (((AsyncOperation)io.Owner).IsFlushCarrier)
+            if (io.Owner is AsyncOperation { IsFlushCarrier: true } carrier)
             {
-                ((AsyncOperation)io.Owner).File.Flushes.NoteIssued((AsyncOperation)io.Owner);
+                carrier.File.Flushes.NoteIssued(carrier);
             }
         }
     }
