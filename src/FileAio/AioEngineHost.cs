@@ -87,7 +87,7 @@ public sealed class AioEngineHost : IDisposable
             throw new NotSupportedException($"The {limits.Engine} engine cannot run here: {limits.UnsupportedReason}");
         }
         // Each thread owns its engine, and submits in the same enter that reaps.
-        EngineSettings owned = settings with { Owned = true, DeferSubmission = true };
+        EngineSettings owned = settings with { Owned = true, DeferSubmission = true, RegisterOnFirstUse = true };
         var loops = new EngineLoop[count];
         AioEngineKind created = limits.Engine;
         AioLimits[] passedOver = EngineFactory.PassedOverFor(engine, created);

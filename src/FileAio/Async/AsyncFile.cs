@@ -15,6 +15,9 @@ namespace FileAio.Async;
 /// and backs out if the bit is set; closing sets the bit with one interlocked OR, after the completion source it
 /// signals is in place, so whoever sees the bit also sees the source. Every change is a full fence, so an operation
 /// either gets in before the close (and is cancelled and waited for) or is refused — none slips between.
+/// Once nothing is in flight, a file whose operations reached the engine is forgotten by it first, on the loop thread
+/// (<see cref="EngineLoop.ForgetFile"/>: an io_uring engine thread registers the files it serves, and the kernel's
+/// table holds a registered file open), and only then is the close complete.
 /// </remarks>
 internal sealed class AsyncFile
 {
@@ -22,6 +25,7 @@ internal sealed class AsyncFile
 
     private int _gate;                         // operations in flight | ClosingBit
     private TaskCompletionSource? _drained;    // set when closing, completed when nothing is in flight
+    private volatile bool _reachedEngine;      // an operation of the file was started on the engine
 
     public AsyncFile(SafeFileHandle handle, string path, FileTraits traits, EngineLoop loop, bool inlineCompletions)
     {
@@ -54,6 +58,16 @@ internal sealed class AsyncFile
 
     public bool IsClosing => (Volatile.Read(ref _gate) & ClosingBit) != 0;
 
+    /// <summary>The loop thread started an operation of this file on its engine, which may have registered the file. Set
+    /// before that operation can end, so whoever sees the file drained sees it.</summary>
+    public void NoteReachedEngine()
+    {
+        if (!_reachedEngine)
+        {
+            _reachedEngine = true;
+        }
+    }
+
     /// <summary>Operations counted in flight now (one being refused after the close began may show for a moment).</summary>
     public int InFlight => Volatile.Read(ref _gate) & ~ClosingBit;
 
@@ -82,7 +96,7 @@ internal sealed class AsyncFile
     {
         if (Interlocked.Decrement(ref _gate) == ClosingBit)
         {
-            _drained!.TrySetResult(); // the last one out after the close began
+            Drained(); // the last one out after the close began
         }
     }
 
@@ -101,7 +115,7 @@ internal sealed class AsyncFile
         int before = Interlocked.Or(ref _gate, ClosingBit);
         if (before == 0)
         {
-            drained.TrySetResult();
+            Drained();
         }
         else
         {
@@ -109,4 +123,21 @@ internal sealed class AsyncFile
         }
         return drained.Task;
     }
+
+    /// <summary>Nothing is in flight and nothing can enter: the close completes, once the engine has forgotten the file
+    /// if it ever saw it.</summary>
+    private void Drained()
+    {
+        if (_reachedEngine)
+        {
+            Loop.ForgetFile(this);
+        }
+        else
+        {
+            CompleteClose();
+        }
+    }
+
+    /// <summary>Completes the close (the task <see cref="BeginClose"/> returned).</summary>
+    public void CompleteClose() => _drained!.TrySetResult();
 }

@@ -84,10 +84,12 @@ internal sealed class EngineLoop : IDisposable
     private readonly IoOperation[] _batch = new IoOperation[BatchSize];
     private readonly IoOperation[] _reaped = new IoOperation[BatchSize];
     private long _spinTicks = MaxSpinTicks;
+    private bool _handedOff;                                   // completions went to other threads since the last missed watch
     private int _threadId;                                     // set first thing on the loop thread, before any Submit
     private bool _inlineCompletion;                            // remark 7: an inline-mode continuation runs right now
     private ExecutionContext _threadContext = null!;           // remark 8: the thread's own (the runtime's default)
     private bool _shuttingDown;                                // Shutdown has begun: Submit refuses (remark 6)
+    private bool _engineDisposed;                              // the last step of Shutdown
     private readonly OperationList _startedWhileStopping = new(); // begun by code run here since then, to refuse
 
     [ThreadStatic]
@@ -248,6 +250,46 @@ internal sealed class EngineLoop : IDisposable
         WakeIfSleeping();
     }
 
+    /// <summary>
+    /// Has the engine forget <paramref name="file"/>, whose operations have all ended, then completes its close
+    /// (<see cref="AsyncFile.CompleteClose"/>). Only the loop thread may call its engine: called there (a close in code
+    /// the loop runs), it happens now, so that a Dispose there with nothing in flight returns at once; from any other
+    /// thread it is posted to the loop's next turn. Once the thread has ended (the engine is gone, and its
+    /// registrations with it) the close completes wherever the posted work runs. Thread-safe and non-blocking.
+    /// </summary>
+    public void ForgetFile(AsyncFile file)
+    {
+        if (IsLoopThread)
+        {
+            ForgetOnLoopThread(file);
+        }
+        else
+        {
+            Post(new LoopWorkItem(s_forgetFile, file));
+        }
+    }
+
+    private static readonly SendOrPostCallback s_forgetFile = static state =>
+    {
+        var file = (AsyncFile)state!;
+        file.Loop.ForgetOnLoopThread(file);
+    };
+
+    private void ForgetOnLoopThread(AsyncFile file)
+    {
+        try
+        {
+            if (IsLoopThread && !_engineDisposed)
+            {
+                _engine.ForgetFile(file.Handle);
+            }
+        }
+        finally
+        {
+            file.CompleteClose();
+        }
+    }
+
     /// <summary>Queues user code to run on the loop thread (remark 6). Thread-safe and non-blocking; after the thread
     /// has ended, the work runs on the thread pool instead.</summary>
     public void Post(LoopWorkItem work)
@@ -381,7 +423,7 @@ internal sealed class EngineLoop : IDisposable
                 // inside StartWork, and in the loop mode its inline continuation may issue the next one into the
                 // backlog after StartWork has looked at it. Sleeping then, with nothing in the engine, would be for ever.
                 bool hasWork = !_incoming.IsEmpty || !_messages.IsEmpty || !_work.IsEmpty || BacklogCanStart;
-                if (!hasWork && _inEngine.Count > 0 && SpinForWork())
+                if (!hasWork && _inEngine.Count > 0 && _handedOff && SpinForWork())
                 {
                     busySince = Stopwatch.GetTimestamp(); // it watched the queues until now
                     Volatile.Write(ref _busySince, busySince);
@@ -471,6 +513,7 @@ internal sealed class EngineLoop : IDisposable
                 break;
             default:
                 operation.Complete(result);
+                _handedOff = true; // its continuation runs elsewhere, and usually begins the next operation soon
                 break;
         }
     }
@@ -700,6 +743,7 @@ internal sealed class EngineLoop : IDisposable
             while (count < room && count < BatchSize && Take() is AsyncOperation operation)
             {
                 operation.State = LoopState.InEngine;
+                operation.File.NoteReachedEngine();
                 _inEngine.AddLast(operation);
                 _batch[count++] = operation.Io;
                 carriers |= operation.IsFlushCarrier;
@@ -835,6 +879,7 @@ internal sealed class EngineLoop : IDisposable
         }
         while (Stopwatch.GetTimestamp() < giveUp);
         _spinTicks -= _spinTicks / 8; // shrink slowly: one miss among many hits should not end the watching
+        _handedOff = false;
         return false;
     }
 
@@ -911,6 +956,7 @@ internal sealed class EngineLoop : IDisposable
         {
             spinner.SpinOnce();
         }
+        _engineDisposed = true;
         _engine.Dispose();
     }
 }

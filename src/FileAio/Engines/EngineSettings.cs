@@ -14,6 +14,12 @@ internal readonly record struct EngineSettings
     /// <c>io_uring_enter</c> per turn). Without it, Start submits before it returns, as a context's Submit must.</summary>
     public bool DeferSubmission { get; init; }
 
+    /// <summary>Owned engines only: files and aligned buffers are registered with the engine the first time an operation
+    /// uses them (io_uring's registered files and buffers), and a file stays registered until
+    /// <see cref="IAioEngine.ForgetFile"/>. For the async host's engine threads, whose layer forgets every file it closes;
+    /// a context registers only what its caller associates.</summary>
+    public bool RegisterOnFirstUse { get; init; }
+
     /// <summary>Submission-queue entries (io_uring); 0 for the engine's own choice. Tests make it tiny (4) so that
     /// full-queue paths run.</summary>
     public uint SubmissionQueueEntries { get; init; }

@@ -49,6 +49,10 @@ internal interface IAioEngine : IDisposable
     /// <summary>The file will be used with this engine (registration, where the engine has any).</summary>
     void AssociateWithFile(SafeFileHandle file);
 
+    /// <summary>The file will not be used with this engine again (its operations have ended): drop what the engine
+    /// registered for it on first use (<see cref="EngineSettings.RegisterOnFirstUse"/>), so that closing it closes it.</summary>
+    void ForgetFile(SafeFileHandle file);
+
     /// <summary>The buffer will be used with this engine (registration, where the engine has any).</summary>
     void AssociateWithBuffer(Memory<byte> buffer);
 

@@ -19,6 +19,13 @@ internal static unsafe partial class TestNative
     [LibraryImport("libc")]
     public static partial int gettid();
 
+    /// <summary>glibc's malloc tuning; M_MMAP_THRESHOLD (-3) fixes the size from which blocks get mappings of their own
+    /// (and lose them on free), which also turns off glibc's raising of that threshold.</summary>
+    [LibraryImport("libc")]
+    public static partial int mallopt(int param, int value);
+
+    public const int M_MMAP_THRESHOLD = -3;
+
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int open(string path, int flags);
 

@@ -38,6 +38,11 @@ namespace FileAio.Engines.IoUring;
 /// threads, with a slot like any other, and complete through the same path as CQEs (remark 6 of Reap).</para>
 /// <para>6. A file handle's descriptor stays open while an operation is in flight: the operation's pins hold a
 /// reference on the handle.</para>
+/// <para>7. An async host's engine (<see cref="EngineSettings.RegisterOnFirstUse"/>) registers each file and each small
+/// <see cref="Buffers.AlignedBuffer"/> the first time an operation on it goes into an SQE, as a context's
+/// AssociateWith* would (<see cref="RegisteredResources"/>): the loop mode then pays what fio pays per read. The async
+/// layer forgets a file (<see cref="ForgetFile"/>) before its close completes, since the kernel's table holds the file
+/// open.</para>
 /// </remarks>
 internal sealed unsafe partial class IoUringEngine : IAioEngine
 {
@@ -67,6 +72,7 @@ internal sealed unsafe partial class IoUringEngine : IAioEngine
     private readonly SlotTable _slots;
     private readonly bool _owned;
     private readonly bool _deferSubmission;
+    private readonly bool _registerOnFirstUse;
     private readonly bool _hasSyncCancel;
 
     // ---- Submission side, guarded by _sqLock.
@@ -122,6 +128,7 @@ internal sealed unsafe partial class IoUringEngine : IAioEngine
         _queue = queue!;
         _owned = settings.Owned;
         _deferSubmission = settings.Owned && settings.DeferSubmission;
+        _registerOnFirstUse = settings.Owned && settings.RegisterOnFirstUse;
         _hasSyncCancel = support.HasSyncCancel && !settings.WithoutSyncCancel;
         _slots = new SlotTable(capacity);
         _claimed = new int[_queue.SqEntries];
@@ -162,7 +169,20 @@ internal sealed unsafe partial class IoUringEngine : IAioEngine
     {
         lock (_sqLock)
         {
-            _queue.Registered.AddFile(file);
+            _queue.Registered.AddFile(file, holdHandle: true);
+        }
+    }
+
+    /// <summary>The ring's descriptor (tests read its /proc fdinfo).</summary>
+    internal int RingFd => _queue.Fd;
+
+    /// <summary>Clears the file's registration, if it has one (registered on first use, remark 7): the kernel then lets
+    /// go of the file once its operations still in flight have completed.</summary>
+    public void ForgetFile(SafeFileHandle file)
+    {
+        lock (_sqLock)
+        {
+            _queue.Registered.RemoveFile(file);
         }
     }
 
@@ -337,7 +357,7 @@ internal sealed unsafe partial class IoUringEngine : IAioEngine
             case OperationKind.Read or OperationKind.Write when !operation.IsVectored:
                 byte* buffer = operation.SegmentPointer(0);
                 int length = operation.SegmentLength(0);
-                int bufferIndex = _queue.Registered.BufferIndexOf(buffer, length);
+                int bufferIndex = _queue.Registered.BufferIndexOf(operation.Segment(0), buffer, length, _registerOnFirstUse);
                 if (bufferIndex >= 0)
                 {
                     SqePrep.TransferFixed(sqe, read, fd, operation.Offset, buffer, length, (ushort)bufferIndex, userData);
@@ -360,6 +380,10 @@ internal sealed unsafe partial class IoUringEngine : IAioEngine
                 throw new InvalidOperationException($"Unexpected operation {operation.Kind}.");
         }
         int fileIndex = _queue.Registered.FileIndexOf(operation.File!);
+        if (fileIndex < 0 && _registerOnFirstUse && _queue.Registered.AddFile(operation.File!, holdHandle: false))
+        {
+            fileIndex = _queue.Registered.FileIndexOf(operation.File!); // the operation's pin keeps the handle open
+        }
         if (fileIndex >= 0)
         {
             SqePrep.UseFixedFile(sqe, fileIndex);

@@ -25,6 +25,9 @@ namespace FileAio.Engines.IoUring;
 internal sealed unsafe class IoUringQueue : IDisposable
 {
     private int _fd;
+
+    /// <summary>The ring's descriptor (tests read its /proc fdinfo).</summary>
+    internal int Fd => _fd;
     private void* _sqRing;
     private nuint _sqRingSize;
     private void* _cqRing;          // same as _sqRing with IORING_FEAT_SINGLE_MMAP

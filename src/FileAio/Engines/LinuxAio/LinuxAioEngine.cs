@@ -99,6 +99,11 @@ internal sealed unsafe partial class LinuxAioEngine : IAioEngine
     {
     }
 
+    /// <summary>Nothing is registered: nothing to forget.</summary>
+    public void ForgetFile(SafeFileHandle file)
+    {
+    }
+
     // ============================================================================================================
     // Submission
 

@@ -100,6 +100,11 @@ internal sealed unsafe partial class PosixAioEngine : IAioEngine
     {
     }
 
+    /// <summary>Nothing is registered: nothing to forget.</summary>
+    public void ForgetFile(SafeFileHandle file)
+    {
+    }
+
     // ============================================================================================================
     // Submission
 

@@ -52,6 +52,11 @@ internal sealed class ThreadPoolEngine : IAioEngine
     {
     }
 
+    /// <summary>Nothing is registered: nothing to forget.</summary>
+    public void ForgetFile(SafeFileHandle file)
+    {
+    }
+
     public int Start(ReadOnlySpan<IoOperation> operations, out int refusedErrno)
     {
         refusedErrno = 0;
