@@ -30,6 +30,7 @@ THREADS=${THREADS:-2}          # one YCSB client thread per core
 DEPTH=${DEPTH:-32}             # operations each client keeps in flight
 DROP_MS=${DROP_MS:-5}
 COMMIT_MS=${COMMIT_MS:-10}
+INLINE_READS=${INLINE_READS:-1} # FileAioDeviceOptions.InlineReadCallbacks (0: every callback hops to the thread pool)
 OUT=$BENCH_DIR/results-$(date +%Y%m%d-%H%M%S)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
@@ -49,7 +50,7 @@ fi
 mkdir -p "$BENCH_DIR" "$OUT"
 run() {  # $1 = case, $2 = device, $3 = output file
   local args=(--device "$2" --dir "$BENCH_DIR" --runtime "$RUNTIME" --warmup "$WARMUP" --engine "$ENGINE"
-              --page-bits "$PAGE_BITS" --json)
+              --page-bits "$PAGE_BITS" --inline-reads "$INLINE_READS" --json)
   case $1 in
     cold) args=(kv "${args[@]}" --cache cold --direct 1 --keys "$KEYS" --memory-bits "$MEMORY_BITS"
                 --threads "$THREADS" --depth "$DEPTH" --drop-ms "$DROP_MS") ;;
@@ -63,7 +64,7 @@ run() {  # $1 = case, $2 = device, $3 = output file
 
 echo
 echo "FASTER 2.6.5, .NET $(dotnet --version), $(nproc) CPUs, $(free -g | awk '/^Mem:/ { print $2 }') GiB, kernel $(uname -r), ENGINE=$ENGINE"
-echo "RUNTIME=${RUNTIME}s WARMUP=${WARMUP}s ROUNDS=$ROUNDS KEYS=$KEYS MEMORY_BITS=$MEMORY_BITS THREADS=$THREADS DEPTH=$DEPTH"
+echo "RUNTIME=${RUNTIME}s WARMUP=${WARMUP}s ROUNDS=$ROUNDS KEYS=$KEYS MEMORY_BITS=$MEMORY_BITS THREADS=$THREADS DEPTH=$DEPTH INLINE_READS=$INLINE_READS"
 echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "raw JSON of every run: $OUT"
 for c in $CASES; do

@@ -47,5 +47,6 @@ internal static class BenchDevice
         }
     }
 
-    private static FileAioDeviceOptions FileAioOptions(BenchOptions options) => new() { Direct = options.Direct, Engine = options.Engine };
+    private static FileAioDeviceOptions FileAioOptions(BenchOptions options) =>
+        new() { Direct = options.Direct, Engine = options.Engine, InlineReadCallbacks = options.InlineReads };
 }

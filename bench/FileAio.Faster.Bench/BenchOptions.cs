@@ -10,11 +10,12 @@ internal sealed class BenchOptions
         usage: FileAio.Faster.Bench kv  --device fileaio|managed --dir DIR [--direct 1|0] [--cache cold|warm|as-is]
                                         [--keys 1310720] [--memory-bits 27] [--page-bits 22] [--segment-bits 28]
                                         [--threads 2] [--depth 32] [--read-percent 90] [--drop-ms 5]
-                                        [--runtime 15] [--warmup 3] [--engine auto|io_uring|threadpool] [--json]
+                                        [--runtime 15] [--warmup 3] [--engine auto|io_uring|threadpool]
+                                        [--inline-reads 1|0] [--json]
                FileAio.Faster.Bench check [--engine ...]
                FileAio.Faster.Bench log --device fileaio|managed --dir DIR [--direct 1|0] [--entry 4096] [--commit-ms 10]
                                         [--memory-bits 24] [--page-bits 22] [--segment-bits 30]
-                                        [--runtime 15] [--warmup 3] [--engine ...] [--json]
+                                        [--runtime 15] [--warmup 3] [--engine ...] [--inline-reads 1|0] [--json]
 
           kv    FasterKV<long, 1 KiB record>: load --keys records, then --threads sessions each keep up to --depth
                 operations in flight, --read-percent reads and the rest upserts, uniform keys
@@ -25,6 +26,8 @@ internal sealed class BenchOptions
           check exit 0 if FileAio's engine runs here, else print why and exit 2
           --device fileaio  FileAioDevice (O_DIRECT unless --direct 0), commits through FileAioNamedDeviceFactory
           --device managed  Devices.CreateLogDevice(..., useIoCompletionPort: false): ManagedLocalStorageDevice
+          --inline-reads    FileAioDeviceOptions.InlineReadCallbacks: 1 (the default) runs FASTER's record-read callbacks
+                            on the engine thread, 0 hops every callback to the thread pool
         """;
 
     public required string Mode { get; init; }
@@ -46,6 +49,7 @@ internal sealed class BenchOptions
     public double WarmupSeconds { get; private set; } = 3;
     public string EngineName { get; private set; } = "auto";
     public AioEngineKind Engine { get; private set; } = AioEngineKind.Auto;
+    public bool InlineReads { get; private set; } = true;
     public bool Json { get; private set; }
 
     public bool IsFileAio => Device == "fileaio";
@@ -76,6 +80,7 @@ internal sealed class BenchOptions
                 case "--device": o.Device = value is "fileaio" or "managed" ? value : throw new FormatException("--device is fileaio or managed"); break;
                 case "--dir": o.Directory = value; break;
                 case "--direct": o.Direct = value is "1" or "true"; break;
+                case "--inline-reads": o.InlineReads = value is "1" or "true"; break;
                 case "--cache": o.Cache = value is "cold" or "warm" or "as-is" ? value : throw new FormatException("--cache is cold, warm or as-is"); break;
                 case "--keys": o.Keys = long.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--memory-bits": o.MemoryBits = int.Parse(value, CultureInfo.InvariantCulture); break;

@@ -118,6 +118,7 @@ internal static class KvBench
                 .Add("device_type", deviceType)
                 .Add("engine", engine)
                 .Add("direct", options.IsFileAio && options.Direct ? 1 : 0)
+                .Add("inline_reads", options.IsFileAio && options.InlineReads ? 1 : 0)
                 .Add("cache", options.Cache)
                 .Add("store_fds", flags)
                 .Add("keys", options.Keys)

@@ -79,6 +79,7 @@ internal static class LogBench
                 .Add("device_type", deviceType)
                 .Add("engine", engine)
                 .Add("direct", options.IsFileAio && options.Direct ? 1 : 0)
+                .Add("inline_reads", options.IsFileAio && options.InlineReads ? 1 : 0)
                 .Add("store_fds", flags)
                 .Add("entry_bytes", options.EntryBytes)
                 .Add("commit_ms", options.CommitMilliseconds)

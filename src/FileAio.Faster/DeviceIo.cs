@@ -21,10 +21,16 @@ namespace FileAio.Faster;
 /// transfers: a write cut short by ENOSPC must reach FASTER as an error, not as a success), runs FASTER's callback, and
 /// gives itself back to the device, which pools it and stops counting it. Only then does the loop await the next
 /// <c>_start</c>; a renter that completes it in between makes that await finish at once.</para>
-/// <para>3. Where callbacks run: on the thread pool, never on an engine thread (FileAio's rule) and never on the thread
-/// that issued the I/O while it is still inside <c>ReadAsync</c>/<c>WriteAsync</c>. A read the page cache serves
-/// completes synchronously (FileAio's fast path); its callback is then queued to the pool (<see cref="PoolHop"/>), since
-/// FASTER issues I/O while holding its epoch and from inside callbacks, and a callback run inline would re-enter it.</para>
+/// <para>3. Where callbacks run: on the thread pool, never on the thread that issued the I/O while it is still inside
+/// <c>ReadAsync</c>/<c>WriteAsync</c> — except a successful read whose callback is on the short list of
+/// <see cref="EngineThreadCallbacks"/> (<see cref="FileAioDeviceOptions.InlineReadCallbacks"/>), which runs on the engine
+/// thread that completed it, saving a thread wakeup per read. For that the segment files resume awaiters on their engine
+/// thread (FileAio's inline mode), so every other I/O leaves that thread with a hop to the pool (<see cref="PoolHop"/>)
+/// right after each await of the file, before running anything of its own: its follow-up transfers, reopening a reset
+/// file, its callback — the same one hop per await that FileAio makes when not inline. A read the page cache serves
+/// completes synchronously (FileAio's fast path), on FASTER's thread inside <c>ReadAsync</c>; its callback is then
+/// queued to the pool whatever its kind, since FASTER issues I/O while holding its epoch and from inside callbacks, and
+/// a callback run inline would re-enter it.</para>
 /// <para>4. Errors reach FASTER as codes through the callback (<see cref="DeviceErrors"/>), never as exceptions on
 /// FileAio's threads or FASTER's. A callback that itself throws is FASTER's failure: it goes to
 /// <see cref="CallbackFailures"/> (thrown unhandled on a thread-pool thread, ending the process), after this I/O is
@@ -57,6 +63,7 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
     private int _length;
     private bool _write;
     private bool _refused;              // a transfer FileAio could not be asked for: it fails with EINVAL
+    private bool _callbackMayRunInline; // its callback may run on the engine thread, if the read succeeds (remark 3)
     private DeviceIOCompletionCallback? _callback;
     private object? _context;
 
@@ -87,6 +94,7 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
         _write = write;
         _callback = callback;
         _context = context;
+        _callbackMayRunInline = !write && _device.ResumesOnEngineThread && EngineThreadCallbacks.RunsInline(context);
         _buffer.Set(buffer, _length);
 
         DeviceIo? outer = t_starting;
@@ -129,9 +137,18 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
                     catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException && _device.WasReset(_segment, file))
                     {
                         // FASTER's Reset closed the file under this I/O (it means to be called with none in flight). The
-                        // segment lives on: do what the next I/O does, reopen it, and carry on from what was done.
+                        // segment lives on: do what the next I/O does, reopen it, and carry on from what was done. Not on
+                        // an engine thread: opening a file is a system call that may wait for the disk.
+                        if (OnForeignThread)
+                        {
+                            await new PoolHop(this);
+                        }
                         file = _device.SegmentFile(_segment, _write);
                         continue;
+                    }
+                    if (OnForeignThread && !_callbackMayRunInline)
+                    {
+                        await new PoolHop(this); // off the engine thread before anything else (remark 3)
                     }
                     if (n == 0)
                     {
@@ -158,6 +175,10 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
                     {
                         // Reset closed the file under the flush; the written pages stay cached across the reopen, so the
                         // reopened file's fdatasync covers them.
+                        if (OnForeignThread)
+                        {
+                            await new PoolHop(this);
+                        }
                         file = _device.SegmentFile(_segment, _write);
                     }
                 }
@@ -167,13 +188,19 @@ internal sealed partial class DeviceIo : IValueTaskSource, IThreadPoolWorkItem
                 error = DeviceErrors.Of(e);
             }
 
-            if (t_starting == this)
+            if (t_starting == this || (OnForeignThread && !(_callbackMayRunInline && error == 0)))
             {
-                await new PoolHop(this); // completed inside Start: not on the issuing thread (remark 3)
+                // Completed inside Start: not on the issuing thread. Or on the engine thread with a callback that may not
+                // run there, or with a failure, which FASTER logs through the store's ILogger (remark 3).
+                await new PoolHop(this);
             }
             Complete(error, (uint)done);
         }
     }
+
+    /// <summary>Whether the loop runs on a thread that is not the pool's, outside <see cref="Start"/>: after an await of a
+    /// file, that is the engine thread that completed it (FileAio's inline mode, remark 3).</summary>
+    private bool OnForeignThread => !Thread.CurrentThread.IsThreadPoolThread && t_starting != this;
 
     private void Complete(uint error, uint bytes)
     {

@@ -14,8 +14,10 @@ namespace FileAio.Faster;
 /// <para>Files: one per segment, <c>&lt;filename&gt;.&lt;segment&gt;</c> (or <c>&lt;filename&gt;</c> itself when FASTER
 /// omits the segment id), opened on first use and shared with other opens for reading, writing and deleting.</para>
 /// <para>Threading: every member may be called from any thread. <c>ReadAsync</c>/<c>WriteAsync</c> never wait for other
-/// I/O; their callbacks run on the thread pool, never inside the call that issued them, never on an engine thread.
-/// Callbacks may issue more I/O, and run under the default ExecutionContext. Errors reach the callback as an errno (EIO,
+/// I/O; their callbacks run on the thread pool, never inside the call that issued them — except the callbacks of FASTER's
+/// own record reads, which only hand the record over and run on the FileAio engine thread that completed the read
+/// (<see cref="FileAioDeviceOptions.InlineReadCallbacks"/>). Callbacks may issue more I/O, and run under the default
+/// ExecutionContext. Errors reach the callback as an errno (EIO,
 /// ENOSPC …), never as an exception. A callback that throws ends the process (docs/faster.md).</para>
 /// <para>Cost: an I/O in steady state allocates nothing (pooled per-I/O state, see docs/faster.md).</para>
 /// </remarks>
@@ -117,6 +119,10 @@ public sealed class FileAioDevice : StorageDeviceBase
 
     /// <summary>Whether a write is followed by an fdatasync before its callback (buffered write-through).</summary>
     internal bool SyncsAfterWrites => _segments.SyncsAfterWrites;
+
+    /// <summary>Whether the segment files resume awaiters on their engine thread, so that the reads whose callbacks may
+    /// run there do (<see cref="FileAioDeviceOptions.InlineReadCallbacks"/>).</summary>
+    internal bool ResumesOnEngineThread => _segments.ResumeOnEngineThread;
 
     /// <summary>An I/O is through its callback: pool its state and stop counting it.</summary>
     internal void IoEnded(DeviceIo io)

@@ -37,5 +37,15 @@ public sealed class FileAioDeviceOptions
     /// for room could deadlock it.</summary>
     public int InFlightLimit { get; init; } = DefaultInFlightLimit;
 
+    /// <summary>Run the callbacks of FASTER's record reads on the FileAio engine thread that completed the read, instead
+    /// of after a hop to the thread pool. Default: on. Only callbacks known to be short are run there: FasterKV's
+    /// pending reads of a record (keys and values without references) and FasterLog's random reads, whose callbacks
+    /// only hand the buffer over (or issue the next read of the same record). Writes, page reads, failed reads, reads
+    /// completed inside <c>ReadAsync</c> and every other callback still run on the thread pool. The saving is one thread
+    /// wakeup per read; turn it off to put every callback on the pool.</summary>
+    /// <remarks>A store with a custom <c>IFasterEqualityComparer</c> has it called there (FASTER compares the key read
+    /// against the one asked for in that callback): it must not block.</remarks>
+    public bool InlineReadCallbacks { get; init; } = true;
+
     internal static FileAioDeviceOptions Default { get; } = new();
 }

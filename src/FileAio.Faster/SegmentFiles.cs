@@ -37,6 +37,10 @@ internal sealed class SegmentFiles
     /// concurrent ones share the file system's journal commits.</summary>
     public bool SyncsAfterWrites => _options.WriteThrough && !_options.Direct;
 
+    /// <summary>Whether the files resume their awaiters on the engine thread (FileAio's inline mode), for
+    /// <see cref="FileAioDeviceOptions.InlineReadCallbacks"/>.</summary>
+    public bool ResumeOnEngineThread => _options.InlineReadCallbacks;
+
     /// <summary>Bytes to reserve when a segment file is created (set once FASTER tells the segment size).</summary>
     public long PreallocationSize { get; set; }
 
@@ -67,6 +71,9 @@ internal sealed class SegmentFiles
                     // file's buffered writes one at a time, so O_SYNC there would serialise every page flush of a segment.
                     WriteThrough = _options.WriteThrough && _options.Direct,
                     Engine = _options.Engine,
+                    // Continuations on the engine thread; DeviceIo hops off at once for every I/O but the reads whose
+                    // callbacks may run there (EngineThreadCallbacks).
+                    InlineCompletions = _options.InlineReadCallbacks,
                     // Other FASTER instances may open the same log (a read-only FasterLog, recovery) and delete its files.
                     Share = FileShare.ReadWrite | FileShare.Delete,
                     PreallocationSize = create ? PreallocationSize : 0, // .NET reserves space only when it may create

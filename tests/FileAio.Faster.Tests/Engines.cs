@@ -46,3 +46,7 @@ public sealed class ResetTests_ThreadPool() : ResetTests(AioEngineKind.ThreadPoo
 public sealed class ReissueTests_IoUring() : ReissueTests(AioEngineKind.IoUring);
 
 public sealed class ReissueTests_ThreadPool() : ReissueTests(AioEngineKind.ThreadPool);
+
+public sealed class EngineThreadCallbacksTests_IoUring() : EngineThreadCallbacksTests(AioEngineKind.IoUring);
+
+public sealed class EngineThreadCallbacksTests_ThreadPool() : EngineThreadCallbacksTests(AioEngineKind.ThreadPool);
