@@ -731,10 +731,17 @@ internal sealed class EngineLoop : IDisposable
         }
     }
 
-    /// <summary>Moves work into the engine while it has room: the backlog first (it is older), then the queue. With
-    /// the engine full, what is queued moves to the backlog, where a cancel can reach it at once.</summary>
+    /// <summary>Moves work into the engine while it has room: the backlog first (it is older), then the queue. What is
+    /// queued when the turn begins joins the backlog first (as much as the engine has room for), so that a flush's
+    /// shared fsync, queued at the backlog's end, comes after it and the flushes among it ride that fsync (FlushGroup,
+    /// remark 2). With the engine full, what is queued moves to the backlog, where a cancel can reach it at once.</summary>
     private void StartWork()
     {
+        for (int room = EngineCapacity - _inEngine.Count; room > 0 && _incoming.TryDequeue(out AsyncOperation? queued); room--)
+        {
+            queued.State = LoopState.Backlog;
+            _backlog.AddLast(queued);
+        }
         while (true)
         {
             int room = EngineCapacity - _inEngine.Count;
@@ -810,17 +817,19 @@ internal sealed class EngineLoop : IDisposable
             }
             if (operation.Io.Kind == OperationKind.Flush && !operation.IsFlushCarrier)
             {
-                // Group commit: the flush joins its file's group; an fsync starts here only when none is under way.
+                // Group commit: the flush joins its file's group, which queues a new fsync only when it has none queued.
                 AsyncOperation? carrier = operation.File.Flushes.Arrive(operation, operation.File, out bool refused);
-                if (carrier is null)
+                if (carrier is not null)
                 {
-                    if (refused)
-                    {
-                        Finish(operation, OperationResult.FromErrno(Interop.Errno.EBADF));
-                    }
-                    continue;
+                    // FlushGroup, remark 2: behind the backlog, taking riders until StartWork reaches it.
+                    carrier.State = LoopState.Backlog;
+                    _backlog.AddLast(carrier);
                 }
-                operation = carrier;
+                else if (refused)
+                {
+                    Finish(operation, OperationResult.FromErrno(Interop.Errno.EBADF));
+                }
+                continue;
             }
             return operation;
         }

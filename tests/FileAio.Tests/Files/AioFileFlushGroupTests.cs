@@ -140,9 +140,10 @@ public sealed class AioFileFlushGroupTests : FileAioTest
             IOException error = await Assert.ThrowsAsync<IOException>(() => flush);
             Assert.Equal(Errno_EINVAL, error.HResult);
         }
-        // The first MaxInFlight flushes each took an fsync slot (all held behind the write); the rest waited for a slot
-        // and failed with the first fsync's error, without one of their own (a writeback error is reported once).
-        Assert.Equal(FlushGroup.MaxInFlight, file.Flushes.IssuedCount);
+        // The riding flush had the first fsync; the ones after it took the other slots (all held behind the write),
+        // those the loop took in one turn sharing one, and the rest waited for a slot and failed with the first fsync's
+        // error, without one of their own (a writeback error is reported once).
+        Assert.InRange(file.Flushes.IssuedCount, 2, FlushGroup.MaxInFlight);
         await Bounded.Ends(file.DisposeAsync().AsTask(), "DisposeAsync", Release);
         Assert.Equal(0, file.OperationsInFlight);
     }
