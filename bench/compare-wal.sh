@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The write-ahead-log pattern: commits (a 4 KiB write, then fdatasync) per second and commit latency, for FileAio's
-# AioFile (`fileaio bench --rw wal --api file`), .NET's FileStream.Write + Flush(true) with the same number of
-# appenders (`--api filestream`), and fio's `--rw=write --bs=4k --fdatasync=1` (one job, as fio users measure a log).
+# AioFile with the appenders on the thread pool (`fileaio bench --rw wal --api file`) and on one engine thread (`--api
+# loop`, the thread-per-core mode), .NET's FileStream.Write + Flush(true) with the same number of appenders (`--api
+# filestream`), and fio's `--rw=write --bs=4k --fdatasync=1` (one job, as fio users measure a log).
 # See docs/benchmarks.md, "The write-ahead log".
 #
 #   bench/compare-wal.sh                               # 16 appenders, RUNTIME=10 s per run, page-cached writes
@@ -10,7 +11,7 @@
 #   FIO_JOBS=16 bench/compare-wal.sh                   # also fio with 16 jobs on the same file (the kernel's own grouping)
 #   CLI_BEFORE=/old/FileAio.Cli.dll bench/compare-wal.sh   # also AioFile from another build (before/after a change)
 #
-# Each round runs the tools one after the other (fio, AioFile, FileStream), so drift on a shared VM hits them alike;
+# Each round runs the tools one after the other (fio, AioFile, AioFile on a loop, FileStream), so drift on a shared VM hits them alike;
 # three rounds, medians. The load average is printed before each round. On a machine shared with other benchmarks,
 # LOCK=/path/to/lockfile holds that flock(1) lock for each round.
 set -euo pipefail
@@ -56,6 +57,7 @@ round() {  # $1 = round; every tool once, for every appender count
     run_fio 1 "$OUT/fio-$n-$1.json"
     [ -n "$FIO_JOBS" ] && run_fio "$FIO_JOBS" "$OUT/fiojobs-$n-$1.json"
     run_bench file "$n" "$OUT/file-$n-$1.json"
+    run_bench loop "$n" "$OUT/loop-$n-$1.json"
     [ -n "$CLI_BEFORE" ] && run_bench file "$n" "$OUT/before-$n-$1.json" "$CLI_BEFORE"
     run_bench filestream "$n" "$OUT/filestream-$n-$1.json"
   done
@@ -65,8 +67,8 @@ echo "fio $(fio --version | sed 's/^fio-//'), .NET $(dotnet --version), $(nproc)
      "RUNTIME=${RUNTIME}s, APPENDERS=$APPENDERS, DIRECT=$DIRECT, file $FILE ($SIZE)"
 echo "raw JSON of every run: $OUT"
 for r in $(seq 1 "$ROUNDS"); do
-  echo "  round $r/$ROUNDS: fio${FIO_JOBS:+, fio x$FIO_JOBS jobs}, AioFile${CLI_BEFORE:+, AioFile (before)}, FileStream; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  if [ -n "$LOCK" ]; then exec 9>"$LOCK"; flock 9; fi   # held for one round (about 3 x RUNTIME per appender count)
+  echo "  round $r/$ROUNDS: fio${FIO_JOBS:+, fio x$FIO_JOBS jobs}, AioFile, AioFile on a loop${CLI_BEFORE:+, AioFile (before)}, FileStream; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  if [ -n "$LOCK" ]; then exec 9>"$LOCK"; flock 9; fi   # held for one round (about 4 x RUNTIME per appender count)
   round "$r"
   if [ -n "$LOCK" ]; then flock -u 9; exec 9>&-; fi
 done
@@ -89,6 +91,7 @@ tools = [("fio", "fio --fdatasync=1, 1 job", fio)]
 if fio_jobs:
     tools.append(("fiojobs", f"fio --fdatasync=1, {fio_jobs} jobs", fio))
 tools.append(("file", "AioFile write+FlushAsync(dataOnly)", bench))
+tools.append(("loop", "the same on an AioLoop", bench))
 if before:
     tools.append(("before", "AioFile, the CLI_BEFORE build", bench))
 tools.append(("filestream", "FileStream Write+Flush(true)", bench))
@@ -100,7 +103,8 @@ for n in appenders:
         m = [statistics.median(x[i] for x in runs) for i in range(3)]
         med[key] = m[0]
         print(f"{n:>9} {label:<36} {m[0]:10.0f} {m[1]:9.0f} {m[2]:9.0f}   {' '.join(f'{x[0]:.0f}' for x in runs)}")
-    print(f"{n:>9} ratio AioFile/FileStream = {med['file'] / med['filestream']:.2f}, AioFile/fio = {med['file'] / med['fio']:.2f}"
+    print(f"{n:>9} ratio AioFile/FileStream = {med['file'] / med['filestream']:.2f}, AioFile/fio = {med['file'] / med['fio']:.2f}, "
+          f"loop/FileStream = {med['loop'] / med['filestream']:.2f}, loop/fio = {med['loop'] / med['fio']:.2f}"
           + (f", AioFile/fio x{fio_jobs} = {med['file'] / med['fiojobs']:.2f}" if fio_jobs else "")
           + (f", AioFile/before = {med['file'] / med['before']:.2f}" if before else ""))
 print("fio latency: p50 = write p50 + fdatasync p50 (fio reports them apart), p99 = the fdatasync's p99.")

@@ -3,8 +3,8 @@ using FileAio.Tests.Infrastructure;
 namespace FileAio.Tests.Files;
 
 /// <summary>
-/// Group commit (docs/async.md, "Flushes"): at most one fsync of a file in the kernel at a time; flushes called while
-/// it runs wait and share one next fsync, which was issued after each of them was called. The held write of each
+/// Group commit (docs/async.md, "Flushes"): at most <see cref="Slots"/> fsyncs of a file in the kernel at a time;
+/// flushes called while they all run wait and share one next fsync, which was issued after each of them was called. The held write of each
 /// engine keeps the file's first fsync in the engine (at the file's barrier, behind the write) for as long as the test
 /// wants, so "called while an fsync is in flight" is a fact here, not a race. The counters are the group's own:
 /// fsyncs the engine accepted, and fsyncs whose answer went out.
@@ -143,8 +143,12 @@ public abstract partial class AioFileFlushTests
         using var cancel = new CancellationTokenSource();
         Task rider = held.FlushAsync(dataOnly: true, cancel.Token).AsTask();
         await Settle(release);
-        Task[] others = [.. Enumerable.Range(1, Slots - 1).Select(_ => held.FlushAsync(dataOnly: true).AsTask())];
-        await Settle(release);
+        var others = new Task[Slots - 1];
+        for (int i = 0; i < others.Length; i++)
+        {
+            others[i] = held.FlushAsync(dataOnly: true).AsTask();
+            await Settle(release); // one at a time: flushes the loop takes in one turn share one fsync
+        }
         Task waiter = held.FlushAsync(dataOnly: true).AsTask();
         await Settle(release);
         Assert.Equal(Slots, held.Flushes.IssuedCount);
