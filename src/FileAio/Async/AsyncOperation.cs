@@ -104,6 +104,7 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
     public AsyncOperation? Previous;
     public AsyncOperation? Next;
     public LoopState State;
+    public int StartTurn;   // the loop's turn that moved it into the engine (EngineLoop, "waves")
 
     /// <summary>Binds the described, pinned operation to its file and token, just before it goes to the loop.</summary>
     public void Begin(AsyncFile file, int cachedPrefix, long startTimestamp, CancellationToken token)
