@@ -74,6 +74,12 @@ internal sealed class EngineLoop : IDisposable
     /// </summary>
     private const int DeviceWave = 8;
 
+    /// <summary>Reaps in a row that may stop at <see cref="DeviceWave"/> with more completions ready, after which one
+    /// takes up to <see cref="BatchSize"/>. Engines do not hand out what is ready oldest first (io_uring takes its ring
+    /// before the completions a canceller parked), so a device that keeps more than a wave ready every turn could
+    /// otherwise hold one completion back for as long as it keeps up; a full reap now and then bounds the wait.</summary>
+    private const int MaxCappedReaps = 4;
+
     private readonly Thread _thread;
     private readonly Func<IAioEngine> _createEngine;
     private IAioEngine _engine = null!;                        // created on the loop thread (an owned engine's rule)
@@ -99,6 +105,8 @@ internal sealed class EngineLoop : IDisposable
     private long _spinTicks = MaxSpinTicks;
     private int _turn;                                         // Reaps so far (wraps): which turn started an operation
     private int _reapLimit = BatchSize;                        // completions the next Reap may take (DeviceWave)
+    private int _cappedReaps;                                  // reaps in a row that stopped at DeviceWave (MaxCappedReaps)
+    private bool _moreReady;                                   // the last Reap filled its limit: more may be ready now
     private bool _handedOff;                                   // completions went to other threads since the last missed watch
     private int _threadId;                                     // set first thing on the loop thread, before any Submit
     private bool _inlineCompletion;                            // remark 7: an inline-mode continuation runs right now
@@ -437,7 +445,8 @@ internal sealed class EngineLoop : IDisposable
                 // The backlog counts too when the engine has room: an operation the engine refused at Start completes
                 // inside StartWork, and in the loop mode its inline continuation may issue the next one into the
                 // backlog after StartWork has looked at it. Sleeping then, with nothing in the engine, would be for ever.
-                bool hasWork = !_incoming.IsEmpty || !_messages.IsEmpty || !_work.IsEmpty || BacklogCanStart;
+                // A reap that filled its limit may have left completions ready: look again without spinning or sleeping.
+                bool hasWork = !_incoming.IsEmpty || !_messages.IsEmpty || !_work.IsEmpty || BacklogCanStart || _moreReady;
                 if (!hasWork && _inEngine.Count > 0 && _handedOff && SpinForWork())
                 {
                     busySince = Stopwatch.GetTimestamp(); // it watched the queues until now
@@ -494,9 +503,17 @@ internal sealed class EngineLoop : IDisposable
             }
             Finish(operation, io.Result);
         }
+        bool capped = count == _reapLimit && _reapLimit == DeviceWave;
+        _moreReady = count == _reapLimit;
+        _cappedReaps = capped ? _cappedReaps + 1 : 0;
         if (count > 0)
         {
-            _reapLimit = sameTurn * 2 >= count ? BatchSize : DeviceWave;
+            bool fromThisTurn = sameTurn * 2 >= count;
+            _reapLimit = fromThisTurn || _cappedReaps >= MaxCappedReaps ? BatchSize : DeviceWave;
+            if (_reapLimit == BatchSize)
+            {
+                _cappedReaps = 0;
+            }
         }
         _turn++;
     }
@@ -845,6 +862,11 @@ internal sealed class EngineLoop : IDisposable
             {
                 // Group commit: the flush joins its file's group, which queues a new fsync only when it has none queued.
                 AsyncOperation? carrier = operation.File.Flushes.Arrive(operation, operation.File, out bool refused);
+                if (carrier is not null && WritesMayNeverEnd(operation.File))
+                {
+                    // FlushGroup, remark 2: at this flush's place, so that it waits for no write queued after it.
+                    return carrier;
+                }
                 if (carrier is not null)
                 {
                     // FlushGroup, remark 2: behind the backlog, taking riders until StartWork reaches it.
@@ -860,6 +882,11 @@ internal sealed class EngineLoop : IDisposable
             return operation;
         }
     }
+
+    /// <summary>A FIFO, socket or character device, or a file on FUSE: a write of it may wait for ever (a full pipe, a
+    /// file system server that stopped answering).</summary>
+    private static bool WritesMayNeverEnd(AsyncFile file) =>
+        (file.Traits & (Platform.FileTraits.Pollable | Platform.FileTraits.OnFuse)) != 0;
 
     private bool CancelledBeforeStart(AsyncOperation operation)
     {

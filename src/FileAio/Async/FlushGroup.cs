@@ -20,7 +20,9 @@ namespace FileAio.Async;
 /// before each of them. Behind the backlog rather than at its first flush's place, so that a turn's flushes share one
 /// fsync: sixteen appenders on a loop, each beginning its write and its flush together, went from about 44K to 74K
 /// commits/s (docs/benchmarks.md, "The write-ahead log"). The price is a barrier over the writes queued after that
-/// first flush too: page-cache writes, usually, in flight for microseconds.</para>
+/// first flush too: page-cache writes, usually, in flight for microseconds. Not for a file whose write may never end
+/// (a FIFO, a socket, FUSE: <c>EngineLoop.WritesMayNeverEnd</c>): there the fsync starts at its first flush's place, as
+/// before this design, and the turn's later flushes of that file take the next fsync.</para>
 /// <para>3. Carriers. Each fsync runs in an operation of the group's own (<see cref="AsyncOperation.CreateCarrier"/>),
 /// never a caller's: each caller keeps its own cancellation (a cancelled flush leaves the group and ends at once, the
 /// fsync goes on for the others), and the answer — success or the errno — goes to every flush it served. A carrier
@@ -76,9 +78,10 @@ internal sealed class FlushGroup
     /// <summary>
     /// A caller's flush, just taken by the loop. Returns a new carrier, prepared and pinned, when the flush needs an
     /// fsync of its own — for the caller to queue at the end of its backlog (remark 2), where it takes the riders that
-    /// arrive before it enters the engine — or null when the flush joined one already under way (to ride the queued
-    /// one, or to wait for a free slot), or when no fsync can be issued because the handle was closed under the file
-    /// (<paramref name="refused"/>: the flush is the caller's to fail).
+    /// arrive before it enters the engine, or to start at once for a file whose writes may never end — or null when
+    /// the flush joined one already under way (to ride the queued one, or to wait for a free slot), or when no fsync
+    /// can be issued because the handle was closed under the file (<paramref name="refused"/>: the flush is the
+    /// caller's to fail).
     /// </summary>
     public AsyncOperation? Arrive(AsyncOperation flush, AsyncFile file, out bool refused)
     {

@@ -92,6 +92,66 @@ public abstract class FifoHeldAioFileFlushTests : AioFileFlushTests
     }
 
     protected override bool HeldFileFsyncFails => true;
+
+    /// <summary>A full FIFO nothing has written to yet: the next write into it is held until the release.</summary>
+    private (AioFile File, Action Release) FullFifo()
+    {
+        Require.Linux();
+        _ = Host;
+        TestFifo fifo = Own(new TestFifo(PathOf("full.fifo")));
+        fifo.Fill();
+        void Release() => fifo.Drain();
+        ReleaseFirstAtEnd(Release);
+        return (OpenFile(fifo.Path, FileMode.Open), Release);
+    }
+
+    // FlushGroup, remark 2: the flushes one loop turn takes of a regular file share an fsync placed behind the turn's
+    // writes; a FIFO's write may never end, so there a flush still waits for no write begun after it.
+    [Fact]
+    public async Task FlushAsync_BegunJustBeforeAWriteThatIsHeld_InOneLoopTurn_DoesNotWaitForIt()
+    {
+        (AioFile fifo, Action release) = FullFifo();
+        Task flush = null!;
+        Task<int> write = null!;
+        await Bounded.Completes(Host.Loops[0].RunAsync(() =>
+        {
+            flush = fifo.FlushAsync().AsTask();                // both begun by loop code, no await between them:
+            write = fifo.WriteAsync(new byte[512], 0).AsTask(); // the loop's next turn takes them together
+            return Task.CompletedTask;
+        }), "Loop code that begins a flush and a write", release);
+
+        await Bounded.Ends(flush, "A flush begun just before a held write of its file, in one loop turn,", release);
+        Assert.IsType<IOException>(flush.Exception?.InnerException); // EINVAL: a FIFO has nothing to sync
+        Assert.False(write.IsCompleted, "The write into the full FIFO completed: the test proved nothing.");
+        release();
+        Assert.Equal(512, await Bounded.Completes(write, "The held write, once released,", release));
+    }
+
+    // The same from callers off the loop: the loop is kept busy while both are queued, so one turn takes both.
+    [Fact]
+    public async Task FlushAsync_QueuedJustBeforeAWriteThatIsHeld_TakenInOneTurn_DoesNotWaitForIt()
+    {
+        (AioFile fifo, Action release) = FullFifo();
+        using var busy = new ManualResetEventSlim();
+        using var free = new ManualResetEventSlim();
+        Task blocker = Host.Loops[0].RunAsync(() =>
+        {
+            busy.Set();
+            free.Wait(Bounded.Bound); // blocks the loop (a test's deliberate misuse) while both are queued to it
+            return Task.CompletedTask;
+        });
+        Assert.True(busy.Wait(Bounded.Bound), "The loop never ran the blocking work item.");
+        Task flush = fifo.FlushAsync().AsTask();
+        Task<int> write = fifo.WriteAsync(new byte[512], 0).AsTask();
+        free.Set();
+        await Bounded.Completes(blocker, "The blocking work item", release);
+
+        await Bounded.Ends(flush, "A flush queued just before a held write of its file, taken in one loop turn,", release);
+        Assert.IsType<IOException>(flush.Exception?.InnerException);
+        Assert.False(write.IsCompleted, "The write into the full FIFO completed: the test proved nothing.");
+        release();
+        Assert.Equal(512, await Bounded.Completes(write, "The held write, once released,", release));
+    }
 }
 
 public sealed class IoUringAioFileFlushTests : FifoHeldAioFileFlushTests
