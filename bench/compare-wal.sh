@@ -2,7 +2,8 @@
 # The write-ahead-log pattern: commits (a 4 KiB write, then fdatasync) per second and commit latency, for FileAio's
 # AioFile with the appenders on the thread pool (`fileaio bench --rw wal --api file`) and on one engine thread (`--api
 # loop`, the thread-per-core mode), .NET's FileStream.Write + Flush(true) with the same number of appenders (`--api
-# filestream`), and fio's `--rw=write --bs=4k --fdatasync=1` (one job, as fio users measure a log).
+# filestream`), and fio's `--rw=write --bs=4k --fdatasync=1` (one job, as fio users measure a log). The two AioFile
+# apis also run with `--wal-flush with-write` (each appender begins its flush right after its write, then awaits both).
 # See docs/benchmarks.md, "The write-ahead log".
 #
 #   bench/compare-wal.sh                               # 16 appenders, RUNTIME=10 s per run, page-cached writes
@@ -47,10 +48,11 @@ run_fio() {  # $1 = jobs, $2 = output file
   fio --name=wal --filename="$FILE" --rw=write --bs=4k --fdatasync=1 --size=$SIZE --runtime="$RUNTIME" --time_based \
       --numjobs="$1" --group_reporting --direct="$DIRECT" --output-format=json >"$2"
 }
-run_bench() {  # $1 = api, $2 = appenders, $3 = output file; $4 = another build's FileAio.Cli.dll (optional)
+run_bench() {  # $1 = api, $2 = appenders, $3 = output file; $4 = another build's FileAio.Cli.dll (optional); $5 = --wal-flush
   local cli=("${CLI[@]}"); [ -n "${4:-}" ] && cli=(dotnet "$4")
+  local flush=(); [ -n "${5:-}" ] && flush=(--wal-flush "$5")
   "${cli[@]}" bench --file "$FILE" --size $SIZE --rw wal --bs 4k --iodepth "$2" --api "$1" --direct "$DIRECT" \
-      --runtime "$RUNTIME" --warmup 2 --json >"$3"
+      --runtime "$RUNTIME" --warmup 2 "${flush[@]}" --json >"$3"
 }
 round() {  # $1 = round; every tool once, for every appender count
   for n in $APPENDERS; do
@@ -58,6 +60,8 @@ round() {  # $1 = round; every tool once, for every appender count
     [ -n "$FIO_JOBS" ] && run_fio "$FIO_JOBS" "$OUT/fiojobs-$n-$1.json"
     run_bench file "$n" "$OUT/file-$n-$1.json"
     run_bench loop "$n" "$OUT/loop-$n-$1.json"
+    run_bench file "$n" "$OUT/filew-$n-$1.json" "" with-write
+    run_bench loop "$n" "$OUT/loopw-$n-$1.json" "" with-write
     [ -n "$CLI_BEFORE" ] && run_bench file "$n" "$OUT/before-$n-$1.json" "$CLI_BEFORE"
     run_bench filestream "$n" "$OUT/filestream-$n-$1.json"
   done
@@ -67,8 +71,8 @@ echo "fio $(fio --version | sed 's/^fio-//'), .NET $(dotnet --version), $(nproc)
      "RUNTIME=${RUNTIME}s, APPENDERS=$APPENDERS, DIRECT=$DIRECT, file $FILE ($SIZE)"
 echo "raw JSON of every run: $OUT"
 for r in $(seq 1 "$ROUNDS"); do
-  echo "  round $r/$ROUNDS: fio${FIO_JOBS:+, fio x$FIO_JOBS jobs}, AioFile, AioFile on a loop${CLI_BEFORE:+, AioFile (before)}, FileStream; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  if [ -n "$LOCK" ]; then exec 9>"$LOCK"; flock 9; fi   # held for one round (about 4 x RUNTIME per appender count)
+  echo "  round $r/$ROUNDS: fio${FIO_JOBS:+, fio x$FIO_JOBS jobs}, AioFile, AioFile on a loop, both with-write${CLI_BEFORE:+, AioFile (before)}, FileStream; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  if [ -n "$LOCK" ]; then exec 9>"$LOCK"; flock 9; fi   # held for one round (about 6 x RUNTIME per appender count)
   round "$r"
   if [ -n "$LOCK" ]; then flock -u 9; exec 9>&-; fi
 done
@@ -92,6 +96,8 @@ if fio_jobs:
     tools.append(("fiojobs", f"fio --fdatasync=1, {fio_jobs} jobs", fio))
 tools.append(("file", "AioFile write+FlushAsync(dataOnly)", bench))
 tools.append(("loop", "the same on an AioLoop", bench))
+tools.append(("filew", "AioFile, flush begun with the write", bench))
+tools.append(("loopw", "AioLoop, flush begun with the write", bench))
 if before:
     tools.append(("before", "AioFile, the CLI_BEFORE build", bench))
 tools.append(("filestream", "FileStream Write+Flush(true)", bench))
@@ -104,7 +110,9 @@ for n in appenders:
         med[key] = m[0]
         print(f"{n:>9} {label:<36} {m[0]:10.0f} {m[1]:9.0f} {m[2]:9.0f}   {' '.join(f'{x[0]:.0f}' for x in runs)}")
     print(f"{n:>9} ratio AioFile/FileStream = {med['file'] / med['filestream']:.2f}, AioFile/fio = {med['file'] / med['fio']:.2f}, "
-          f"loop/FileStream = {med['loop'] / med['filestream']:.2f}, loop/fio = {med['loop'] / med['fio']:.2f}"
+          f"loop/FileStream = {med['loop'] / med['filestream']:.2f}, loop/fio = {med['loop'] / med['fio']:.2f}, "
+          f"with-write: AioFile/FileStream = {med['filew'] / med['filestream']:.2f}, loop/FileStream = {med['loopw'] / med['filestream']:.2f}, "
+          f"loop/fio = {med['loopw'] / med['fio']:.2f}"
           + (f", AioFile/fio x{fio_jobs} = {med['file'] / med['fiojobs']:.2f}" if fio_jobs else "")
           + (f", AioFile/before = {med['file'] / med['before']:.2f}" if before else ""))
 print("fio latency: p50 = write p50 + fdatasync p50 (fio reports them apart), p99 = the fdatasync's p99.")

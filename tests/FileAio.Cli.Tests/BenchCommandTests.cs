@@ -300,6 +300,7 @@ public sealed class BenchCommandTests : CliTest
 
         Assert.True(run.ExitCode == 0, run.ToString());
         using JsonDocument document = JsonDocument.Parse(run.Output);
+        Assert.Equal("after-write", document.RootElement.GetProperty("wal_flush").GetString()); // the default
         JsonElement[] cases = [.. document.RootElement.GetProperty("cases").EnumerateArray()];
         // With no --api, wal runs its two: file and the FileStream baseline; cached and direct.
         Assert.Equal([("file", false), ("filestream", false), ("file", true), ("filestream", true)],
@@ -344,6 +345,35 @@ public sealed class BenchCommandTests : CliTest
         Assert.Equal(0, mode.GetProperty("errors").GetInt64());
         Assert.True(mode.GetProperty("ops").GetInt64() > 0, mode.ToString()); // commits, each a write and its fdatasync
         Assert.True(mode.GetProperty("vs_filestream").GetDouble() > 0);
+    }
+
+    [Theory]
+    [InlineData("file")]
+    [InlineData("loop")]
+    public void Bench_Wal_FlushWithWrite_CommitsWithoutErrors_AndSaysSoInTheJson(string api)
+    {
+        CliRun run = Run([.. new[] { "bench", "--file", PathOf("log"), "--rw", "wal", "--iodepth", "4", "--api", api + ",filestream", "--direct", "0", "--wal-flush", "with-write", "--json" }, .. s_short]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using JsonDocument document = JsonDocument.Parse(run.Output);
+        Assert.Equal("with-write", document.RootElement.GetProperty("wal_flush").GetString());
+        JsonElement mode = document.RootElement.GetProperty("cases").EnumerateArray().First(c => c.GetProperty("api").GetString() == api);
+        Assert.Equal(0, mode.GetProperty("errors").GetInt64());
+        Assert.True(mode.GetProperty("ops").GetInt64() > 0, mode.ToString());
+        Assert.True(mode.GetProperty("vs_filestream").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void Bench_WalFlush_WithoutWal_OrWithAnUnknownWord_ExitsTwo()
+    {
+        CliRun withoutWal = Run("bench", "--file", PathOf("data"), "--rw", "randread", "--wal-flush", "with-write");
+        CliRun unknown = Run("bench", "--file", PathOf("log"), "--rw", "wal", "--wal-flush", "sometimes");
+
+        Assert.Equal(2, withoutWal.ExitCode);
+        Assert.Contains("--wal-flush: it says how --rw wal's appenders flush, and no --rw wal is asked for", withoutWal.Error);
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("'sometimes' is neither after-write nor with-write", unknown.Error);
+        Assert.Empty(FileNames()); // refused before the data file was created
     }
 
     [Fact]

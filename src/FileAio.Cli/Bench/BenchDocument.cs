@@ -14,7 +14,8 @@ internal sealed record BenchDocument(
     string File,
     long FileSize,
     [property: JsonPropertyName("warmup_s")] double WarmupSeconds,
-    BenchDocument.HostFacts Host)
+    BenchDocument.HostFacts Host,
+    [property: JsonPropertyName("wal_flush"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? WalFlush)
 {
     /// <summary>One run of one case.</summary>
     /// <param name="Errors">Operations that failed or moved fewer bytes than asked; <paramref name="FirstError"/>, only
@@ -58,7 +59,8 @@ internal sealed record BenchDocument(
             SystemLimits.KernelRelease,
             Environment.ProcessorCount,
             Environment.Version.ToString(),
-            typeof(AioContext).Assembly.GetName().Version?.ToString(3)));
+            typeof(AioContext).Assembly.GetName().Version?.ToString(3)),
+        results.Any(r => r.Case.Rw == ReadWriteMode.Wal) ? (settings.WalFlushWithWrite ? "with-write" : "after-write") : null);
 
     private static CaseResult Case(BenchResult r) => new(
         BenchNames.Name(r.Case.Api), r.Engine, BenchNames.Name(r.Case.Rw), r.Case.BlockSize, r.Case.IoDepth, r.Case.Direct, r.Case.Jobs,

@@ -64,7 +64,8 @@ internal static class BenchReport
         if (wal)
         {
             o.WriteLine("wal: IOPS = commits/s (one write, then its fdatasync — fsync for filestream's Flush(true)); latency from the write's " +
-                "start to the flush's end. vs FS = commits/s / filestream commits/s.");
+                "start to the flush's end. vs FS = commits/s / filestream commits/s." +
+                (settings.WalFlushWithWrite ? " AioFile appenders begin each flush right after its write (--wal-flush with-write)." : ""));
         }
         foreach (BenchResult r in results.Where(r => r.Errors > 0))
         {

@@ -8,7 +8,10 @@ namespace FileAio.Cli.Bench;
 /// each taking the next block of the log (one shared <see cref="SequentialCursor"/> over the whole file, wrapping at its
 /// end as fio does over its laid-out file), writing it with <see cref="AioFile.WriteAsync(ReadOnlyMemory{byte}, long, CancellationToken)"/>
 /// and then awaiting <see cref="AioFile.FlushAsync"/> with <c>dataOnly: true</c> (fdatasync). One commit = that write
-/// and that flush; its latency runs from the write's start to the flush's end.
+/// and that flush; its latency runs from the write's start to the flush's end. With <c>--wal-flush with-write</c> the
+/// flush is begun right after the write and both are awaited: FlushAsync waits for the file's writes begun before it,
+/// so the commit is as durable, without a round trip through the appender between the two (what an io_uring link of
+/// write and fdatasync would give).
 /// </summary>
 /// <remarks>The appenders hop between thread-pool threads, so allocations are counted for the whole process, as for
 /// the other async loops. Each appender writes only its own <see cref="WorkerStats"/>; the runner reads them after
@@ -19,6 +22,7 @@ internal sealed class FileWalWorkload : IBenchWorkload
     private readonly AioLoop? _loop;   // --api loop: the appenders run on this engine thread, the file bound to it
     private readonly int _blockSize;
     private readonly SequentialCursor _log;
+    private readonly bool _flushWithWrite;
     private readonly Appender[] _appenders;
     private Task[] _tasks = [];
     private BenchPhase? _phase;
@@ -35,6 +39,7 @@ internal sealed class FileWalWorkload : IBenchWorkload
         _loop = loop;
         _blockSize = benchCase.BlockSize;
         _log = new SequentialCursor(0, settings.FileSize, _blockSize);
+        _flushWithWrite = settings.WalFlushWithWrite;
         int alignment = BenchFileHandles.BufferAlignment(AioFile.GetAlignment(file.Handle));
         _appenders = new Appender[benchCase.IoDepth];
         for (int i = 0; i < _appenders.Length; i++)
@@ -138,15 +143,11 @@ internal sealed class FileWalWorkload : IBenchWorkload
             long committed;
             try
             {
-                int written = await _file.WriteAsync(block, offset);
-                if (written == _blockSize)
+                int written = _flushWithWrite ? await WriteWithFlushAsync(block, offset) : await WriteThenFlushAsync(block, offset);
+                committed = written;
+                if (written != _blockSize)
                 {
-                    await _file.FlushAsync(dataOnly: true);
-                    committed = written;
-                }
-                else
-                {
-                    committed = written; // counted as an error below: a short write commits nothing whole
+                    // Counted as an error below: a short write commits nothing whole.
                     appender.Stats.NoteError($"short write: {written} of {_blockSize} bytes");
                 }
             }
@@ -157,6 +158,44 @@ internal sealed class FileWalWorkload : IBenchWorkload
             }
             appender.Stats.Record(start, Stopwatch.GetTimestamp(), committed, _blockSize);
         }
+    }
+
+    /// <summary>The plain commit: the write, and once it has completed (whole), the flush.</summary>
+    private async ValueTask<int> WriteThenFlushAsync(ReadOnlyMemory<byte> block, long offset)
+    {
+        int written = await _file.WriteAsync(block, offset);
+        if (written == _blockSize)
+        {
+            await _file.FlushAsync(dataOnly: true);
+        }
+        return written;
+    }
+
+    /// <summary>--wal-flush with-write: the flush begun before the write has completed, both awaited (each exactly
+    /// once, whatever the other does). The write's error wins: a commit whose write failed failed.</summary>
+    private async ValueTask<int> WriteWithFlushAsync(ReadOnlyMemory<byte> block, long offset)
+    {
+        ValueTask<int> writing = _file.WriteAsync(block, offset);
+        ValueTask flushing = _file.FlushAsync(dataOnly: true); // held by its barrier until the write has completed
+        int written;
+        try
+        {
+            written = await writing;
+        }
+        catch (IOException)
+        {
+            try
+            {
+                await flushing;
+            }
+            catch (IOException)
+            {
+                // The write's error is the one to report; the flush's most likely repeats it.
+            }
+            throw;
+        }
+        await flushing;
+        return written;
     }
 
     public void Dispose()

@@ -38,6 +38,7 @@ internal static class BenchCommand
         var direct = new Option<bool[]>("--direct") { Description = "O_DIRECT: --direct alone or 1 = direct only, 0 = page-cached only, both. Default: both.", Arity = ArgumentArity.ZeroOrOne, HelpName = "0|1|both", CustomParser = DirectModes };
         var engine = ListOption<AioEngineKind>("--engine", $"FileAio engine(s) for the context, file and loop apis: {EngineNames.Choices}. One that cannot run here is an error. Default: auto.", "ENGINE", EngineNames.Read);
         var api = ListOption<BenchApi>("--api", $"API(s) to drive the file: {BenchNames.ApiChoices} (filestream: the .NET baseline of --rw wal). Default: context, file, randomaccess; file, filestream for --rw wal.", "API", BenchNames.ReadApi);
+        var walFlush = new Option<string>("--wal-flush") { Description = "When an AioFile appender of --rw wal begins its flush: after-write (await the write, then flush) or with-write (begin the flush right after the write, then await both: the flush still waits for the write, inside FileAio). filestream is always after-write. Default: after-write.", DefaultValueFactory = _ => "after-write", HelpName = "after-write|with-write", CustomParser = r => OptionParsers.One<string>(r, WalFlushWord) };
         var jobs = new Option<int>("--jobs") { Description = "Independent workers, each with --iodepth in flight (a context and thread each for the context api; an engine thread, running its loops, each for the loop api).", DefaultValueFactory = _ => 1, HelpName = "N", CustomParser = r => OptionParsers.One(r, OptionParsers.WholeNumber(1, 256)) };
         var repeat = new Option<int>("--repeat") { Description = "Run the whole matrix N times, in rounds (each run is reported).", DefaultValueFactory = _ => 1, HelpName = "N", CustomParser = r => OptionParsers.One(r, OptionParsers.WholeNumber(1, 1000)) };
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of the table." };
@@ -52,7 +53,7 @@ internal static class BenchCommand
 
         var command = new Command("bench", "Measure IOPS, throughput, latency percentiles, CPU and allocations per operation; compare with .NET's RandomAccess.")
         {
-            file, size, rw, bs, iodepth, runtime, warmup, direct, engine, api, jobs, repeat, json, plot,
+            file, size, rw, bs, iodepth, runtime, warmup, direct, engine, api, walFlush, jobs, repeat, json, plot,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -65,7 +66,8 @@ internal static class BenchCommand
                 parse.GetValue(runtime), parse.GetValue(warmup), OptionParsers.ListOr(parse, direct, [false, true]),
                 [.. OptionParsers.ListOr(parse, engine, [AioEngineKind.Auto]).Distinct()],
                 parse.GetResult(api) is null ? null : [.. OptionParsers.ListOr<BenchApi>(parse, api, []).Distinct()],
-                parse.GetValue(jobs), parse.GetValue(repeat), parse.GetValue(json), plotPath is null ? null : Path.GetFullPath(plotPath));
+                parse.GetValue(jobs), parse.GetValue(repeat), parse.GetValue(json), plotPath is null ? null : Path.GetFullPath(plotPath),
+                parse.GetValue(walFlush) == "with-write", parse.GetResult(walFlush) is { Implicit: false });
             return Task.FromResult(Run(terminal, request, cancellationToken));
         });
         return command;
@@ -85,7 +87,7 @@ internal static class BenchCommand
     private sealed record Request(
         string? File, long? Size, ReadWriteMode[] Rw, int[] BlockSizes, int[] IoDepths,
         double Runtime, double Warmup, bool[] DirectModes, AioEngineKind[] Engines, BenchApi[]? Apis,
-        int Jobs, int Repeat, bool Json, string? Plot)
+        int Jobs, int Repeat, bool Json, string? Plot, bool WalFlushWithWrite, bool WalFlushGiven)
     {
         /// <summary>The apis a pattern runs on: those given, else its defaults.</summary>
         public BenchApi[] ApisFor(ReadWriteMode rw) => Apis ?? (rw == ReadWriteMode.Wal ? BenchNames.WalApis : s_defaultApis);
@@ -103,6 +105,12 @@ internal static class BenchCommand
         return result.Tokens[0].Value.Equals("both", StringComparison.OrdinalIgnoreCase)
             ? [false, true]
             : [OptionParsers.One<bool>(result, DirectWord)];
+    }
+
+    private static string? WalFlushWord(string text, out string word)
+    {
+        word = text.ToLowerInvariant();
+        return word is "after-write" or "with-write" ? null : $"'{text}' is neither after-write nor with-write";
     }
 
     private static string? DirectWord(string text, out bool value) =>
@@ -150,7 +158,7 @@ internal static class BenchCommand
         {
             fileSize = DefaultSize;
         }
-        var settings = new BenchSettings(path, fileSize, request.Runtime, request.Warmup, request.Repeat);
+        var settings = new BenchSettings(path, fileSize, request.Runtime, request.Warmup, request.Repeat, request.WalFlushWithWrite);
         List<BenchCase> cases = Matrix(request.ApisFor, request.Engines, request.Rw, request.BlockSizes, request.IoDepths, request.DirectModes, request.Jobs);
         CheckDirectAlignment(path, cases);
         try
@@ -298,6 +306,10 @@ internal static class BenchCommand
                     ? $"--api filestream runs only --rw wal (it is the write-ahead log's .NET baseline); for {BenchNames.Name(rw)} use context, file, randomaccess or sync"
                     : $"--api {BenchNames.Name(api)} does not run --rw wal: the write-ahead log needs a flush per write, run by file, file-inline and loop (AioFile) and filestream (the .NET baseline)");
             }
+        }
+        if (request.WalFlushGiven && !request.Rw.Contains(ReadWriteMode.Wal))
+        {
+            throw new UsageException("--wal-flush: it says how --rw wal's appenders flush, and no --rw wal is asked for");
         }
         if (request.Jobs > 1 && request.Rw.Contains(ReadWriteMode.Wal))
         {
