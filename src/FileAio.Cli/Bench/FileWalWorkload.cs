@@ -143,7 +143,48 @@ internal sealed class FileWalWorkload : IBenchWorkload
             long committed;
             try
             {
-                int written = _flushWithWrite ? await WriteWithFlushAsync(block, offset) : await WriteThenFlushAsync(block, offset);
+                // Awaited here, in the appender's one long-running method, not in a helper: an async helper returning
+                // a ValueTask would allocate its state machine on every commit that does not complete at once.
+                int written;
+                if (_flushWithWrite)
+                {
+                    ValueTask<int> writing = _file.WriteAsync(block, offset);
+                    ValueTask flushing = _file.FlushAsync(dataOnly: true); // held by its barrier until the write completes
+                    IOException? writeFailure = null;
+                    written = 0;
+                    try
+                    {
+                        written = await writing;
+                    }
+                    catch (IOException e)
+                    {
+                        writeFailure = e;
+                    }
+                    if (writeFailure is null)
+                    {
+                        await flushing;
+                    }
+                    else
+                    {
+                        // Each awaited exactly once; the write's error is the commit's (the flush's likely repeats it).
+                        try
+                        {
+                            await flushing;
+                        }
+                        catch (IOException)
+                        {
+                        }
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(writeFailure);
+                    }
+                }
+                else
+                {
+                    written = await _file.WriteAsync(block, offset);
+                    if (written == _blockSize)
+                    {
+                        await _file.FlushAsync(dataOnly: true);
+                    }
+                }
                 committed = written;
                 if (written != _blockSize)
                 {
@@ -158,44 +199,6 @@ internal sealed class FileWalWorkload : IBenchWorkload
             }
             appender.Stats.Record(start, Stopwatch.GetTimestamp(), committed, _blockSize);
         }
-    }
-
-    /// <summary>The plain commit: the write, and once it has completed (whole), the flush.</summary>
-    private async ValueTask<int> WriteThenFlushAsync(ReadOnlyMemory<byte> block, long offset)
-    {
-        int written = await _file.WriteAsync(block, offset);
-        if (written == _blockSize)
-        {
-            await _file.FlushAsync(dataOnly: true);
-        }
-        return written;
-    }
-
-    /// <summary>--wal-flush with-write: the flush begun before the write has completed, both awaited (each exactly
-    /// once, whatever the other does). The write's error wins: a commit whose write failed failed.</summary>
-    private async ValueTask<int> WriteWithFlushAsync(ReadOnlyMemory<byte> block, long offset)
-    {
-        ValueTask<int> writing = _file.WriteAsync(block, offset);
-        ValueTask flushing = _file.FlushAsync(dataOnly: true); // held by its barrier until the write has completed
-        int written;
-        try
-        {
-            written = await writing;
-        }
-        catch (IOException)
-        {
-            try
-            {
-                await flushing;
-            }
-            catch (IOException)
-            {
-                // The write's error is the one to report; the flush's most likely repeats it.
-            }
-            throw;
-        }
-        await flushing;
-        return written;
     }
 
     public void Dispose()
