@@ -12,7 +12,7 @@
 #   FIO_JOBS=16 bench/compare-wal.sh                   # also fio with 16 jobs on the same file (the kernel's own grouping)
 #   CLI_BEFORE=/old/FileAio.Cli.dll bench/compare-wal.sh   # also AioFile from another build (before/after a change)
 #
-# Each round runs the tools one after the other (fio, AioFile, AioFile on a loop, FileStream), so drift on a shared VM hits them alike;
+# Each round runs the tools one after the other (fio, AioFile, AioFile on a loop, the two with-write, FileStream), so drift on a shared VM hits them alike;
 # three rounds, medians. The load average is printed before each round. On a machine shared with other benchmarks,
 # LOCK=/path/to/lockfile holds that flock(1) lock for each round.
 set -euo pipefail

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using FileAio.Buffers;
 
 namespace FileAio.Cli.Bench;
@@ -150,31 +151,28 @@ internal sealed class FileWalWorkload : IBenchWorkload
                 {
                     ValueTask<int> writing = _file.WriteAsync(block, offset);
                     ValueTask flushing = _file.FlushAsync(dataOnly: true); // held by its barrier until the write completes
-                    IOException? writeFailure = null;
+                    // Each awaited exactly once, whatever the other did; a failed write's error is the commit's (the
+                    // flush's, if it fails too, most likely repeats it).
+                    Exception? writeFailure = null;
                     written = 0;
                     try
                     {
                         written = await writing;
                     }
-                    catch (IOException e)
+                    catch (Exception e)
                     {
                         writeFailure = e;
                     }
-                    if (writeFailure is null)
+                    try
                     {
                         await flushing;
                     }
-                    else
+                    catch (Exception) when (writeFailure is not null)
                     {
-                        // Each awaited exactly once; the write's error is the commit's (the flush's likely repeats it).
-                        try
-                        {
-                            await flushing;
-                        }
-                        catch (IOException)
-                        {
-                        }
-                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(writeFailure);
+                    }
+                    if (writeFailure is not null)
+                    {
+                        ExceptionDispatchInfo.Throw(writeFailure);
                     }
                 }
                 else

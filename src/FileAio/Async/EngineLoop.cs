@@ -506,17 +506,13 @@ internal sealed class EngineLoop : IDisposable
             }
             Finish(operation, io.Result);
         }
-        bool capped = count == _reapLimit && _reapLimit == DeviceWave;
         _moreReady = count == _reapLimit;
-        _cappedReaps = capped ? _cappedReaps + 1 : 0;
+        _cappedReaps = _moreReady && _reapLimit == DeviceWave ? _cappedReaps + 1 : 0;
         if (count > 0)
         {
-            bool deviceWave = deviceReads * 2 > count;
-            _reapLimit = deviceWave && _cappedReaps < MaxCappedReaps ? DeviceWave : BatchSize;
-            if (_reapLimit == BatchSize)
-            {
-                _cappedReaps = 0;
-            }
+            bool wave = deviceReads * 2 > count && _cappedReaps < MaxCappedReaps;
+            _reapLimit = wave ? DeviceWave : BatchSize;
+            _cappedReaps = wave ? _cappedReaps : 0;
         }
         _turn++;
     }
