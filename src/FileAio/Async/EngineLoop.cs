@@ -103,6 +103,9 @@ internal sealed class EngineLoop : IDisposable
     // ---- Loop thread only.
     private readonly OperationList _backlog = new();           // taken, waiting for room in the engine
     private readonly OperationList _inEngine = new();
+    private readonly WriteGather _gather = new();              // adjacent writes as one (WriteGather)
+    private readonly OperationList _startAgain = new();        // riders a gathered write wrote nothing of (FinishGathered)
+    private bool _gathers;                                     // the engine's vectored writes are the kernel's own
     private readonly IoOperation[] _batch = new IoOperation[BatchSize];
     private readonly IoOperation[] _reaped = new IoOperation[BatchSize];
     private long _spinTicks = MaxSpinTicks;
@@ -166,7 +169,7 @@ internal sealed class EngineLoop : IDisposable
     public long ErrorCount => Volatile.Read(ref _errors);
 
     /// <summary>Operations the loop holds (in the engine or waiting for room), as last counted by the loop.</summary>
-    public int HeldCount => _inEngine.Count + _backlog.Count;
+    public int HeldCount => _inEngine.Count + _backlog.Count + _gather.RidingCount;
 
     /// <summary>The thread's name ("FileAio engine N", N its place in its host: not unique across hosts).</summary>
     public string Name => _thread.Name!;
@@ -426,6 +429,7 @@ internal sealed class EngineLoop : IDisposable
         try
         {
             _engine = _createEngine();
+            _gathers = _engine.GathersWrites;
         }
         catch (Exception e)
         {
@@ -494,9 +498,17 @@ internal sealed class EngineLoop : IDisposable
     private void CompleteReaped(int count)
     {
         int deviceReads = 0; // reads started in an earlier turn: not served in the enter that submitted them (DeviceWave)
+        if (_gather.RidingCount > 0)
+        {
+            FinishGatheredFirst(count);
+        }
         for (int i = 0; i < count; i++)
         {
             IoOperation io = _reaped[i];
+            if (io is null)
+            {
+                continue; // a gathered write, finished above
+            }
             _reaped[i] = null!;
             var operation = (AsyncOperation)io.Owner;
             _inEngine.Remove(operation);
@@ -517,11 +529,31 @@ internal sealed class EngineLoop : IDisposable
         _turn++;
     }
 
+    /// <summary>The gathered writes among the reaped go first: one that must start riders again marks the fsyncs of
+    /// its file still in the engine (WriteGather, remark 3), and an fsync reaped in the same batch is one of them.</summary>
+    private void FinishGatheredFirst(int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            if (_reaped[i].Owner is AsyncOperation { IsWriteCarrier: true } carrier)
+            {
+                _reaped[i] = null!;
+                _inEngine.Remove(carrier);
+                FinishGathered(carrier, carrier.Io.Result);
+            }
+        }
+    }
+
     private void Finish(AsyncOperation operation, long result)
     {
         if (operation.IsFlushCarrier)
         {
             FinishCarrier(operation, result);
+            return;
+        }
+        if (operation.IsWriteCarrier)
+        {
+            FinishGathered(operation, result);
             return;
         }
         operation.State = LoopState.Done;
@@ -588,10 +620,17 @@ internal sealed class EngineLoop : IDisposable
         AsyncFile file = carrier.File;
         FlushGroup group = file.Flushes;
         long answer = group.CarrierDone(carrier, result);
+        bool tooEarly = carrier.AnswersTooEarly && answer >= 0;
+        carrier.AnswersTooEarly = false;
         // The riders leave the group before any of them completes: an inline continuation (loop mode) that flushes
         // again puts its flush in the backlog, which joins a later round.
         while (FlushGroup.TakeRider(carrier) is AsyncOperation rider)
         {
+            if (tooEarly)
+            {
+                group.WaitForNext(rider); // WriteGather, remark 3: the next fsync waits for the writes started again
+                continue;
+            }
             Finish(rider, answer);
         }
         if (_stopping || file.IsClosing)
@@ -624,6 +663,48 @@ internal sealed class EngineLoop : IDisposable
             while (group.TakeWaiting() is AsyncOperation waiting)
             {
                 Finish(waiting, OperationResult.FromErrno(Interop.Errno.EBADF));
+            }
+        }
+    }
+
+    /// <summary>A gathered write has left the engine (or the backlog, cancelled or refused): each rider gets its part
+    /// of the answer, in order; riders of which nothing was written start again alone, ahead of everything else the
+    /// loop holds, and the file's fsyncs in the engine are marked (WriteGather, remark 3). On a closing file or loop,
+    /// Take and the stop cancel those riders.</summary>
+    private void FinishGathered(AsyncOperation carrier, long result)
+    {
+        carrier.State = LoopState.Done;
+        AsyncFile file = carrier.File;
+        carrier.Io.Unpin(); // the kernel is done with the buffers: before any rider's continuation can let go of one
+        long answer = result == -Interop.Errno.ECANCELED && carrier.EngineCancelAsked ? OperationResult.Canceled : result;
+        long unclaimed = Math.Max(answer, 0);
+        while (_gather.TakeRider(carrier) is AsyncOperation rider)
+        {
+            if (WriteGather.AnswerFor(rider, answer, ref unclaimed) is long part)
+            {
+                Finish(rider, part);
+            }
+            else
+            {
+                rider.WriteAlone = true;
+                _startAgain.AddLast(rider);
+            }
+        }
+        _gather.Return(carrier);
+        if (_startAgain.IsEmpty)
+        {
+            return;
+        }
+        while (_startAgain.TakeLast() is AsyncOperation rider)
+        {
+            rider.State = LoopState.Backlog;
+            _backlog.AddFirst(rider);
+        }
+        for (AsyncOperation? operation = _inEngine.First; operation is not null; operation = operation.Next)
+        {
+            if (operation.IsFlushCarrier && ReferenceEquals(operation.File, file))
+            {
+                operation.AnswersTooEarly = true;
             }
         }
     }
@@ -730,6 +811,8 @@ internal sealed class EngineLoop : IDisposable
                 _backlog.Remove(operation);
                 Finish(operation, OperationResult.Canceled);
                 break;
+            case LoopState.WriteRiding:
+                break; // WriteGather, remark 4: answered with its gathered write; a cancel it missed is seen if it starts again
             case LoopState.InEngine:
                 operation.NoteEngineCancelAsked();
                 if (_engine.Cancel(operation.Io) == EngineCancelResult.Canceled)
@@ -788,7 +871,7 @@ internal sealed class EngineLoop : IDisposable
             int room = EngineCapacity - _inEngine.Count;
             int count = 0;
             bool carriers = false;
-            while (count < room && count < BatchSize && Take() is AsyncOperation operation)
+            while (count < room && count < BatchSize && TakeGathered() is AsyncOperation operation)
             {
                 operation.State = LoopState.InEngine;
                 operation.StartTurn = _turn;
@@ -879,6 +962,68 @@ internal sealed class EngineLoop : IDisposable
                 continue;
             }
             return operation;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Take"/>, and when that gives a write that may begin a gathered write, also the writes taken right
+    /// after it that continue it (WriteGather, remark 2): then the carrier that writes them all, prepared. What is
+    /// taken and does not continue it goes back to the front of the backlog, for the next call.
+    /// </summary>
+    private AsyncOperation? TakeGathered()
+    {
+        AsyncOperation? first = Take();
+        if (!_gathers || first is null || !WriteGather.CanLead(first))
+        {
+            return first;
+        }
+        int bytes = first.Io.SegmentLength(0);
+        long end = first.Io.Offset + bytes;
+        int riders = 1;
+        AsyncOperation? next = Take();
+        if (next is null || !WriteGather.CanJoin(first, end, bytes, riders, next))
+        {
+            PutFront(next);
+            return first;
+        }
+        AsyncOperation carrier = _gather.Rent();
+        _gather.Ride(carrier, first);
+        do
+        {
+            _gather.Ride(carrier, next);
+            bytes += next.Io.SegmentLength(0);
+            end += next.Io.SegmentLength(0);
+            riders++;
+            next = Take();
+        }
+        while (next is not null && WriteGather.CanJoin(first, end, bytes, riders, next));
+        PutFront(next);
+        if (carrier.TryBeginWriteCarrier(first.File))
+        {
+            first.File.NoteGathered();
+            return carrier;
+        }
+        // The caller closed the handle: each write goes on its own, and fails as its own pinned handle lets it.
+        while (_gather.TakeRider(carrier) is AsyncOperation rider)
+        {
+            rider.WriteAlone = true;
+            _startAgain.AddLast(rider);
+        }
+        _gather.Return(carrier);
+        while (_startAgain.TakeLast() is AsyncOperation rider)
+        {
+            PutFront(rider);
+        }
+        return Take();
+    }
+
+    /// <summary>Puts an operation taken but not started back at the front of the backlog (nothing for null).</summary>
+    private void PutFront(AsyncOperation? operation)
+    {
+        if (operation is not null)
+        {
+            operation.State = LoopState.Backlog;
+            _backlog.AddFirst(operation);
         }
     }
 
