@@ -81,9 +81,6 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
     /// write that carried it wrote none of its bytes (<see cref="WriteGather"/>, remark 3). Reset with the life.</summary>
     public bool WriteAlone;
 
-    /// <summary>The carrier a caller's write rides (the loop's, while <see cref="State"/> is WriteRiding).</summary>
-    public AsyncOperation? GatheredIn;
-
     /// <summary>A carrier's place among its file's fsyncs (1 = the first), while the engine has it (the loop's).</summary>
     public long CarrierIssueNumber;
 
@@ -425,7 +422,7 @@ internal enum LoopState : byte
     /// <summary>A flush in its file's <see cref="FlushGroup"/>, waiting for the fsync after the running one.</summary>
     FlushWaiting,
 
-    /// <summary>A write carried by a gathered write (<see cref="AsyncOperation.GatheredIn"/>, in the engine): it is
+    /// <summary>A write carried by a gathered write (one of its <see cref="AsyncOperation.CarrierRiders"/>): it is
     /// answered when that one completes, and cannot be cancelled on its own (<see cref="WriteGather"/>).</summary>
     WriteRiding,
 }

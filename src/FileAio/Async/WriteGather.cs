@@ -71,7 +71,6 @@ internal sealed class WriteGather
     public void Ride(AsyncOperation carrier, AsyncOperation write)
     {
         write.State = LoopState.WriteRiding;
-        write.GatheredIn = carrier;
         carrier.CarrierRiders!.AddLast(write);
         _riding++;
     }
@@ -82,7 +81,6 @@ internal sealed class WriteGather
         AsyncOperation? rider = carrier.CarrierRiders!.TakeFirst();
         if (rider is not null)
         {
-            rider.GatheredIn = null;
             _riding--;
         }
         return rider;

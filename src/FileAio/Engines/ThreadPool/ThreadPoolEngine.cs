@@ -95,23 +95,39 @@ internal sealed class ThreadPoolEngine : IAioEngine
         // The write goes to the finished queue before the flushes it held are let go (remark 1): a Reap then hands a
         // write out no later than any flush it released, as the kernel engines do (IAioEngine). The loop relies on
         // that: a gathered write that wrote less than asked must be seen before an fsync it released (WriteGather).
-        // The released flushes are still owed until they finish, so a teardown in between waits for them.
+        // The released flushes are still owed until they finish, so a teardown in between waits for them. Once queued
+        // the operation is the reaper's, which may complete and reuse it at once: its scope and epoch are read first.
+        FlushScope? scope = operation.Kind == OperationKind.Write ? operation.Scope : null;
+        long epoch = operation.WriteEpoch;
         lock (_doneLock)
         {
             _owed--;
             _done.Enqueue(operation);
             Monitor.PulseAll(_doneLock);
         }
-        lock (_barrierLock)
+        if (scope is not null)
         {
-            LeaveScopeUnsynchronized(operation);
+            lock (_barrierLock)
+            {
+                LeaveScopeUnsynchronized(scope, epoch);
+            }
         }
     }
 
     /// <summary>A write of a scope has left the kernel (finished or cancelled): the flushes it held may go.</summary>
     private void LeaveScopeUnsynchronized(IoOperation operation)
     {
-        if (operation.Kind != OperationKind.Write || operation.Scope is not FlushScope scope || !scope.WriteFinished(operation))
+        if (operation.Kind == OperationKind.Write && operation.Scope is FlushScope scope)
+        {
+            LeaveScopeUnsynchronized(scope, operation.WriteEpoch);
+        }
+    }
+
+    /// <summary>A write of <paramref name="scope"/>'s epoch <paramref name="epoch"/> has left the kernel: the flushes
+    /// it held may go.</summary>
+    private void LeaveScopeUnsynchronized(FlushScope scope, long epoch)
+    {
+        if (!scope.WriteFinished(epoch))
         {
             return;
         }
