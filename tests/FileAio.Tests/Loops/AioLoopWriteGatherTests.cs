@@ -1,4 +1,5 @@
 using FileAio.Async;
+using FileAio.Buffers;
 using FileAio.Tests.Infrastructure;
 
 namespace FileAio.Tests.Loops;
@@ -96,6 +97,142 @@ public sealed class AioLoopWriteGatherTests : LoopTest
         Assert.Equal([Block, Block, Block, Block, WriteGather.MaxRiderBytes + Block, Block, 2 * Block, Block, Block], written);
         Assert.Equal(0, gathered);
         Assert.Equal(0, otherGathered);
+    }
+
+    // WriteGather's limits: a run longer than MaxRiders writes, or larger than MaxBytes, goes as several gathered
+    // writes, each as full as the limits let it be; a write of exactly MaxRiderBytes still gathers.
+    [Theory, EachHost]
+    public async Task ARunPastTheLimits_IsSplitIntoFullGatheredWrites(string host)
+    {
+        Use(host);
+        AioLoop loop = Host.Loops[0];
+        const int Small = 512, SmallWrites = 2 * WriteGather.MaxRiders + 2;        // 64 + 64 + 2
+        const int LargeWrites = WriteGather.MaxBytes / WriteGather.MaxRiderBytes + 4; // 16 + 4
+        string smallPath = PathOf("small.bin"), largePath = PathOf("large.bin");
+
+        (int[] small, int[] large, long smallGathered, long largeGathered) = await Bounded(loop.RunAsync(async () =>
+        {
+            AioFile smallLog = OpenFile(Host, smallPath, FileMode.CreateNew);
+            AioFile largeLog = OpenFile(Host, largePath, FileMode.CreateNew);
+            var writes = new List<ValueTask<int>>();
+            for (int i = 0; i < SmallWrites; i++)
+            {
+                writes.Add(smallLog.WriteAsync(Enumerable.Repeat((byte)(i % 250 + 1), Small).ToArray(), (long)i * Small));
+            }
+            for (int i = 0; i < LargeWrites; i++)
+            {
+                writes.Add(largeLog.WriteAsync(Enumerable.Repeat((byte)(i + 1), WriteGather.MaxRiderBytes).ToArray(),
+                    (long)i * WriteGather.MaxRiderBytes));
+            }
+            var written = new int[writes.Count];
+            for (int i = 0; i < written.Length; i++)
+            {
+                written[i] = await writes[i];
+            }
+            (long smallGathered, long largeGathered) = (smallLog.GatheredWriteCount, largeLog.GatheredWriteCount);
+            await smallLog.DisposeAsync();
+            await largeLog.DisposeAsync();
+            return (written[..SmallWrites], written[SmallWrites..], smallGathered, largeGathered);
+        }));
+
+        Assert.All(small, n => Assert.Equal(Small, n));
+        Assert.All(large, n => Assert.Equal(WriteGather.MaxRiderBytes, n));
+        Assert.Equal(Gathers ? 3 : 0, smallGathered);
+        Assert.Equal(Gathers ? 2 : 0, largeGathered);
+        byte[] data = await File.ReadAllBytesAsync(smallPath);
+        Assert.Equal(SmallWrites * Small, data.Length);
+        for (int i = 0; i < SmallWrites; i++)
+        {
+            Assert.True(data.AsSpan(i * Small, Small).IndexOfAnyExcept((byte)(i % 250 + 1)) < 0, $"small write {i}");
+        }
+        data = await File.ReadAllBytesAsync(largePath);
+        Assert.Equal(LargeWrites * WriteGather.MaxRiderBytes, data.Length);
+        for (int i = 0; i < LargeWrites; i++)
+        {
+            Assert.True(data.AsSpan(i * WriteGather.MaxRiderBytes, WriteGather.MaxRiderBytes).IndexOfAnyExcept((byte)(i + 1)) < 0,
+                $"large write {i}");
+        }
+    }
+
+    // O_DIRECT: every part of a gathered write is aligned (each was checked as a write of its own), so the whole is a
+    // valid direct write; what reaches the device is read back with a direct read.
+    [Theory, EachHost]
+    public async Task AdjacentDirectWrites_AreGathered_AndReachTheDevice(string host)
+    {
+        Use(host);
+        const int Writers = 16;
+        AioLoop loop = Host.Loops[0];
+        string path = PathOf("direct-log.bin");
+
+        (int[] written, long gathered, bool same) = await Bounded(loop.RunAsync(async () =>
+        {
+            AioFile log = Own(AioFile.Open(path, FileMode.CreateNew, FileAccess.ReadWrite,
+                new AioFileOptions { Host = Host, Direct = true, InlineCachedReads = Variant.InlineCachedReads }));
+            AlignedBuffer[] blocks = [.. Enumerable.Range(0, Writers).Select(_ => Own(new AlignedBuffer(Block)))];
+            var writes = new ValueTask<int>[Writers];
+            for (int i = 0; i < Writers; i++)
+            {
+                blocks[i].GetSpan().Fill((byte)(i + 1));
+                writes[i] = log.WriteAsync(blocks[i].Memory, (long)i * Block);
+            }
+            var written = new int[Writers];
+            for (int i = 0; i < Writers; i++)
+            {
+                written[i] = await writes[i];
+            }
+            long gathered = log.GatheredWriteCount;
+            using var back = new AlignedBuffer(Writers * Block);
+            bool same = await log.ReadAsync(back.Memory, 0) == Writers * Block;
+            for (int i = 0; same && i < Writers; i++)
+            {
+                same = back.GetSpan().Slice(i * Block, Block).IndexOfAnyExcept((byte)(i + 1)) < 0;
+            }
+            await log.DisposeAsync();
+            return (written, gathered, same);
+        }));
+
+        Assert.All(written, n => Assert.Equal(Block, n));
+        Assert.Equal(Gathers ? 1 : 0, gathered);
+        Assert.True(same, "A direct read gave back other data than the gathered writes wrote.");
+    }
+
+    // WriteGather, remark 2: a FIFO's write may wait for ever and must stay cancellable alone, so writes of one never
+    // gather, even taken in one turn; a regular file's, taken right after them in the same turn, do (the control).
+    [Theory, EachHost]
+    public async Task WritesOfAFifo_AreNeverGathered(string host)
+    {
+        Use(host);
+        Require.Linux();
+        const int Writers = 8, Small = 512;
+        AioLoop loop = Host.Loops[0];
+        string path = PathOf("control.bin");
+
+        (int[] written, long fifoGathered, long fileGathered) = await Bounded(loop.RunAsync(async () =>
+        {
+            HeldFifo fifo = NewHeldFifo(Host); // opened here, so that it is this loop's file
+            AioFile file = OpenFile(Host, path, FileMode.CreateNew);
+            var writes = new List<ValueTask<int>>();
+            for (int i = 0; i < Writers; i++)
+            {
+                writes.Add(fifo.File.WriteAsync(new byte[Small], (long)i * Small));
+            }
+            for (int i = 0; i < Writers; i++)
+            {
+                writes.Add(file.WriteAsync(new byte[Small], (long)i * Small));
+            }
+            var written = new int[writes.Count];
+            for (int i = 0; i < written.Length; i++)
+            {
+                written[i] = await writes[i];
+            }
+            (long fifoGathered, long fileGathered) = (fifo.File.GatheredWriteCount, file.GatheredWriteCount);
+            await file.DisposeAsync();
+            return (written, fifoGathered, fileGathered);
+        }));
+
+        Assert.All(written, n => Assert.Equal(Small, n));
+        Assert.Equal(0, fifoGathered);
+        Assert.Equal(Gathers ? 1 : 0, fileGathered);
     }
 
     // WriteGather, remark 3: a gathered write that fills the file system part-way is short; the writes it wrote none
