@@ -1146,11 +1146,19 @@ internal sealed class EngineLoop : IDisposable
             _inEngine.Remove(operation);
             Finish(operation, OperationResult.Canceled);
         }
-        foreach (IoOperation io in completed)
+        // Gathered writes first, as in CompleteReaped: one that starts riders again marks the file's fsyncs among the
+        // rest before they answer (WriteGather, remark 3).
+        foreach (bool writeCarriers in (ReadOnlySpan<bool>)[true, false])
         {
-            var operation = (AsyncOperation)io.Owner;
-            _inEngine.Remove(operation);
-            Finish(operation, io.Result);
+            foreach (IoOperation io in completed)
+            {
+                var operation = (AsyncOperation)io.Owner;
+                if (operation.IsWriteCarrier == writeCarriers)
+                {
+                    _inEngine.Remove(operation);
+                    Finish(operation, io.Result);
+                }
+            }
         }
         Debug.Assert(_inEngine.IsEmpty, "The engine gave every operation back.");
         DrainWork();
