@@ -81,10 +81,13 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
     /// write that carried it wrote none of its bytes (<see cref="WriteGather"/>, remark 3). Reset with the life.</summary>
     public bool WriteAlone;
 
-    /// <summary>A carrier's place among its file's fsyncs (1 = the first), while the engine has it (the loop's).</summary>
+    /// <summary>A flush carrier's place among its file's fsyncs (1 = the first), while the engine has it; a write
+    /// carrier's: how many fsyncs of its file had been issued when it was formed (<see cref="WriteGather"/>, remark 5).
+    /// The loop's.</summary>
     public long CarrierIssueNumber;
 
-    /// <summary>The carrier a caller's flush rides (the loop's, while <see cref="State"/> is FlushRiding).</summary>
+    /// <summary>The carrier a caller's flush or write rides (the loop's, while <see cref="State"/> is FlushRiding or
+    /// WriteRiding).</summary>
     public AsyncOperation? RidingOn;
 
     /// <summary>The operation a <see cref="FlushGroup"/> runs its shared fsync in: never pooled, never consumed by a
@@ -195,7 +198,7 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
     /// <paramref name="file"/> from the first rider's offset: described, bound to the file's flush scope, and holding
     /// a reference on the handle and pins on the buffers (its own, beside the riders') until the loop is done with it
     /// (loop thread only; the riders stay counted in the file's flight meanwhile). False, with nothing taken, when the
-    /// handle refuses a reference (the caller closed it).</summary>
+    /// handle refuses a reference (the caller closed it) or a buffer refuses a second pin.</summary>
     public bool TryBeginWriteCarrier(AsyncFile file)
     {
         Debug.Assert(IsWriteCarrier && CarrierRiders!.Count > 1);
@@ -214,12 +217,18 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         {
             Io.Pin();
         }
-        catch (ObjectDisposedException)
+#pragma warning disable CA1031 // any failure: each rider was pinned on its own already, and goes on its own
+        catch (Exception)
+#pragma warning restore CA1031
         {
-            Io.Clear(); // Pin released what it took; the riders go on their own, and fail as their own handle says
+            // The caller closed the handle (ObjectDisposedException), or a rider's MemoryManager refused a second pin
+            // or gave another address: Pin released what it took, and the riders go on their own, each with its own
+            // pins and handle reference, and fail (or not) as those say.
+            Io.Clear();
             _file = null;
             return false;
         }
+        CarrierIssueNumber = file.Flushes.IssuedCount;
         return true;
     }
 
@@ -231,6 +240,7 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         Io.Clear();
         _file = null;
         _engineCancelAsked = false;
+        CarrierIssueNumber = 0;
         State = LoopState.Idle;
     }
 

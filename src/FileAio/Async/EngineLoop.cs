@@ -31,7 +31,8 @@ namespace FileAio.Async;
 /// thread for a file of this loop skips the queue, the fence and the wakeup: <see cref="Submit"/> puts it straight into
 /// the backlog, which the same turn's StartWork moves into the engine, so everything that turn's code issued is
 /// submitted by the turn's one Reap (one io_uring_enter). Its continuation runs inline here when it completes
-/// (<see cref="ContinuationMode.Loop"/>), in completion order; user code run that way can only append to the
+/// (<see cref="ContinuationMode.Loop"/>), in completion order (the writes of a gathered write first among what one
+/// reap gave, in their order: WriteGather, remark 3); user code run that way can only append to the
 /// backlog and to the queues, so the loop's walks over its lists stay valid. At stop the loop keeps running queued
 /// work until there is none; work posted after that runs on the thread pool, one item at a time and in order, so
 /// nothing posted to a stopped loop is left waiting for ever. An operation that code on the loop thread begins once the
@@ -168,8 +169,9 @@ internal sealed class EngineLoop : IDisposable
 
     public long ErrorCount => Volatile.Read(ref _errors);
 
-    /// <summary>Operations the loop holds (in the engine or waiting for room), as last counted by the loop.</summary>
-    public int HeldCount => _inEngine.Count + _backlog.Count + _gather.RidingCount;
+    /// <summary>Operations the loop holds (in the engine or waiting for room), as last counted by the loop: a shared
+    /// fsync counts once, a gathered write once per write it carries.</summary>
+    public int HeldCount => _inEngine.Count + _backlog.Count + _gather.RidingCount - _gather.CarrierCount;
 
     /// <summary>The thread's name ("FileAio engine N", N its place in its host: not unique across hosts).</summary>
     public string Name => _thread.Name!;
@@ -678,9 +680,18 @@ internal sealed class EngineLoop : IDisposable
         carrier.Io.Unpin(); // the kernel is done with the buffers: before any rider's continuation can let go of one
         long answer = result == -Interop.Errno.ECANCELED && carrier.EngineCancelAsked ? OperationResult.Canceled : result;
         long unclaimed = Math.Max(answer, 0);
+        long issuedBefore = carrier.CarrierIssueNumber;
+        // WriteGather, remark 4: cancelled while the file and the loop go on — a rider's own cancel took it apart
+        // before it reached the engine — only the riders that asked end cancelled; nothing was written of the others.
+        bool apart = answer == OperationResult.Canceled && !_stopping && !file.IsClosing;
         while (_gather.TakeRider(carrier) is AsyncOperation rider)
         {
-            if (WriteGather.AnswerFor(rider, answer, ref unclaimed) is long part)
+            if (apart && !rider.IsCancelRequested)
+            {
+                rider.WriteAlone = true;
+                _startAgain.AddLast(rider);
+            }
+            else if (WriteGather.AnswerFor(rider, answer, ref unclaimed) is long part)
             {
                 Finish(rider, part);
             }
@@ -702,9 +713,9 @@ internal sealed class EngineLoop : IDisposable
         }
         for (AsyncOperation? operation = _inEngine.First; operation is not null; operation = operation.Next)
         {
-            if (operation.IsFlushCarrier && ReferenceEquals(operation.File, file))
+            if (operation.IsFlushCarrier && ReferenceEquals(operation.File, file) && operation.CarrierIssueNumber > issuedBefore)
             {
-                operation.AnswersTooEarly = true;
+                operation.AnswersTooEarly = true; // WriteGather, remark 5: issued after the gathered write was formed
             }
         }
     }
@@ -811,8 +822,14 @@ internal sealed class EngineLoop : IDisposable
                 _backlog.Remove(operation);
                 Finish(operation, OperationResult.Canceled);
                 break;
+            case LoopState.WriteRiding when operation.RidingOn is { State: LoopState.Backlog } carrier:
+                // WriteGather, remark 4: the gathered write never reached the engine; taken apart, it ends this
+                // write as cancelled and starts the others again alone.
+                _backlog.Remove(carrier);
+                FinishGathered(carrier, OperationResult.Canceled);
+                break;
             case LoopState.WriteRiding:
-                break; // WriteGather, remark 4: answered with its gathered write; a cancel it missed is seen if it starts again
+                break; // WriteGather, remark 4: in the engine, it answers its riders; a cancel it missed is seen if it starts again
             case LoopState.InEngine:
                 operation.NoteEngineCancelAsked();
                 if (_engine.Cancel(operation.Io) == EngineCancelResult.Canceled)

@@ -31,9 +31,15 @@ namespace FileAio.Async;
 /// marked (<see cref="AsyncOperation.AnswersTooEarly"/>), and a marked fsync that succeeds hands its flushes on to the
 /// file's next one, which the barrier holds behind the writes started again. A cancellation — the file or the loop
 /// closing — cancels every rider.</para>
-/// <para>4. Cancellation. Once gathered, a rider is not cancelled on its own (a token that fires while it rides is
-/// seen only if it is started again): its buffered write lasts microseconds. The file's Dispose cancels the carrier,
-/// and with it every rider.</para>
+/// <para>4. Cancellation. A rider whose token fires while its gathered write waits in the backlog (the engine had no
+/// room for it) takes the gathered write apart: it ends cancelled, as any write that never reached the kernel, and
+/// the others start again alone, at the front of the backlog. Once the gathered write is in the engine, a rider is not
+/// cancelled on its own (its token is seen only if it is started again): the write lasts microseconds in the page
+/// cache, a device's time with O_DIRECT, and the others' bytes are in the same call. The file's Dispose cancels the
+/// carrier, and with it every rider.</para>
+/// <para>5. Which fsyncs a short gathered write marks (remark 3): those of its file issued after it was formed. An
+/// fsync issued before waits for no write begun after it (the barrier), so none of its flushes waits for one of the
+/// riders.</para>
 /// </remarks>
 internal sealed class WriteGather
 {
@@ -48,9 +54,14 @@ internal sealed class WriteGather
 
     private readonly Stack<AsyncOperation> _free = new();
     private int _riding;
+    private int _carriers;
 
     /// <summary>Writes riding a gathered write now (loop thread; read by the metrics, an int read is atomic).</summary>
     public int RidingCount => Volatile.Read(ref _riding);
+
+    /// <summary>Carriers rented and not yet returned: in the loop's backlog or its engine (loop thread; read by the
+    /// metrics, which count a gathered write once per write it carries, not once more for itself).</summary>
+    public int CarrierCount => Volatile.Read(ref _carriers);
 
     /// <summary>Whether <paramref name="write"/> may begin a gathered write (remark 2).</summary>
     public static bool CanLead(AsyncOperation write) =>
@@ -65,12 +76,17 @@ internal sealed class WriteGather
         && riders < MaxRiders && bytes + next.Io.SegmentLength(0) <= MaxBytes;
 
     /// <summary>A carrier with no riders, from the free ones or new.</summary>
-    public AsyncOperation Rent() => _free.TryPop(out AsyncOperation? carrier) ? carrier : AsyncOperation.CreateWriteCarrier();
+    public AsyncOperation Rent()
+    {
+        _carriers++;
+        return _free.TryPop(out AsyncOperation? carrier) ? carrier : AsyncOperation.CreateWriteCarrier();
+    }
 
     /// <summary>Puts <paramref name="write"/> on <paramref name="carrier"/> (not yet in the engine).</summary>
     public void Ride(AsyncOperation carrier, AsyncOperation write)
     {
         write.State = LoopState.WriteRiding;
+        write.RidingOn = carrier;
         carrier.CarrierRiders!.AddLast(write);
         _riding++;
     }
@@ -81,6 +97,7 @@ internal sealed class WriteGather
         AsyncOperation? rider = carrier.CarrierRiders!.TakeFirst();
         if (rider is not null)
         {
+            rider.RidingOn = null;
             _riding--;
         }
         return rider;
@@ -90,6 +107,7 @@ internal sealed class WriteGather
     public void Return(AsyncOperation carrier)
     {
         carrier.EndWriteCarrier();
+        _carriers--;
         _free.Push(carrier);
     }
 

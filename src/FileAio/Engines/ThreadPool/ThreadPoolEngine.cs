@@ -57,8 +57,9 @@ internal sealed class ThreadPoolEngine : IAioEngine
     {
     }
 
-    /// <summary>A vectored write is one pwritev on a worker.</summary>
-    public bool GathersWrites => true;
+    /// <summary>A vectored write is one pwritev on a worker. Not on Windows, where it is one positional write per
+    /// segment and a failure part-way reports none of them written (every rider would be written again).</summary>
+    public bool GathersWrites => !OperatingSystem.IsWindows();
 
     public int Start(ReadOnlySpan<IoOperation> operations, out int refusedErrno)
     {
