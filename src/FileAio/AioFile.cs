@@ -73,6 +73,9 @@ public sealed partial class AioFile : IDisposable, IAsyncDisposable
     /// <summary>The group commit of this file's flushes (tests and diagnostics read its counters).</summary>
     internal FlushGroup Flushes => _file.Flushes;
 
+    /// <summary>Gathered writes formed of this file's writes so far (tests).</summary>
+    internal long GatheredWriteCount => _file.GatheredWriteCount;
+
     /// <summary>The file's size in bytes.</summary>
     public long Length => RandomAccess.GetLength(Handle);
 

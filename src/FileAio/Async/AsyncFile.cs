@@ -56,6 +56,15 @@ internal sealed class AsyncFile
     /// <summary>Group commit of this file's flushes (the loop's; see <see cref="FlushGroup"/>).</summary>
     public FlushGroup Flushes { get; } = new();
 
+    /// <summary>Gathered writes the loop has formed of this file's writes so far (WriteGather; tests, diagnostics).
+    /// Written by the loop thread.</summary>
+    public long GatheredWriteCount => Volatile.Read(ref _gatheredWrites);
+
+    private long _gatheredWrites;
+
+    /// <summary>The loop formed one more gathered write of this file (loop thread).</summary>
+    public void NoteGathered() => Volatile.Write(ref _gatheredWrites, _gatheredWrites + 1);
+
     public bool IsClosing => (Volatile.Read(ref _gate) & ClosingBit) != 0;
 
     /// <summary>The loop thread started an operation of this file on its engine, which may have registered the file. Set

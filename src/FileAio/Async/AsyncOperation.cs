@@ -60,28 +60,50 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         Io = new IoOperation(this);
     }
 
-    private AsyncOperation()
+    private AsyncOperation(bool flush)
     {
         Io = new IoOperation(this);
-        IsFlushCarrier = true;
+        IsFlushCarrier = flush;
+        IsWriteCarrier = !flush;
         CarrierRiders = new OperationList();
     }
 
-    /// <summary>A carrier's riders: the flushes its fsync answers (its loop's, see <see cref="FlushGroup"/>).</summary>
+    /// <summary>A carrier's riders: the flushes its fsync answers (its loop's, see <see cref="FlushGroup"/>), or the
+    /// writes its one vectored write carries (<see cref="WriteGather"/>).</summary>
     public OperationList? CarrierRiders { get; }
 
-    /// <summary>A carrier's place among its file's fsyncs (1 = the first), while the engine has it (the loop's).</summary>
+    /// <summary>A flush carrier whose fsync may have run before writes that some of its riders wait for: writes of a
+    /// gathered write that wrote none of their bytes, started again on their own (<see cref="WriteGather"/>, remark
+    /// 3). Its success must not answer them (the loop's).</summary>
+    public bool AnswersTooEarly;
+
+    /// <summary>A caller's write that goes to the engine on its own, never gathered: started again after the gathered
+    /// write that carried it wrote none of its bytes (<see cref="WriteGather"/>, remark 3). Reset with the life.</summary>
+    public bool WriteAlone;
+
+    /// <summary>A flush carrier's place among its file's fsyncs (1 = the first), while the engine has it; a write
+    /// carrier's: how many fsyncs of its file had been issued when it was formed (<see cref="WriteGather"/>, remark 5).
+    /// The loop's.</summary>
     public long CarrierIssueNumber;
 
-    /// <summary>The carrier a caller's flush rides (the loop's, while <see cref="State"/> is FlushRiding).</summary>
+    /// <summary>The carrier a caller's flush or write rides (the loop's, while <see cref="State"/> is FlushRiding or
+    /// WriteRiding).</summary>
     public AsyncOperation? RidingOn;
 
     /// <summary>The operation a <see cref="FlushGroup"/> runs its shared fsync in: never pooled, never consumed by a
     /// caller, never completed through <see cref="Complete"/> (the loop hands its answer to the group's riders).</summary>
-    public static AsyncOperation CreateCarrier() => new();
+    public static AsyncOperation CreateCarrier() => new(flush: true);
+
+    /// <summary>The operation a <see cref="WriteGather"/> runs one vectored write in, for the writes it gathered: never
+    /// pooled by a file, never consumed by a caller, never completed through <see cref="Complete"/> (the loop hands
+    /// each rider its part of the answer).</summary>
+    public static AsyncOperation CreateWriteCarrier() => new(flush: false);
 
     /// <summary>A flush group's carrier (<see cref="CreateCarrier"/>).</summary>
     public bool IsFlushCarrier { get; }
+
+    /// <summary>A gathered write's carrier (<see cref="CreateWriteCarrier"/>).</summary>
+    public bool IsWriteCarrier { get; }
 
     /// <summary>The loop asked the engine to cancel this operation (<see cref="NoteEngineCancelAsked"/>).</summary>
     public bool EngineCancelAsked => _engineCancelAsked;
@@ -170,6 +192,56 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         // Counted, so that Dispose waits for the kernel's fsync even when every flush it answers was cancelled.
         file.EnterWhileCounted();
         return true;
+    }
+
+    /// <summary>Readies a write carrier to write its riders' buffers, in order, as one vectored write of
+    /// <paramref name="file"/> from the first rider's offset: described, bound to the file's flush scope, and holding
+    /// a reference on the handle and pins on the buffers (its own, beside the riders') until the loop is done with it
+    /// (loop thread only; the riders stay counted in the file's flight meanwhile). False, with nothing taken, when the
+    /// handle refuses a reference (the caller closed it) or a buffer refuses a second pin.</summary>
+    public bool TryBeginWriteCarrier(AsyncFile file)
+    {
+        Debug.Assert(IsWriteCarrier && CarrierRiders!.Count > 1);
+        _file = file;
+        _engineCancelAsked = false;
+        AsyncOperation first = CarrierRiders!.First!;
+        Memory<byte>[] segments = Io.RentSegments(CarrierRiders.Count);
+        int count = 0;
+        for (AsyncOperation? rider = first; rider is not null; rider = rider.Next)
+        {
+            segments[count++] = rider.Io.Segment(0);
+        }
+        Io.SetVectored(OperationKind.Write, file.Handle, file.Traits, first.Io.Offset, count, first.Io.MemoryAlignment);
+        Io.Scope = file.Scope;
+        try
+        {
+            Io.Pin();
+        }
+#pragma warning disable CA1031 // any failure: each rider was pinned on its own already, and goes on its own
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            // The caller closed the handle (ObjectDisposedException), or a rider's MemoryManager refused a second pin
+            // or gave another address: Pin released what it took, and the riders go on their own, each with its own
+            // pins and handle reference, and fail (or not) as those say.
+            Io.Clear();
+            _file = null;
+            return false;
+        }
+        CarrierIssueNumber = file.Flushes.IssuedCount;
+        return true;
+    }
+
+    /// <summary>A write carrier the loop is done with: lets go of the handle, the pins and the buffers.</summary>
+    public void EndWriteCarrier()
+    {
+        Debug.Assert(IsWriteCarrier && CarrierRiders!.IsEmpty);
+        Io.Unpin();
+        Io.Clear();
+        _file = null;
+        _engineCancelAsked = false;
+        CarrierIssueNumber = 0;
+        State = LoopState.Idle;
     }
 
     /// <summary>The loop asked the engine to cancel this operation (its thread only, before the engine is asked): an
@@ -322,6 +394,7 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         _startTimestamp = 0;
         Volatile.Write(ref _cancelRequested, 0);
         _engineCancelAsked = false;
+        WriteAlone = false;
         State = LoopState.Idle;
         _mode = ContinuationMode.Queued;
         _core.RunContinuationsAsynchronously = true;
@@ -358,4 +431,8 @@ internal enum LoopState : byte
 
     /// <summary>A flush in its file's <see cref="FlushGroup"/>, waiting for the fsync after the running one.</summary>
     FlushWaiting,
+
+    /// <summary>A write carried by a gathered write (one of its <see cref="AsyncOperation.CarrierRiders"/>): it is
+    /// answered when that one completes, and cannot be cancelled on its own (<see cref="WriteGather"/>).</summary>
+    WriteRiding,
 }

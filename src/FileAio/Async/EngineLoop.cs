@@ -31,7 +31,8 @@ namespace FileAio.Async;
 /// thread for a file of this loop skips the queue, the fence and the wakeup: <see cref="Submit"/> puts it straight into
 /// the backlog, which the same turn's StartWork moves into the engine, so everything that turn's code issued is
 /// submitted by the turn's one Reap (one io_uring_enter). Its continuation runs inline here when it completes
-/// (<see cref="ContinuationMode.Loop"/>), in completion order; user code run that way can only append to the
+/// (<see cref="ContinuationMode.Loop"/>), in completion order (the writes of a gathered write first among what one
+/// reap gave, in their order: WriteGather, remark 3); user code run that way can only append to the
 /// backlog and to the queues, so the loop's walks over its lists stay valid. At stop the loop keeps running queued
 /// work until there is none; work posted after that runs on the thread pool, one item at a time and in order, so
 /// nothing posted to a stopped loop is left waiting for ever. An operation that code on the loop thread begins once the
@@ -103,6 +104,9 @@ internal sealed class EngineLoop : IDisposable
     // ---- Loop thread only.
     private readonly OperationList _backlog = new();           // taken, waiting for room in the engine
     private readonly OperationList _inEngine = new();
+    private readonly WriteGather _gather = new();              // adjacent writes as one (WriteGather)
+    private readonly OperationList _startAgain = new();        // riders a gathered write wrote nothing of (FinishGathered)
+    private bool _gathers;                                     // the engine's vectored writes are the kernel's own
     private readonly IoOperation[] _batch = new IoOperation[BatchSize];
     private readonly IoOperation[] _reaped = new IoOperation[BatchSize];
     private long _spinTicks = MaxSpinTicks;
@@ -165,8 +169,9 @@ internal sealed class EngineLoop : IDisposable
 
     public long ErrorCount => Volatile.Read(ref _errors);
 
-    /// <summary>Operations the loop holds (in the engine or waiting for room), as last counted by the loop.</summary>
-    public int HeldCount => _inEngine.Count + _backlog.Count;
+    /// <summary>Operations the loop holds (in the engine or waiting for room), as last counted by the loop: a shared
+    /// fsync counts once, a gathered write once per write it carries.</summary>
+    public int HeldCount => _inEngine.Count + _backlog.Count + _gather.RidingCount - _gather.CarrierCount;
 
     /// <summary>The thread's name ("FileAio engine N", N its place in its host: not unique across hosts).</summary>
     public string Name => _thread.Name!;
@@ -426,6 +431,7 @@ internal sealed class EngineLoop : IDisposable
         try
         {
             _engine = _createEngine();
+            _gathers = _engine.GathersWrites;
         }
         catch (Exception e)
         {
@@ -494,9 +500,17 @@ internal sealed class EngineLoop : IDisposable
     private void CompleteReaped(int count)
     {
         int deviceReads = 0; // reads started in an earlier turn: not served in the enter that submitted them (DeviceWave)
+        if (_gather.RidingCount > 0)
+        {
+            FinishGatheredFirst(count);
+        }
         for (int i = 0; i < count; i++)
         {
             IoOperation io = _reaped[i];
+            if (io is null)
+            {
+                continue; // a gathered write, finished above
+            }
             _reaped[i] = null!;
             var operation = (AsyncOperation)io.Owner;
             _inEngine.Remove(operation);
@@ -517,11 +531,31 @@ internal sealed class EngineLoop : IDisposable
         _turn++;
     }
 
+    /// <summary>The gathered writes among the reaped go first: one that must start riders again marks the fsyncs of
+    /// its file still in the engine (WriteGather, remark 3), and an fsync reaped in the same batch is one of them.</summary>
+    private void FinishGatheredFirst(int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            if (_reaped[i].Owner is AsyncOperation { IsWriteCarrier: true } carrier)
+            {
+                _reaped[i] = null!;
+                _inEngine.Remove(carrier);
+                FinishGathered(carrier, carrier.Io.Result);
+            }
+        }
+    }
+
     private void Finish(AsyncOperation operation, long result)
     {
         if (operation.IsFlushCarrier)
         {
             FinishCarrier(operation, result);
+            return;
+        }
+        if (operation.IsWriteCarrier)
+        {
+            FinishGathered(operation, result);
             return;
         }
         operation.State = LoopState.Done;
@@ -588,10 +622,17 @@ internal sealed class EngineLoop : IDisposable
         AsyncFile file = carrier.File;
         FlushGroup group = file.Flushes;
         long answer = group.CarrierDone(carrier, result);
+        bool tooEarly = carrier.AnswersTooEarly && answer >= 0;
+        carrier.AnswersTooEarly = false;
         // The riders leave the group before any of them completes: an inline continuation (loop mode) that flushes
         // again puts its flush in the backlog, which joins a later round.
         while (FlushGroup.TakeRider(carrier) is AsyncOperation rider)
         {
+            if (tooEarly)
+            {
+                group.WaitForNext(rider); // WriteGather, remark 3: the next fsync waits for the writes started again
+                continue;
+            }
             Finish(rider, answer);
         }
         if (_stopping || file.IsClosing)
@@ -624,6 +665,57 @@ internal sealed class EngineLoop : IDisposable
             while (group.TakeWaiting() is AsyncOperation waiting)
             {
                 Finish(waiting, OperationResult.FromErrno(Interop.Errno.EBADF));
+            }
+        }
+    }
+
+    /// <summary>A gathered write has left the engine (or the backlog, cancelled or refused): each rider gets its part
+    /// of the answer, in order; riders of which nothing was written start again alone, ahead of everything else the
+    /// loop holds, and the file's fsyncs in the engine are marked (WriteGather, remark 3). On a closing file or loop,
+    /// Take and the stop cancel those riders.</summary>
+    private void FinishGathered(AsyncOperation carrier, long result)
+    {
+        carrier.State = LoopState.Done;
+        AsyncFile file = carrier.File;
+        carrier.Io.Unpin(); // the kernel is done with the buffers: before any rider's continuation can let go of one
+        long answer = result == -Interop.Errno.ECANCELED && carrier.EngineCancelAsked ? OperationResult.Canceled : result;
+        long unclaimed = Math.Max(answer, 0);
+        long issuedBefore = carrier.CarrierIssueNumber;
+        // WriteGather, remark 4: cancelled while the file and the loop go on — a rider's own cancel took it apart
+        // before it reached the engine — only the riders that asked end cancelled; nothing was written of the others.
+        bool apart = answer == OperationResult.Canceled && !_stopping && !file.IsClosing;
+        while (_gather.TakeRider(carrier) is AsyncOperation rider)
+        {
+            if (apart && !rider.IsCancelRequested)
+            {
+                rider.WriteAlone = true;
+                _startAgain.AddLast(rider);
+            }
+            else if (WriteGather.AnswerFor(rider, answer, ref unclaimed) is long part)
+            {
+                Finish(rider, part);
+            }
+            else
+            {
+                rider.WriteAlone = true;
+                _startAgain.AddLast(rider);
+            }
+        }
+        _gather.Return(carrier);
+        if (_startAgain.IsEmpty)
+        {
+            return;
+        }
+        while (_startAgain.TakeLast() is AsyncOperation rider)
+        {
+            rider.State = LoopState.Backlog;
+            _backlog.AddFirst(rider);
+        }
+        for (AsyncOperation? operation = _inEngine.First; operation is not null; operation = operation.Next)
+        {
+            if (operation.IsFlushCarrier && ReferenceEquals(operation.File, file) && operation.CarrierIssueNumber > issuedBefore)
+            {
+                operation.AnswersTooEarly = true; // WriteGather, remark 5: issued after the gathered write was formed
             }
         }
     }
@@ -730,6 +822,14 @@ internal sealed class EngineLoop : IDisposable
                 _backlog.Remove(operation);
                 Finish(operation, OperationResult.Canceled);
                 break;
+            case LoopState.WriteRiding when operation.RidingOn is { State: LoopState.Backlog } carrier:
+                // WriteGather, remark 4: the gathered write never reached the engine; taken apart, it ends this
+                // write as cancelled and starts the others again alone.
+                _backlog.Remove(carrier);
+                FinishGathered(carrier, OperationResult.Canceled);
+                break;
+            case LoopState.WriteRiding:
+                break; // WriteGather, remark 4: in the engine, it answers its riders; a cancel it missed is seen if it starts again
             case LoopState.InEngine:
                 operation.NoteEngineCancelAsked();
                 if (_engine.Cancel(operation.Io) == EngineCancelResult.Canceled)
@@ -788,7 +888,7 @@ internal sealed class EngineLoop : IDisposable
             int room = EngineCapacity - _inEngine.Count;
             int count = 0;
             bool carriers = false;
-            while (count < room && count < BatchSize && Take() is AsyncOperation operation)
+            while (count < room && count < BatchSize && TakeGathered() is AsyncOperation operation)
             {
                 operation.State = LoopState.InEngine;
                 operation.StartTurn = _turn;
@@ -879,6 +979,68 @@ internal sealed class EngineLoop : IDisposable
                 continue;
             }
             return operation;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Take"/>, and when that gives a write that may begin a gathered write, also the writes taken right
+    /// after it that continue it (WriteGather, remark 2): then the carrier that writes them all, prepared. What is
+    /// taken and does not continue it goes back to the front of the backlog, for the next call.
+    /// </summary>
+    private AsyncOperation? TakeGathered()
+    {
+        AsyncOperation? first = Take();
+        if (!_gathers || first is null || !WriteGather.CanLead(first))
+        {
+            return first;
+        }
+        int bytes = first.Io.SegmentLength(0);
+        long end = first.Io.Offset + bytes;
+        int riders = 1;
+        AsyncOperation? next = Take();
+        if (next is null || !WriteGather.CanJoin(first, end, bytes, riders, next))
+        {
+            PutFront(next);
+            return first;
+        }
+        AsyncOperation carrier = _gather.Rent();
+        _gather.Ride(carrier, first);
+        do
+        {
+            _gather.Ride(carrier, next);
+            bytes += next.Io.SegmentLength(0);
+            end += next.Io.SegmentLength(0);
+            riders++;
+            next = Take();
+        }
+        while (next is not null && WriteGather.CanJoin(first, end, bytes, riders, next));
+        PutFront(next);
+        if (carrier.TryBeginWriteCarrier(first.File))
+        {
+            first.File.NoteGathered();
+            return carrier;
+        }
+        // The caller closed the handle: each write goes on its own, and fails as its own pinned handle lets it.
+        while (_gather.TakeRider(carrier) is AsyncOperation rider)
+        {
+            rider.WriteAlone = true;
+            _startAgain.AddLast(rider);
+        }
+        _gather.Return(carrier);
+        while (_startAgain.TakeLast() is AsyncOperation rider)
+        {
+            PutFront(rider);
+        }
+        return Take();
+    }
+
+    /// <summary>Puts an operation taken but not started back at the front of the backlog (nothing for null).</summary>
+    private void PutFront(AsyncOperation? operation)
+    {
+        if (operation is not null)
+        {
+            operation.State = LoopState.Backlog;
+            _backlog.AddFirst(operation);
         }
     }
 
@@ -1001,11 +1163,19 @@ internal sealed class EngineLoop : IDisposable
             _inEngine.Remove(operation);
             Finish(operation, OperationResult.Canceled);
         }
-        foreach (IoOperation io in completed)
+        // Gathered writes first, as in CompleteReaped: one that starts riders again marks the file's fsyncs among the
+        // rest before they answer (WriteGather, remark 3).
+        foreach (bool writeCarriers in (ReadOnlySpan<bool>)[true, false])
         {
-            var operation = (AsyncOperation)io.Owner;
-            _inEngine.Remove(operation);
-            Finish(operation, io.Result);
+            foreach (IoOperation io in completed)
+            {
+                var operation = (AsyncOperation)io.Owner;
+                if (operation.IsWriteCarrier == writeCarriers)
+                {
+                    _inEngine.Remove(operation);
+                    Finish(operation, io.Result);
+                }
+            }
         }
         Debug.Assert(_inEngine.IsEmpty, "The engine gave every operation back.");
         DrainWork();

@@ -155,6 +155,15 @@ internal sealed class FlushGroup
         return rider;
     }
 
+    /// <summary>A rider of a carrier whose success cannot answer it (<see cref="AsyncOperation.AnswersTooEarly"/>): it
+    /// waits for the file's next fsync instead.</summary>
+    public void WaitForNext(AsyncOperation flush)
+    {
+        Debug.Assert(flush.RidingOn is null, "taken off its carrier first (TakeRider)");
+        flush.State = LoopState.FlushWaiting;
+        _waiting.AddLast(flush);
+    }
+
     /// <summary>The next waiting flush, taken out (the file or the loop is closing); null when none is left.</summary>
     public AsyncOperation? TakeWaiting() => _waiting.TakeFirst();
 

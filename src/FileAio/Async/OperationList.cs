@@ -60,6 +60,16 @@ internal sealed class OperationList
         return first;
     }
 
+    public AsyncOperation? TakeLast()
+    {
+        AsyncOperation? last = _last;
+        if (last is not null)
+        {
+            Remove(last);
+        }
+        return last;
+    }
+
     public void Remove(AsyncOperation operation)
     {
         if (operation.Previous is null)

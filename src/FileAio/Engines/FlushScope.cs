@@ -29,7 +29,7 @@ internal sealed class FlushScope
     public int HeldCount => _held.Count;
 
     /// <summary>Counts a write that is being started; stores its epoch in the operation, for
-    /// <see cref="WriteFinished"/>.</summary>
+    /// <see cref="WriteFinished(IoOperation)"/>.</summary>
     public void WriteStarted(IoOperation write)
     {
         _writesInFlight[_epoch % Window]++;
@@ -38,9 +38,13 @@ internal sealed class FlushScope
 
     /// <summary>A write counted by <see cref="WriteStarted"/> has left the kernel (completed or cancelled). Returns
     /// whether a held flush may now be released (<see cref="TryRelease"/>).</summary>
-    public bool WriteFinished(IoOperation write)
+    public bool WriteFinished(IoOperation write) => WriteFinished(write.WriteEpoch);
+
+    /// <summary><see cref="WriteFinished(IoOperation)"/> for a write of epoch <paramref name="epoch"/>, by a caller
+    /// that no longer owns the operation (it was handed out, and its next life may have begun).</summary>
+    public bool WriteFinished(long epoch)
     {
-        _writesInFlight[write.WriteEpoch % Window]--;
+        _writesInFlight[epoch % Window]--;
         return _held.Count > 0;
     }
 

@@ -15,6 +15,8 @@ namespace FileAio.Engines;
 /// <see cref="Reap"/> (or <see cref="CancelAllAndDrain"/>) with <see cref="IoOperation.Result"/> set, or as the
 /// <see cref="EngineCancelResult.Canceled"/> answer of <see cref="Cancel"/> — and when it comes back the kernel no
 /// longer touches its memory.</para>
+/// <para>Order: <see cref="Reap"/> hands a write out no later than any flush that write's completion released (in
+/// the same call, ahead of it, or in an earlier one). The engine loop's write gathering relies on it.</para>
 /// <para>Threading (<see cref="EngineSettings.Owned"/>). A shared engine: <see cref="Start"/> one call at a time
 /// (the context's submit lock); <see cref="Reap"/> one thread at a time, concurrently with Start, Cancel and Wakeup;
 /// <see cref="Cancel"/> and <see cref="Wakeup"/> from any thread. An owned engine: every call from the thread that
@@ -41,6 +43,10 @@ internal interface IAioEngine : IDisposable
 
     /// <summary>Tries to stop one started operation. See <see cref="EngineCancelResult"/>.</summary>
     EngineCancelResult Cancel(IoOperation operation);
+
+    /// <summary>Whether a vectored write is one kernel operation here, as a plain write is — so an engine loop may
+    /// gather adjacent writes into one (WriteGather). False where vectored transfers take a slower path.</summary>
+    bool GathersWrites { get; }
 
     /// <summary>Makes the current <see cref="Reap"/> (or the next one) report a wakeup. Several wakeups before a Reap
     /// may coalesce into one; each is reported by one Reap at most.</summary>

@@ -149,6 +149,10 @@ internal sealed unsafe class IoOperation
 
     public bool IsVectored => _vectored;
 
+    /// <summary>The buffers' address rule given when it was described (&gt; 0 for direct I/O), for an operation built
+    /// from this one's buffers (a gathered write).</summary>
+    public int MemoryAlignment => _memoryAlignment;
+
     public Memory<byte> Segment(int index) => _vectored ? _segments[index] : _buffer;
 
     public int SegmentLength(int index) => _vectored ? _segments[index].Length : _buffer.Length;

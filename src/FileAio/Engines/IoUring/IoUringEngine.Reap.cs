@@ -21,8 +21,12 @@ internal sealed unsafe partial class IoUringEngine
         {
             lock (_cqLock)
             {
-                // Harvest first: it consumes the kick that announced _ready, so a kick posted after this point is a
-                // new one, and the items it announces are taken below or on the next round.
+                // What was parked first: it finished before anything still in the ring (a canceller's harvest took it,
+                // and may have started the flushes its write held), and a write goes out no later than a flush it
+                // released (IAioEngine, remarks). Then the ring, which consumes the kicks that announced parked items,
+                // then _ready again for what those kicks announced; a kick posted after the harvest is a new one, and
+                // its items are taken on the next round.
+                count += TakeReady(completed[count..]);
                 count += HarvestUnsynchronized(completed[count..], out _);
                 count += TakeReady(completed[count..]);
             }

@@ -198,6 +198,9 @@ internal sealed unsafe partial class IoUringEngine : IAioEngine
     // ============================================================================================================
     // Submission
 
+    /// <summary>A vectored write is one WRITEV SQE.</summary>
+    public bool GathersWrites => true;
+
     public int Start(ReadOnlySpan<IoOperation> operations, out int refusedErrno)
     {
         refusedErrno = 0;

@@ -19,7 +19,11 @@ internal sealed unsafe partial class LinuxAioEngine
                 {
                     // A sleep in io_getevents holds the lock: a canceller then leaves the collecting to us (it only
                     // collects when no Reap does), and whatever it parks or hands over rings the doorbell.
-                    count += HarvestUnsynchronized(completed[count..], sleep ? deadline : Deadline.Expired);
+                    // What was parked first (it finished before what io_getevents still holds, and a write goes out
+                    // no later than a flush it released: IAioEngine, remarks); a sleep only when that was not enough.
+                    count += TakeReady(completed[count..]);
+                    bool wait = sleep && count < minCompletions;
+                    count += HarvestUnsynchronized(completed[count..], wait ? deadline : Deadline.Expired);
                     count += TakeReady(completed[count..]);
                 }
             }

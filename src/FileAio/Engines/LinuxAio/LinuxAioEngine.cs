@@ -107,6 +107,9 @@ internal sealed unsafe partial class LinuxAioEngine : IAioEngine
     // ============================================================================================================
     // Submission
 
+    /// <summary>A vectored write is one IOCB_CMD_PWRITEV.</summary>
+    public bool GathersWrites => true;
+
     public int Start(ReadOnlySpan<IoOperation> operations, out int refusedErrno)
     {
         refusedErrno = 0;

@@ -108,6 +108,10 @@ internal sealed unsafe partial class PosixAioEngine : IAioEngine
     // ============================================================================================================
     // Submission
 
+    /// <summary>No: POSIX AIO has no vectored request, and this engine sends vectored transfers to its side path
+    /// (remark 1), one worker hand-off instead of one lio_listio entry each.</summary>
+    public bool GathersWrites => false;
+
     public int Start(ReadOnlySpan<IoOperation> operations, out int refusedErrno)
     {
         refusedErrno = 0;

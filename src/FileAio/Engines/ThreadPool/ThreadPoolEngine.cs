@@ -10,7 +10,7 @@ namespace FileAio.Engines.ThreadPool;
 /// <para>1. Locks. <c>_barrierLock</c> guards the flush scopes of this engine's operations; <c>_doneLock</c> guards
 /// the finished queue, the wakeup flag and the count of what the engine owes, and the one reaper (and teardown)
 /// waits on its monitor. The order is <c>_barrierLock</c>, then the workers' queue or <c>_doneLock</c>, never the
-/// other way round: a flush released by a finished write is queued before anyone can look for it.</para>
+/// other way round. A finished write is queued for Reap first and lets its flushes go after (OnFinished).</para>
 /// <para>2. Flushes (SPEC §3, §4): a flush whose scope still has earlier writes in flight is held, outside the
 /// workers, until the last of them finishes; then it is queued. No worker blocks for a barrier, and writes started
 /// after the flush do not hold it up.</para>
@@ -57,6 +57,10 @@ internal sealed class ThreadPoolEngine : IAioEngine
     {
     }
 
+    /// <summary>A vectored write is one pwritev on a worker. Not on Windows, where it is one positional write per
+    /// segment and a failure part-way reports none of them written (every rider would be written again).</summary>
+    public bool GathersWrites => !OperatingSystem.IsWindows();
+
     public int Start(ReadOnlySpan<IoOperation> operations, out int refusedErrno)
     {
         refusedErrno = 0;
@@ -89,22 +93,42 @@ internal sealed class ThreadPoolEngine : IAioEngine
     /// <summary>A worker finished an operation (on the worker thread).</summary>
     private void OnFinished(IoOperation operation)
     {
-        lock (_barrierLock)
-        {
-            LeaveScopeUnsynchronized(operation);
-        }
+        // The write goes to the finished queue before the flushes it held are let go (remark 1): a Reap then hands a
+        // write out no later than any flush it released, as the kernel engines do (IAioEngine). The loop relies on
+        // that: a gathered write that wrote less than asked must be seen before an fsync it released (WriteGather).
+        // The released flushes are still owed until they finish, so a teardown in between waits for them. Once queued
+        // the operation is the reaper's, which may complete and reuse it at once: its scope and epoch are read first.
+        FlushScope? scope = operation.Kind == OperationKind.Write ? operation.Scope : null;
+        long epoch = operation.WriteEpoch;
         lock (_doneLock)
         {
             _owed--;
             _done.Enqueue(operation);
             Monitor.PulseAll(_doneLock);
         }
+        if (scope is not null)
+        {
+            lock (_barrierLock)
+            {
+                LeaveScopeUnsynchronized(scope, epoch);
+            }
+        }
     }
 
     /// <summary>A write of a scope has left the kernel (finished or cancelled): the flushes it held may go.</summary>
     private void LeaveScopeUnsynchronized(IoOperation operation)
     {
-        if (operation.Kind != OperationKind.Write || operation.Scope is not FlushScope scope || !scope.WriteFinished(operation))
+        if (operation.Kind == OperationKind.Write && operation.Scope is FlushScope scope)
+        {
+            LeaveScopeUnsynchronized(scope, operation.WriteEpoch);
+        }
+    }
+
+    /// <summary>A write of <paramref name="scope"/>'s epoch <paramref name="epoch"/> has left the kernel: the flushes
+    /// it held may go.</summary>
+    private void LeaveScopeUnsynchronized(FlushScope scope, long epoch)
+    {
+        if (!scope.WriteFinished(epoch))
         {
             return;
         }
