@@ -82,8 +82,8 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
     public bool WriteAlone;
 
     /// <summary>A flush carrier's place among its file's fsyncs (1 = the first), while the engine has it; a write
-    /// carrier's: how many fsyncs of its file had been issued when it was formed (<see cref="WriteGather"/>, remark 5).
-    /// The loop's.</summary>
+    /// carrier's: how many fsyncs of its file had been issued when the engine accepted it (<see cref="WriteGather"/>,
+    /// remark 5), <see cref="long.MaxValue"/> before. The loop's.</summary>
     public long CarrierIssueNumber;
 
     /// <summary>The carrier a caller's flush or write rides (the loop's, while <see cref="State"/> is FlushRiding or
@@ -222,13 +222,13 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
 #pragma warning restore CA1031
         {
             // The caller closed the handle (ObjectDisposedException), or a rider's MemoryManager refused a second pin
-            // or gave another address: Pin released what it took, and the riders go on their own, each with its own
-            // pins and handle reference, and fail (or not) as those say.
+            // (or gave one the direct-I/O rule refuses): Pin released what it took, and the riders go on their own,
+            // each with its own pins and handle reference, and fail (or not) as those say.
             Io.Clear();
             _file = null;
             return false;
         }
-        CarrierIssueNumber = file.Flushes.IssuedCount;
+        CarrierIssueNumber = long.MaxValue; // not in the engine yet: no fsync can have waited for it (EngineLoop.NoteStarted)
         return true;
     }
 

@@ -170,8 +170,9 @@ internal sealed class EngineLoop : IDisposable
     public long ErrorCount => Volatile.Read(ref _errors);
 
     /// <summary>Operations the loop holds (in the engine or waiting for room), as last counted by the loop: a shared
-    /// fsync counts once, a gathered write once per write it carries.</summary>
-    public int HeldCount => _inEngine.Count + _backlog.Count + _gather.RidingCount - _gather.CarrierCount;
+    /// fsync counts once, a gathered write once per write it carries (read while the loop forms or finishes one, a
+    /// gathered write may count one less for a moment).</summary>
+    public int HeldCount => Math.Max(0, _inEngine.Count + _backlog.Count + _gather.RidingCount - _gather.CarrierCount);
 
     /// <summary>The thread's name ("FileAio engine N", N its place in its host: not unique across hosts).</summary>
     public string Name => _thread.Name!;
@@ -895,14 +896,14 @@ internal sealed class EngineLoop : IDisposable
                 operation.File.NoteReachedEngine();
                 _inEngine.AddLast(operation);
                 _batch[count++] = operation.Io;
-                carriers |= operation.IsFlushCarrier;
+                carriers |= operation.IsFlushCarrier || operation.IsWriteCarrier;
             }
             if (count > 0)
             {
                 int accepted = _engine.Start(_batch.AsSpan(0, count), out int refusedErrno);
                 if (carriers)
                 {
-                    NoteCarriersStarted(accepted);
+                    NoteStarted(accepted);
                 }
                 if (accepted < count)
                 {
@@ -930,14 +931,19 @@ internal sealed class EngineLoop : IDisposable
         }
     }
 
-    /// <summary>Counts the shared fsyncs among the first <paramref name="accepted"/> of the batch as issued.</summary>
-    private void NoteCarriersStarted(int accepted)
+    /// <summary>Counts the shared fsyncs among the first <paramref name="accepted"/> of the batch as issued, and notes
+    /// on each gathered write how many of its file's were issued before it (WriteGather, remark 5), in batch order.</summary>
+    private void NoteStarted(int accepted)
     {
         foreach (IoOperation io in _batch.AsSpan(0, accepted))
         {
             if (io.Owner is AsyncOperation { IsFlushCarrier: true } carrier)
             {
                 carrier.File.Flushes.NoteIssued(carrier);
+            }
+            else if (io.Owner is AsyncOperation { IsWriteCarrier: true } gathered)
+            {
+                gathered.CarrierIssueNumber = gathered.File.Flushes.IssuedCount;
             }
         }
     }

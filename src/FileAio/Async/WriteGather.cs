@@ -37,9 +37,9 @@ namespace FileAio.Async;
 /// cancelled on its own (its token is seen only if it is started again): the write lasts microseconds in the page
 /// cache, a device's time with O_DIRECT, and the others' bytes are in the same call. The file's Dispose cancels the
 /// carrier, and with it every rider.</para>
-/// <para>5. Which fsyncs a short gathered write marks (remark 3): those of its file issued after it was formed. An
-/// fsync issued before waits for no write begun after it (the barrier), so none of its flushes waits for one of the
-/// riders.</para>
+/// <para>5. Which fsyncs a short gathered write marks (remark 3): those of its file the engine accepted after it. An
+/// fsync issued before it waits for no write begun after it (the barrier), so none of its flushes waits for one of
+/// the riders; a gathered write that never reached the engine (refused, or taken apart in the backlog) marks none.</para>
 /// </remarks>
 internal sealed class WriteGather
 {

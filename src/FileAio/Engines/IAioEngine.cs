@@ -16,7 +16,9 @@ namespace FileAio.Engines;
 /// <see cref="EngineCancelResult.Canceled"/> answer of <see cref="Cancel"/> — and when it comes back the kernel no
 /// longer touches its memory.</para>
 /// <para>Order: <see cref="Reap"/> hands a write out no later than any flush that write's completion released (in
-/// the same call, ahead of it, or in an earlier one). The engine loop's write gathering relies on it.</para>
+/// the same call, ahead of it, or in an earlier one), when <see cref="Cancel"/> runs on the reaping thread, as in an
+/// owned engine (a canceller on another thread may settle a write after a Reap has begun). The engine loop's write
+/// gathering relies on it; contexts, which cancel from any thread, do not gather.</para>
 /// <para>Threading (<see cref="EngineSettings.Owned"/>). A shared engine: <see cref="Start"/> one call at a time
 /// (the context's submit lock); <see cref="Reap"/> one thread at a time, concurrently with Start, Cancel and Wakeup;
 /// <see cref="Cancel"/> and <see cref="Wakeup"/> from any thread. An owned engine: every call from the thread that
