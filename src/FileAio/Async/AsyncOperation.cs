@@ -197,8 +197,9 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
     /// <summary>Readies a write carrier to write its riders' buffers, in order, as one vectored write of
     /// <paramref name="file"/> from the first rider's offset: described, bound to the file's flush scope, and holding
     /// a reference on the handle and pins on the buffers (its own, beside the riders') until the loop is done with it
-    /// (loop thread only; the riders stay counted in the file's flight meanwhile). False, with nothing taken, when the
-    /// handle refuses a reference (the caller closed it) or a buffer refuses a second pin.</summary>
+    /// (loop thread only; the riders stay counted in the file's flight meanwhile). False, with no pin or reference
+    /// taken, when the handle refuses a reference (the caller closed it) or a buffer refuses a second pin; the loop
+    /// then finishes it as a gathered write that wrote nothing.</summary>
     public bool TryBeginWriteCarrier(AsyncFile file)
     {
         Debug.Assert(IsWriteCarrier && CarrierRiders!.Count > 1);
@@ -213,6 +214,7 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
         }
         Io.SetVectored(OperationKind.Write, file.Handle, file.Traits, first.Io.Offset, count, first.Io.MemoryAlignment);
         Io.Scope = file.Scope;
+        CarrierIssueNumber = long.MaxValue; // not in the engine yet: no fsync can have waited for it (EngineLoop.NoteStarted)
         try
         {
             Io.Pin();
@@ -222,21 +224,18 @@ internal sealed class AsyncOperation : IValueTaskSource<int>, IValueTaskSource
 #pragma warning restore CA1031
         {
             // The caller closed the handle (ObjectDisposedException), or a rider's MemoryManager refused a second pin
-            // (or gave one the direct-I/O rule refuses): Pin released what it took, and the riders go on their own,
-            // each with its own pins and handle reference, and fail (or not) as those say.
-            Io.Clear();
-            _file = null;
+            // (or gave one the direct-I/O rule refuses): Pin released what it took; the loop sends the riders on
+            // their own, each with its own pins and handle reference.
             return false;
         }
-        CarrierIssueNumber = long.MaxValue; // not in the engine yet: no fsync can have waited for it (EngineLoop.NoteStarted)
         return true;
     }
 
-    /// <summary>A write carrier the loop is done with: lets go of the handle, the pins and the buffers.</summary>
+    /// <summary>A write carrier the loop is done with, its pins already released (EngineLoop.FinishGathered, their one
+    /// owner, before any rider is answered): lets go of the buffers.</summary>
     public void EndWriteCarrier()
     {
         Debug.Assert(IsWriteCarrier && CarrierRiders!.IsEmpty);
-        Io.Unpin();
         Io.Clear();
         _file = null;
         _engineCancelAsked = false;

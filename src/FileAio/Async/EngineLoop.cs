@@ -670,7 +670,8 @@ internal sealed class EngineLoop : IDisposable
         }
     }
 
-    /// <summary>A gathered write has left the engine (or the backlog, cancelled or refused): each rider gets its part
+    /// <summary>A gathered write has left the engine (or the backlog, cancelled or refused; or could not be formed,
+    /// as one that wrote nothing: TakeGathered): each rider gets its part
     /// of the answer, in order; riders of which nothing was written start again alone, ahead of everything else the
     /// loop holds, and the file's fsyncs in the engine are marked (WriteGather, remark 3). On a closing file or loop,
     /// Take and the stop cancel those riders.</summary>
@@ -687,12 +688,7 @@ internal sealed class EngineLoop : IDisposable
         bool apart = answer == OperationResult.Canceled && !_stopping && !file.IsClosing;
         while (_gather.TakeRider(carrier) is AsyncOperation rider)
         {
-            if (apart && !rider.IsCancelRequested)
-            {
-                rider.WriteAlone = true;
-                _startAgain.AddLast(rider);
-            }
-            else if (WriteGather.AnswerFor(rider, answer, ref unclaimed) is long part)
+            if ((apart && !rider.IsCancelRequested ? null : WriteGather.AnswerFor(rider, answer, ref unclaimed)) is long part)
             {
                 Finish(rider, part);
             }
@@ -709,8 +705,7 @@ internal sealed class EngineLoop : IDisposable
         }
         while (_startAgain.TakeLast() is AsyncOperation rider)
         {
-            rider.State = LoopState.Backlog;
-            _backlog.AddFirst(rider);
+            PutFront(rider); // in their order, ahead of everything else the loop holds
         }
         for (AsyncOperation? operation = _inEngine.First; operation is not null; operation = operation.Next)
         {
@@ -1026,17 +1021,9 @@ internal sealed class EngineLoop : IDisposable
             first.File.NoteGathered();
             return carrier;
         }
-        // The caller closed the handle: each write goes on its own, and fails as its own pinned handle lets it.
-        while (_gather.TakeRider(carrier) is AsyncOperation rider)
-        {
-            rider.WriteAlone = true;
-            _startAgain.AddLast(rider);
-        }
-        _gather.Return(carrier);
-        while (_startAgain.TakeLast() is AsyncOperation rider)
-        {
-            PutFront(rider);
-        }
+        // The caller closed the handle, or a buffer refused a second pin: finished as a gathered write that wrote
+        // nothing, which sends each write on its own, to fail (or not) as its own pins and handle say.
+        FinishGathered(carrier, 0);
         return Take();
     }
 

@@ -16,6 +16,17 @@ public sealed class AioLoopWriteGatherTests : LoopTest
 
     private bool Gathers => Host.Loops[0].EngineLoop.Engine.GathersWrites;
 
+    /// <summary>Each write's answer, awaited once each, in order.</summary>
+    private static async Task<int[]> AwaitEach(IReadOnlyList<ValueTask<int>> writes)
+    {
+        var written = new int[writes.Count];
+        for (int i = 0; i < written.Length; i++)
+        {
+            written[i] = await writes[i];
+        }
+        return written;
+    }
+
     [Theory, EachHost]
     public async Task AdjacentWritesBegunInOneTurn_AreOneGatheredWrite_AndEachGetsItsOwnLength(string host)
     {
@@ -39,11 +50,7 @@ public sealed class AioLoopWriteGatherTests : LoopTest
             {
                 writes[i] = log.WriteAsync(Enumerable.Repeat((byte)(i + 1), lengths[i]).ToArray(), offsets[i]);
             }
-            var written = new int[Writers];
-            for (int i = 0; i < Writers; i++)
-            {
-                written[i] = await writes[i];
-            }
+            int[] written = await AwaitEach(writes);
             long gathered = log.GatheredWriteCount;
             await log.DisposeAsync();
             return (written, gathered);
@@ -83,11 +90,7 @@ public sealed class AioLoopWriteGatherTests : LoopTest
                 file.WriteAsync(block, 7 * Block + large.Length),
                 file.WriteAsync(block, 6 * Block + large.Length),  // before the one before it
             ];
-            var written = new int[writes.Length];
-            for (int i = 0; i < writes.Length; i++)
-            {
-                written[i] = await writes[i];
-            }
+            int[] written = await AwaitEach(writes);
             (long gathered, long otherGathered) = (file.GatheredWriteCount, second.GatheredWriteCount);
             await file.DisposeAsync();
             await second.DisposeAsync();
@@ -124,11 +127,7 @@ public sealed class AioLoopWriteGatherTests : LoopTest
                 writes.Add(largeLog.WriteAsync(Enumerable.Repeat((byte)(i + 1), WriteGather.MaxRiderBytes).ToArray(),
                     (long)i * WriteGather.MaxRiderBytes));
             }
-            var written = new int[writes.Count];
-            for (int i = 0; i < written.Length; i++)
-            {
-                written[i] = await writes[i];
-            }
+            int[] written = await AwaitEach(writes);
             (long smallGathered, long largeGathered) = (smallLog.GatheredWriteCount, largeLog.GatheredWriteCount);
             await smallLog.DisposeAsync();
             await largeLog.DisposeAsync();
@@ -175,11 +174,7 @@ public sealed class AioLoopWriteGatherTests : LoopTest
                 blocks[i].GetSpan().Fill((byte)(i + 1));
                 writes[i] = log.WriteAsync(blocks[i].Memory, (long)i * Block);
             }
-            var written = new int[Writers];
-            for (int i = 0; i < Writers; i++)
-            {
-                written[i] = await writes[i];
-            }
+            int[] written = await AwaitEach(writes);
             long gathered = log.GatheredWriteCount;
             using var back = new AlignedBuffer(Writers * Block);
             bool same = await log.ReadAsync(back.Memory, 0) == Writers * Block;
@@ -220,11 +215,7 @@ public sealed class AioLoopWriteGatherTests : LoopTest
             {
                 writes.Add(file.WriteAsync(new byte[Small], (long)i * Small));
             }
-            var written = new int[writes.Count];
-            for (int i = 0; i < written.Length; i++)
-            {
-                written[i] = await writes[i];
-            }
+            int[] written = await AwaitEach(writes);
             (long fifoGathered, long fileGathered) = (fifo.File.GatheredWriteCount, file.GatheredWriteCount);
             await file.DisposeAsync();
             return (written, fifoGathered, fileGathered);
